@@ -1,0 +1,19 @@
+/*
+ * cli/cli.h — the command-line front-ends. One file per command group (cmd_<name>.c), each a thin
+ * layer over the library: parse options, call, print, map vt_rc to an exit code.
+ * Every command answers --help (exit 0) and prints usage on bad options (exit 2).
+ */
+#ifndef CLI_CLI_H
+#define CLI_CLI_H
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} cli_command;
+
+int cmd_version(int argc, char **argv);
+/* commands: add the declaration here and the entry in main.c's table */
+/* CLI-COMMAND-DECLS */
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * volta — one binary: `volta serve` runs the server, every other command is an operator tool.
+ * This file only dispatches; see cli.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/faultinj.h"
+
+static const cli_command commands[] = {
+    {"version", "print volta's version", cmd_version},
+    /* CLI-COMMAND-TABLE */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: volta <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`volta <command> --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(1, argv + 1);
+    vt_fault_from_env();
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "volta: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

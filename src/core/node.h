@@ -1,0 +1,83 @@
+/*
+ * core/node.h — one volta node: the journal in front of the native engine, and the write path.
+ *
+ *     body --parse/validate--> accepted lines --journal_write--> seq --engine_apply--> memtable
+ *                                                     \--journal_sync_to(seq) (group commit)--> ack
+ *
+ * Layout of a data directory:
+ *     <data>/journal/     journal segments (journal/journal.h)
+ *     <data>/engine/      native engine (engine/engine.h)
+ *
+ * Ordering: the journal write and the engine apply of a record happen under one lock, so the
+ * engine sees records in seq order (live and on replay alike: LWW gives the same answer); the
+ * fsync happens outside it, shared by concurrent writers. A write is acknowledged only after its
+ * record is durable per the fsync policy.
+ *
+ * Open: the engine loads its segments; the journal records after the engine's checkpoint are
+ * replayed into it. Close: flushes the memtable, so the next open replays nothing.
+ */
+#ifndef CORE_NODE_H
+#define CORE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "engine/engine.h"
+#include "ingest/lineproto.h"
+#include "journal/journal.h"
+
+typedef struct node_options {
+    journal_options journal;
+    engine_options engine;
+    lp_limits limits;
+} node_options;
+
+typedef struct node_open_info {
+    uint64_t replayed_records;
+    uint64_t replayed_points;
+    uint64_t torn_bytes;
+    uint64_t checkpoint_seq;
+    uint64_t last_seq;
+} node_open_info;
+
+typedef struct node node;
+
+/* Fills opts with the defaults (fsync always, 64 MiB memtable, ...). */
+void node_options_default(node_options *opts);
+vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_open_info *info,
+                vt_err *err);
+vt_rc node_close(node *n, vt_err *err);
+
+typedef struct node_write_result {
+    size_t points;   /* points accepted and durable */
+    size_t lines_rejected; /* lines that failed to parse or had a type conflict */
+    uint64_t seq;    /* journal record (0 when nothing was accepted) */
+    /* first problem, in InfluxDB's wording; the line/column of a parse error */
+    char error[512];
+    bool type_conflict;
+} node_write_result;
+
+/* Writes a body of line protocol to db. Lines that parse and type-check are journaled, applied
+ * and acknowledged; the others are reported. Returns:
+ *   VT_OK        every line accepted (or nothing to write)
+ *   VT_EPARSE    some lines rejected: res->points says how many were accepted ("partial write")
+ *   VT_ETYPE     like VT_EPARSE, the first problem being a type conflict
+ *   VT_ENOTFOUND database not found (nothing written)
+ *   VT_ELIMIT    body too large (nothing written)
+ *   VT_EFATAL / VT_EIO  the journal or engine failed: nothing acknowledged
+ * rp is accepted for compatibility ("" or "autogen"). default_time is used for lines without a
+ * timestamp (the server's now). */
+vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
+                 int64_t default_time, const char *body, size_t len, node_write_result *res,
+                 vt_err *err);
+
+vt_rc node_create_db(node *n, const char *name, vt_err *err);
+vt_rc node_drop_db(node *n, const char *name, vt_err *err);
+engine *node_engine(node *n);
+journal *node_journal(node *n);
+/* True when the journal or engine hit a sticky failure: writes are refused until restart. */
+bool node_failed(node *n);
+
+#endif
