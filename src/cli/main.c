@@ -11,6 +11,11 @@
 static const cli_command commands[] = {
     {"version", "print volta's version", cmd_version},
     /* CLI-COMMAND-TABLE */
+    {"serve", "run the server (HTTP API, journal, native engine)", cmd_serve},
+    {"lp", "line protocol tools: lp parse", cmd_lp},
+    {"gen", "generate ONS-shaped demo data as line protocol", cmd_gen},
+    {"verify", "check every journal record and segment block of a data directory", cmd_verify},
+    {"export", "write a data directory's points as line protocol", cmd_export},
 };
 
 static void usage(FILE *out)

@@ -86,4 +86,12 @@ void lp_parser_last_line(const lp_parser *p, const char **start, size_t *len);
 struct vt_buf;
 void lp_write_point(struct vt_buf *out, const vt_point *pt);
 
+/* Added by the lp module (not part of the original contract): */
+
+/* Writes the shortest of %.15g/%.16g/%.17g that reads back to the same double into out
+ * (NUL-terminated); returns its length. Used by lp_write_point and `volta lp parse`. */
+size_t lp_format_float(char out[32], double v);
+/* Same measurement, tags, fields (types and values; floats bit for bit) and time. */
+bool lp_point_equal(const vt_point *a, const vt_point *b);
+
 #endif

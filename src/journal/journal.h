@@ -104,4 +104,13 @@ typedef void (*journal_verify_report)(void *ctx, const char *file, uint64_t offs
 unsigned journal_verify(const char *dir, journal_verify_report report, void *ctx,
                         uint64_t *records, unsigned *segments);
 
+/* ---- Additions (journal module) ---- */
+
+/* Forces everything written so far to disk, whatever the fsync policy (used before a backup or
+ * a snapshot, and by tests of the INTERVAL/NEVER policies). VT_EFATAL once the journal failed. */
+vt_rc journal_sync(journal *j, vt_err *err);
+/* Number of fsync/fdatasync calls made on segment files by this handle since open (group commit
+ * makes this far smaller than the number of appends under concurrency). */
+uint64_t journal_fsync_count(journal *j);
+
 #endif

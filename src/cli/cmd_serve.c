@@ -1,0 +1,168 @@
+/*
+ * cli/cmd_serve.c — `volta serve`: open the node (replaying the journal), serve HTTP until
+ * SIGTERM/SIGINT, then stop HTTP and close the node (which flushes the memtable). Exit 0 on a
+ * clean shutdown; startup failures exit with vt_rc_exit_code.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts (the node's and MHD's
+ * threads inherit the mask) and collected with sigwait in the main thread; SIGPIPE is ignored.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/node.h"
+#include "server/http.h"
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: volta serve [--data <dir>] [--listen <addr:port>] [--config <file>]\n"
+            "\n"
+            "Runs the server: the InfluxDB-compatible HTTP API over the journal and the native\n"
+            "engine. Stops cleanly on SIGTERM or SIGINT (flushes, exit 0).\n"
+            "\n"
+            "  --data <dir>          data directory (default ./volta-data)\n"
+            "  --listen <addr:port>  HTTP address (default 127.0.0.1:8086; [::1]:8086 for IPv6)\n"
+            "  --config <file>       settings file (TOML subset, see docs/CONFIG.md);\n"
+            "                        --data and --listen override it\n");
+}
+
+static const char *fsync_name(journal_fsync_policy p)
+{
+    return p == JOURNAL_FSYNC_ALWAYS     ? "always"
+           : p == JOURNAL_FSYNC_INTERVAL ? "interval"
+                                         : "never";
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *data = NULL, *listen_addr = NULL, *config = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            serve_usage(stdout);
+            return 0;
+        }
+        const char **slot = strcmp(a, "--data") == 0     ? &data
+                            : strcmp(a, "--listen") == 0 ? &listen_addr
+                            : strcmp(a, "--config") == 0 ? &config
+                                                         : NULL;
+        if (!slot || i + 1 >= argc) {
+            fprintf(stderr,
+                    slot ? "volta serve: %s needs a value\n\n"
+                         : "volta serve: unknown option '%s'\n\n",
+                    a);
+            serve_usage(stderr);
+            return 2;
+        }
+        *slot = argv[++i];
+    }
+
+    vt_err err;
+    vt_err_clear(&err);
+    volta_config *cfg = malloc(sizeof *cfg);
+    if (!cfg) {
+        fprintf(stderr, "volta serve: out of memory\n");
+        return vt_rc_exit_code(VT_ENOMEM);
+    }
+    config_defaults(cfg);
+    vt_rc rc = VT_OK;
+    node *n = NULL;
+    http_server *srv = NULL;
+    int exit_code = 0;
+    if (config) {
+        rc = config_load_file(config, cfg, &err);
+        if (rc != VT_OK) {
+            fprintf(stderr, "volta serve: %s\n", err.msg);
+            exit_code = rc == VT_EIO || rc == VT_ENOMEM ? vt_rc_exit_code(rc) : 2; /* usage */
+            goto cleanup;
+        }
+    }
+    if (data)
+        snprintf(cfg->data, sizeof cfg->data, "%s", data);
+    if (listen_addr)
+        snprintf(cfg->listen, sizeof cfg->listen, "%s", listen_addr);
+    cfg->node.engine.background = true;
+    cfg->node.limits.max_body_bytes = cfg->max_body_bytes;
+
+    /* before any thread exists: every thread inherits this mask */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    node_open_info info;
+    memset(&info, 0, sizeof info);
+    rc = node_open(cfg->data, &cfg->node, &n, &info, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: cannot open data directory %s: %s\n", cfg->data, err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
+    char fields[512];
+    snprintf(fields, sizeof fields,
+             "\"replayed_records\":%llu,\"replayed_points\":%llu,\"torn_bytes\":%llu,"
+             "\"checkpoint_seq\":%llu,\"last_seq\":%llu,\"fsync\":\"%s\"",
+             (unsigned long long)info.replayed_records, (unsigned long long)info.replayed_points,
+             (unsigned long long)info.torn_bytes, (unsigned long long)info.checkpoint_seq,
+             (unsigned long long)info.last_seq, fsync_name(cfg->node.journal.fsync));
+    http_log("info", fields, "opened %s: replayed %llu journal records (%llu points)", cfg->data,
+             (unsigned long long)info.replayed_records, (unsigned long long)info.replayed_points);
+    if (info.torn_bytes)
+        http_log("warn", NULL, "journal: truncated a torn tail of %llu bytes (crash mid-append)",
+                 (unsigned long long)info.torn_bytes);
+
+    http_options hopts;
+    http_options_default(&hopts);
+    hopts.listen = cfg->listen;
+    hopts.max_body_bytes = cfg->max_body_bytes;
+    hopts.threads = cfg->threads;
+    rc = http_server_start(n, &hopts, &srv, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: %s\n", err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
+    snprintf(fields, sizeof fields,
+             "\"listen\":\"%s\",\"port\":%u,\"threads\":%u,\"version\":\"%s\"", cfg->listen,
+             (unsigned)http_server_port(srv), http_server_threads(srv), VOLTA_VERSION);
+    http_log("info", fields, "volta %s listening on %s", VOLTA_VERSION, cfg->listen);
+    if (!http_server_is_loopback(srv))
+        http_log("warn", NULL,
+                 "listening on a non-loopback address (%s) without authentication: anyone who "
+                 "can reach it can write and drop databases",
+                 cfg->listen);
+
+    int sig = 0;
+    while (sigwait(&stop_signals, &sig) != 0) {
+    }
+    http_log("info", NULL, "received %s: shutting down",
+             sig == SIGTERM  ? "SIGTERM"
+             : sig == SIGINT ? "SIGINT"
+                             : "SIGHUP");
+
+cleanup:
+    if (srv)
+        http_server_stop(srv);
+    if (n) {
+        vt_err cerr;
+        vt_err_clear(&cerr);
+        vt_rc crc = node_close(n, &cerr);
+        if (crc != VT_OK) {
+            http_log("error", NULL, "close failed: %s", cerr.msg);
+            if (exit_code == 0)
+                exit_code = vt_rc_exit_code(crc);
+        } else if (exit_code == 0) {
+            http_log("info", NULL, "stopped cleanly");
+        }
+    }
+    free(cfg);
+    return exit_code;
+}

@@ -1,0 +1,684 @@
+/*
+ * core/node.c — the write path and the journal replay (see node.h for the picture).
+ *
+ * NOTES ON THE DESIGN
+ *
+ * 1. A write is parsed once into a batch (points copied out of the parser's scratch storage into
+ *    the batch's own arrays, reused from request to request: no allocation in the steady state).
+ * 2. The batch is type-checked against the engine. Lines that fail to parse or to type-check are
+ *    dropped; only accepted lines are journaled (verbatim when every line was accepted, else the
+ *    accepted lines copied one by one), so replay never meets a bad line.
+ * 3. Under apply_lock: journal_write (assigns the seq) then engine_apply. Holding one lock for both
+ *    makes the engine see records in seq order, live and on replay, so last-write-wins resolves
+ *    the same way both times. The fsync (journal_sync_to) happens after the lock is dropped and is
+ *    shared by every writer that wrote before it started (group commit).
+ * 4. The client is answered only after journal_sync_to returns: an acknowledged point is on disk.
+ *    If the engine rejects a point at apply time that passed the check (two writers raced to
+ *    create a field with different types), the record still holds it and replay rejects it the
+ *    same way; the writer is told it was dropped.
+ * 5. Open: lock the directory (flock on <data>/LOCK: one process per data directory), open the
+ *    engine (checkpoint C), open the journal (its torn tail is truncated), replay records C+1..last.
+ */
+#include "core/node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/durable.h"
+#include "core/record.h"
+
+#define NODE_NAME_MAX 255
+
+/* A parsed write: points with their own storage, and where each came from in the body. */
+typedef struct node_batch {
+    lp_parser *parser;
+    vt_point *points;
+    size_t npoints, cap_points;
+    vt_tag *tags;
+    size_t ntags, cap_tags;
+    vt_field *fields;
+    size_t nfields, cap_fields;
+    vt_buf strings;        /* copies of unescaped strings that don't live in the body */
+    const char **line_ptr; /* per point: its line in the body */
+    size_t *line_len;
+    bool *rejected;
+    vt_buf record; /* journal payload under construction */
+    struct node_batch *next_free;
+} node_batch;
+
+struct node {
+    char datadir[PATH_MAX];
+    int lock_fd;
+    node_options opts;
+    journal *jr;
+    engine *eng;
+    pthread_mutex_t apply_lock; /* orders journal_write + engine_apply (note 3) */
+    pthread_mutex_t pool_lock;
+    node_batch *free_batches;
+};
+
+void node_options_default(node_options *opts)
+{
+    memset(opts, 0, sizeof *opts);
+    opts->journal.fsync = JOURNAL_FSYNC_ALWAYS;
+    opts->journal.interval_ms = 100;
+    opts->journal.segment_bytes = 64u << 20;
+    opts->engine.memtable_bytes = 64u << 20;
+    opts->engine.compact_trigger = 8;
+    opts->engine.block_points = 1000;
+    opts->engine.background = true;
+    opts->limits.max_body_bytes = 32u << 20;
+}
+
+/* ---- batches ---- */
+
+static void batch_free(node_batch *b)
+{
+    if (!b)
+        return;
+    lp_parser_free(b->parser);
+    free(b->points);
+    free(b->tags);
+    free(b->fields);
+    free(b->line_ptr);
+    free(b->line_len);
+    free(b->rejected);
+    vt_buf_free(&b->strings);
+    vt_buf_free(&b->record);
+    free(b);
+}
+
+static node_batch *batch_get(node *n)
+{
+    pthread_mutex_lock(&n->pool_lock);
+    node_batch *b = n->free_batches;
+    if (b)
+        n->free_batches = b->next_free;
+    pthread_mutex_unlock(&n->pool_lock);
+    if (b)
+        return b;
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    vt_buf_init(&b->strings);
+    vt_buf_init(&b->record);
+    return b;
+}
+
+static void batch_put(node *n, node_batch *b)
+{
+    /* don't keep a huge batch's memory around for ever */
+    if (b->cap_points > (1u << 20) || b->strings.cap > (64u << 20) || b->record.cap > (64u << 20)) {
+        batch_free(b);
+        return;
+    }
+    pthread_mutex_lock(&n->pool_lock);
+    b->next_free = n->free_batches;
+    n->free_batches = b;
+    pthread_mutex_unlock(&n->pool_lock);
+}
+
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    if (c > SIZE_MAX / elem)
+        return false;
+    void *p = realloc(*arr, c * elem);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
+/* Grows the per-point arrays together (they share cap_points). */
+static bool grow_points(node_batch *b)
+{
+    size_t cap = b->cap_points ? b->cap_points * 2 : 1024;
+    vt_point *pts = realloc(b->points, cap * sizeof *pts);
+    if (!pts)
+        return false;
+    b->points = pts;
+    const char **lp = realloc(b->line_ptr, cap * sizeof *lp);
+    if (!lp)
+        return false;
+    b->line_ptr = lp;
+    size_t *ll = realloc(b->line_len, cap * sizeof *ll);
+    if (!ll)
+        return false;
+    b->line_len = ll;
+    bool *rj = realloc(b->rejected, cap * sizeof *rj);
+    if (!rj)
+        return false;
+    b->rejected = rj;
+    b->cap_points = cap;
+    return true;
+}
+
+/* Strings of a point either live in the body or in the parser's scratch storage. The latter are
+ * copied into b->strings; since that buffer may move while growing, they are stored as offsets
+ * tagged by a NULL base and resolved once the batch is complete (batch_resolve). */
+typedef struct {
+    const char *body;
+    size_t body_len;
+} body_range;
+
+static vt_str keep_str(node_batch *b, body_range br, vt_str s)
+{
+    if (s.len == 0 || (s.ptr >= br.body && s.ptr + s.len <= br.body + br.body_len))
+        return s;
+    size_t off = b->strings.len;
+    vt_buf_append(&b->strings, s.ptr, s.len);
+    vt_str r = {(const char *)(uintptr_t)(off + 1), s.len}; /* offset + 1; resolved later */
+    return r;
+}
+
+static bool in_body(body_range br, vt_str s)
+{
+    return s.len == 0 || (s.ptr >= br.body && s.ptr + s.len <= br.body + br.body_len);
+}
+
+static void resolve(node_batch *b, body_range br, vt_str *s)
+{
+    if (!in_body(br, *s))
+        s->ptr = (const char *)b->strings.data + ((uintptr_t)s->ptr - 1);
+}
+
+static void batch_resolve(node_batch *b, body_range br)
+{
+    for (size_t i = 0; i < b->ntags; i++) {
+        resolve(b, br, &b->tags[i].key);
+        resolve(b, br, &b->tags[i].value);
+    }
+    for (size_t i = 0; i < b->nfields; i++) {
+        resolve(b, br, &b->fields[i].key);
+        if (b->fields[i].value.type == VT_TYPE_STRING)
+            resolve(b, br, &b->fields[i].value.v.s);
+    }
+    for (size_t i = 0; i < b->npoints; i++) {
+        resolve(b, br, &b->points[i].measurement);
+        /* tags/fields were stored as indexes into the batch arrays */
+        b->points[i].tags = b->tags + (uintptr_t)b->points[i].tags;
+        b->points[i].fields = b->fields + (uintptr_t)b->points[i].fields;
+    }
+}
+
+typedef struct parse_outcome {
+    size_t lines_rejected;
+    size_t first_line;
+    char first_error[512];
+} parse_outcome;
+
+/* Parses body into b. Returns VT_ENOMEM or VT_ELIMIT for the whole body; line errors are counted
+ * in out. */
+static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t default_time,
+                         const char *body, size_t len, parse_outcome *out, vt_err *err)
+{
+    lp_options o;
+    memset(&o, 0, sizeof o);
+    o.precision = precision;
+    o.default_time = default_time;
+    o.limits = n->opts.limits;
+    /* the parser takes its options at creation: one parser per write (its scratch storage grows
+     * per line, not per point) */
+    lp_parser_free(b->parser);
+    b->parser = lp_parser_new(&o);
+    if (!b->parser)
+        return vt_err_set(err, VT_ENOMEM, "out of memory creating the parser");
+
+    b->npoints = b->ntags = b->nfields = 0;
+    vt_buf_reset(&b->strings);
+    memset(out, 0, sizeof *out);
+    if (lp_parser_reset(b->parser, body, len) != VT_OK)
+        return vt_err_set(err, VT_ELIMIT, "request body of %zu bytes exceeds the limit", len);
+
+    body_range br = {body, len};
+    vt_point pt;
+    lp_error le;
+    int r;
+    while ((r = lp_parser_next(b->parser, &pt, &le)) != LP_END) {
+        if (r == LP_ERROR) {
+            if (out->lines_rejected++ == 0) {
+                int shown = le.line_len > 200 ? 200 : (int)le.line_len;
+                snprintf(out->first_error, sizeof out->first_error,
+                         "unable to parse '%.*s': %s (line %zu, column %zu)", shown,
+                         le.line_start ? le.line_start : "", le.msg, le.line, le.column);
+                out->first_line = le.line;
+            }
+            continue;
+        }
+        if (b->npoints == b->cap_points && !grow_points(b))
+            goto oom;
+        if (!grow((void **)&b->tags, &b->cap_tags, b->ntags + pt.ntags, sizeof *b->tags) ||
+            !grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields))
+            goto oom;
+        vt_point *dst = &b->points[b->npoints];
+        dst->measurement = keep_str(b, br, pt.measurement);
+        dst->tags = (const vt_tag *)(uintptr_t)b->ntags;
+        dst->ntags = pt.ntags;
+        dst->fields = (const vt_field *)(uintptr_t)b->nfields;
+        dst->nfields = pt.nfields;
+        dst->time = pt.time;
+        for (size_t i = 0; i < pt.ntags; i++) {
+            b->tags[b->ntags].key = keep_str(b, br, pt.tags[i].key);
+            b->tags[b->ntags].value = keep_str(b, br, pt.tags[i].value);
+            b->ntags++;
+        }
+        for (size_t i = 0; i < pt.nfields; i++) {
+            vt_field *f = &b->fields[b->nfields++];
+            *f = pt.fields[i];
+            f->key = keep_str(b, br, pt.fields[i].key);
+            if (f->value.type == VT_TYPE_STRING)
+                f->value.v.s = keep_str(b, br, pt.fields[i].value.v.s);
+        }
+        lp_parser_last_line(b->parser, &b->line_ptr[b->npoints], &b->line_len[b->npoints]);
+        b->rejected[b->npoints] = false;
+        b->npoints++;
+    }
+    if (b->strings.oom)
+        goto oom;
+    batch_resolve(b, br);
+    return VT_OK;
+oom:
+    return vt_err_set(err, VT_ENOMEM, "out of memory parsing a %zu-byte body", len);
+}
+
+/* ---- open / replay / close ---- */
+
+static vt_rc lock_datadir(node *n, vt_err *err)
+{
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s/LOCK", n->datadir);
+    n->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (n->lock_fd < 0)
+        return vt_err_set(err, VT_EIO, "open %s: %s", path, strerror(errno));
+    if (flock(n->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "?";
+        ssize_t r = pread(n->lock_fd, pid, sizeof pid - 1, 0);
+        if (r > 0) {
+            pid[r] = '\0';
+            pid[strcspn(pid, "\n")] = '\0';
+        }
+        return vt_err_set(err, VT_EBUSY,
+                          "data directory %s is in use by another volta process (pid %s)",
+                          n->datadir, pid);
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(n->lock_fd, 0) != 0 || pwrite(n->lock_fd, pid, (size_t)len, 0) != len)
+        return vt_err_set(err, VT_EIO, "write %s: %s", path, strerror(errno));
+    return VT_OK;
+}
+
+static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, node_open_info *info,
+                          vt_err *err)
+{
+    record_write w;
+    vt_rc rc = record_write_decode(rec->data, rec->len, &w, err);
+    if (rc != VT_OK)
+        return rc;
+    char db[NODE_NAME_MAX + 1];
+    if (w.db_len > NODE_NAME_MAX)
+        return vt_err_set(err, VT_ECORRUPT, "journal record %llu: database name too long",
+                          (unsigned long long)rec->seq);
+    memcpy(db, w.db, w.db_len);
+    db[w.db_len] = '\0';
+    parse_outcome po;
+    rc = batch_parse(n, b, w.precision, w.default_time, w.body, w.body_len, &po, err);
+    if (rc != VT_OK)
+        return rc;
+    if (po.lines_rejected)
+        return vt_err_set(err, VT_ECORRUPT, "journal record %llu: line %zu does not parse: %s",
+                          (unsigned long long)rec->seq, po.first_line, po.first_error);
+    if (!engine_has_db(n->eng, db))
+        return VT_OK; /* dropped later in the journal, and the drop is already in the engine */
+    size_t skipped = 0;
+    rc = engine_apply(n->eng, rec->seq, db, b->points, b->npoints, &skipped, err);
+    if (rc == VT_OK && info)
+        info->replayed_points += b->npoints - skipped;
+    return rc;
+}
+
+static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
+{
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/journal", n->datadir);
+    journal_reader *r = NULL;
+    vt_rc rc = journal_reader_open(dir, from, &r, err);
+    if (rc != VT_OK)
+        return rc;
+    node_batch *b = batch_get(n);
+    if (!b) {
+        journal_reader_close(r);
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    }
+    for (;;) {
+        journal_record rec;
+        bool have = false;
+        rc = journal_reader_next(r, &rec, &have, err);
+        if (rc != VT_OK || !have)
+            break;
+        if (rec.seq < from)
+            continue;
+        char name[NODE_NAME_MAX + 1];
+        switch (rec.type) {
+        case JOURNAL_REC_WRITE:
+            rc = replay_write(n, b, &rec, info, err);
+            break;
+        case JOURNAL_REC_CREATE_DB:
+            rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
+            if (rc == VT_OK && !engine_has_db(n->eng, name))
+                rc = engine_create_db(n->eng, name, rec.seq, err);
+            break;
+        case JOURNAL_REC_DROP_DB:
+            rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
+            if (rc == VT_OK && engine_has_db(n->eng, name))
+                rc = engine_drop_db(n->eng, name, rec.seq, err);
+            break;
+        default:
+            rc = vt_err_set(err, VT_ECORRUPT, "journal record %llu: unknown type %u",
+                            (unsigned long long)rec.seq, rec.type);
+        }
+        if (rc != VT_OK)
+            break;
+        if (info)
+            info->replayed_records++;
+    }
+    batch_put(n, b);
+    journal_reader_close(r);
+    return rc;
+}
+
+vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_open_info *info,
+                vt_err *err)
+{
+    node_open_info scratch;
+    if (!info)
+        info = &scratch;
+    memset(info, 0, sizeof *info);
+    node *n = calloc(1, sizeof *n);
+    if (!n)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    n->lock_fd = -1;
+    pthread_mutex_init(&n->apply_lock, NULL);
+    pthread_mutex_init(&n->pool_lock, NULL);
+    if (opts)
+        n->opts = *opts;
+    else
+        node_options_default(&n->opts);
+    if (strlen(datadir) >= sizeof n->datadir - 32) {
+        free(n);
+        return vt_err_set(err, VT_EINVAL, "data directory path too long");
+    }
+    snprintf(n->datadir, sizeof n->datadir, "%s", datadir);
+
+    char path[PATH_MAX + 16];
+    vt_rc rc = durable_mkdirs(n->datadir, err);
+    if (rc != VT_OK)
+        goto fail;
+    rc = lock_datadir(n, err);
+    if (rc != VT_OK)
+        goto fail;
+
+    engine_open_info ei;
+    snprintf(path, sizeof path, "%s/engine", n->datadir);
+    rc = durable_mkdirs(path, err);
+    if (rc == VT_OK)
+        rc = engine_open(path, &n->opts.engine, &n->eng, &ei, err);
+    if (rc != VT_OK) {
+        vt_err_prefix(err, "open engine");
+        goto fail;
+    }
+    info->checkpoint_seq = ei.checkpoint_seq;
+
+    journal_open_info ji;
+    snprintf(path, sizeof path, "%s/journal", n->datadir);
+    rc = durable_mkdirs(path, err);
+    if (rc == VT_OK)
+        rc = journal_open(path, &n->opts.journal, &n->jr, &ji, err);
+    if (rc != VT_OK) {
+        vt_err_prefix(err, "open journal");
+        goto fail;
+    }
+    info->torn_bytes = ji.torn_bytes;
+    info->last_seq = ji.last_seq;
+    if (ji.last_seq < ei.checkpoint_seq) {
+        rc = vt_err_set(err, VT_ECORRUPT,
+                        "journal ends at seq %llu but the engine has data up to seq %llu: "
+                        "the journal lost acknowledged records",
+                        (unsigned long long)ji.last_seq, (unsigned long long)ei.checkpoint_seq);
+        goto fail;
+    }
+    if (ji.last_seq > ei.checkpoint_seq) {
+        if (ji.first_seq > ei.checkpoint_seq + 1) {
+            rc = vt_err_set(err, VT_ECORRUPT,
+                            "journal starts at seq %llu but the engine needs seq %llu onwards",
+                            (unsigned long long)ji.first_seq,
+                            (unsigned long long)ei.checkpoint_seq + 1);
+            goto fail;
+        }
+        rc = replay(n, ei.checkpoint_seq + 1, info, err);
+        if (rc != VT_OK) {
+            vt_err_prefix(err, "replay journal");
+            goto fail;
+        }
+    }
+    *out = n;
+    return VT_OK;
+fail:
+    node_close(n, NULL);
+    return rc;
+}
+
+vt_rc node_close(node *n, vt_err *err)
+{
+    if (!n)
+        return VT_OK;
+    vt_rc rc = VT_OK;
+    if (n->eng) {
+        rc = engine_close(n->eng, err);
+        n->eng = NULL;
+    }
+    if (n->jr)
+        journal_close(n->jr);
+    while (n->free_batches) {
+        node_batch *b = n->free_batches;
+        n->free_batches = b->next_free;
+        batch_free(b);
+    }
+    if (n->lock_fd >= 0)
+        close(n->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&n->apply_lock);
+    pthread_mutex_destroy(&n->pool_lock);
+    free(n);
+    return rc;
+}
+
+/* ---- writes ---- */
+
+static vt_rc check_name(const char *name, vt_err *err)
+{
+    size_t len = strlen(name);
+    if (len == 0)
+        return vt_err_set(err, VT_EINVAL, "database name required");
+    if (len > NODE_NAME_MAX)
+        return vt_err_set(err, VT_EINVAL, "database name longer than %d bytes", NODE_NAME_MAX);
+    return VT_OK;
+}
+
+vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
+                 int64_t default_time, const char *body, size_t len, node_write_result *res,
+                 vt_err *err)
+{
+    memset(res, 0, sizeof *res);
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart (see the server log)");
+    if (n->opts.limits.max_body_bytes && len > n->opts.limits.max_body_bytes)
+        return vt_err_set(err, VT_ELIMIT, "request body of %zu bytes exceeds the limit of %zu",
+                          len, n->opts.limits.max_body_bytes);
+    if (check_name(db, err) != VT_OK)
+        return VT_EINVAL;
+    if (rp && rp[0] && strcmp(rp, "autogen") != 0)
+        return vt_err_set(err, VT_ENOTFOUND, "retention policy not found: %s", rp);
+    if (!engine_has_db(n->eng, db))
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: \"%s\"", db);
+
+    node_batch *b = batch_get(n);
+    if (!b)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    parse_outcome po;
+    vt_rc rc = batch_parse(n, b, precision, default_time, body, len, &po, err);
+    if (rc != VT_OK)
+        goto done;
+    res->lines_rejected = po.lines_rejected;
+    if (po.lines_rejected)
+        snprintf(res->error, sizeof res->error, "%s", po.first_error);
+
+    size_t nrejected = 0;
+    if (b->npoints) {
+        vt_err terr;
+        vt_err_clear(&terr);
+        rc = engine_check_types(n->eng, db, b->points, b->npoints, b->rejected, &nrejected, &terr);
+        if (rc != VT_OK && rc != VT_ETYPE) {
+            *err = terr;
+            goto done;
+        }
+        if (nrejected) {
+            res->lines_rejected += nrejected;
+            if (!po.lines_rejected) {
+                snprintf(res->error, sizeof res->error, "%s", terr.msg);
+                res->type_conflict = true;
+            }
+        }
+    }
+    size_t accepted = b->npoints - nrejected;
+
+    /* the journal payload: header + the accepted lines */
+    vt_buf_reset(&b->record);
+    record_write_header(&b->record, precision, db, rp ? rp : "", default_time);
+    if (accepted == b->npoints && po.lines_rejected == 0) {
+        vt_buf_append(&b->record, body, len);
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < b->npoints; i++) {
+            if (b->rejected[i])
+                continue;
+            vt_buf_append(&b->record, b->line_ptr[i], b->line_len[i]);
+            vt_buf_putc(&b->record, '\n');
+            /* compact the accepted points to the front for engine_apply */
+            b->points[k++] = b->points[i];
+        }
+        b->npoints = k;
+    }
+    if (b->record.oom) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory building the journal record");
+        goto done;
+    }
+
+    if (accepted > 0) {
+        size_t skipped = 0;
+        pthread_mutex_lock(&n->apply_lock);
+        rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
+                           err);
+        if (rc == VT_OK)
+            rc = engine_apply(n->eng, res->seq, db, b->points, b->npoints, &skipped, err);
+        pthread_mutex_unlock(&n->apply_lock);
+        if (rc == VT_OK)
+            rc = journal_sync_to(n->jr, res->seq, err);
+        if (rc != VT_OK) {
+            res->points = 0;
+            goto done;
+        }
+        res->points = accepted - skipped;
+        if (skipped) {
+            res->lines_rejected += skipped;
+            if (!res->error[0]) {
+                snprintf(res->error, sizeof res->error,
+                         "field type conflict: %zu points conflict with a concurrent write",
+                         skipped);
+                res->type_conflict = true;
+            }
+        }
+    }
+    if (res->lines_rejected)
+        rc = res->type_conflict ? VT_ETYPE : VT_EPARSE;
+    if (rc != VT_OK && rc != VT_EPARSE && rc != VT_ETYPE)
+        goto done;
+    if (res->lines_rejected)
+        vt_err_set(err, rc, "%s", res->error);
+done:
+    batch_put(n, b);
+    return rc;
+}
+
+static vt_rc db_op(node *n, uint16_t type, const char *name, vt_err *err)
+{
+    if (check_name(name, err) != VT_OK)
+        return VT_EINVAL;
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart");
+    vt_buf rec;
+    vt_buf_init(&rec);
+    record_dbop_encode(&rec, name);
+    if (rec.oom) {
+        vt_buf_free(&rec);
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    }
+    uint64_t seq = 0;
+    vt_rc rc;
+    pthread_mutex_lock(&n->apply_lock);
+    bool exists = engine_has_db(n->eng, name);
+    if ((type == JOURNAL_REC_CREATE_DB && exists) || (type == JOURNAL_REC_DROP_DB && !exists)) {
+        pthread_mutex_unlock(&n->apply_lock); /* idempotent, as in InfluxDB */
+        vt_buf_free(&rec);
+        return VT_OK;
+    }
+    rc = journal_write(n->jr, type, rec.data, rec.len, &seq, err);
+    if (rc == VT_OK)
+        rc = type == JOURNAL_REC_CREATE_DB ? engine_create_db(n->eng, name, seq, err)
+                                           : engine_drop_db(n->eng, name, seq, err);
+    pthread_mutex_unlock(&n->apply_lock);
+    if (rc == VT_OK)
+        rc = journal_sync_to(n->jr, seq, err);
+    vt_buf_free(&rec);
+    return rc;
+}
+
+vt_rc node_create_db(node *n, const char *name, vt_err *err)
+{
+    return db_op(n, JOURNAL_REC_CREATE_DB, name, err);
+}
+
+vt_rc node_drop_db(node *n, const char *name, vt_err *err)
+{
+    return db_op(n, JOURNAL_REC_DROP_DB, name, err);
+}
+
+engine *node_engine(node *n)
+{
+    return n->eng;
+}
+
+journal *node_journal(node *n)
+{
+    return n->jr;
+}
+
+bool node_failed(node *n)
+{
+    return journal_failed(n->jr) || engine_failed(n->eng);
+}

@@ -1,0 +1,242 @@
+/*
+ * engine/memtable.c — see memtable.h.
+ *
+ * Memory accounting: bytes counts the capacity of every column array, the string chunks and
+ * a fixed overhead per series and column; growth doubles, so appends are amortised O(1) and
+ * there is no allocation per point.
+ */
+#include "engine/memtable.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MT_CHUNK_BYTES (64u * 1024u)
+
+struct mt_chunk {
+    mt_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+memtable *memtable_new(uint64_t gen)
+{
+    memtable *m = calloc(1, sizeof *m);
+    if (m)
+        m->gen = gen;
+    return m;
+}
+
+void memtable_free(memtable *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nseries; i++) {
+        mt_series *ms = m->series[i];
+        for (size_t c = 0; c < ms->ncols; c++) {
+            free(ms->cols[c].time);
+            free(ms->cols[c].val);
+        }
+        free(ms->cols);
+        free(ms);
+    }
+    free(m->series);
+    while (m->chunks) {
+        mt_chunk *n = m->chunks->next;
+        free(m->chunks);
+        m->chunks = n;
+    }
+    free(m);
+}
+
+mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s)
+{
+    if (m->nseries == m->scap) {
+        size_t nc = m->scap ? m->scap * 2 : 256;
+        mt_series **ns = realloc(m->series, nc * sizeof *ns);
+        if (!ns)
+            return NULL;
+        m->bytes += (nc - m->scap) * sizeof *ns;
+        m->series = ns;
+        m->scap = nc;
+    }
+    mt_series *ms = calloc(1, sizeof *ms);
+    if (!ms)
+        return NULL;
+    ms->db = db;
+    ms->series = s;
+    m->series[m->nseries++] = ms;
+    m->bytes += sizeof *ms;
+    return ms;
+}
+
+mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
+                           vt_type type)
+{
+    for (size_t i = 0; i < ms->ncols; i++)
+        if (ms->cols[i].nlen == nlen && memcmp(ms->cols[i].name, name, nlen) == 0)
+            return &ms->cols[i];
+    if (ms->ncols == ms->ccap) {
+        size_t nc = ms->ccap ? ms->ccap * 2 : 1;
+        mt_column *ncols = realloc(ms->cols, nc * sizeof *ncols);
+        if (!ncols)
+            return NULL;
+        m->bytes += (nc - ms->ccap) * sizeof *ncols;
+        ms->cols = ncols;
+        ms->ccap = nc;
+    }
+    mt_column *c = &ms->cols[ms->ncols++];
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->nlen = nlen;
+    c->type = type;
+    c->sorted = true;
+    return c;
+}
+
+static const char *store_string(memtable *m, vt_str s)
+{
+    if (s.len == 0)
+        return "";
+    mt_chunk *c = m->chunks;
+    if (!c || c->cap - c->used < s.len) {
+        size_t cap = s.len > MT_CHUNK_BYTES ? s.len : MT_CHUNK_BYTES;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        /* a big string gets its own chunk behind the current one, keeping the current's room */
+        if (cap > MT_CHUNK_BYTES && m->chunks) {
+            c->next = m->chunks->next;
+            m->chunks->next = c;
+        } else {
+            c->next = m->chunks;
+            m->chunks = c;
+        }
+        m->bytes += sizeof *c + cap;
+    }
+    char *p = c->data + c->used;
+    memcpy(p, s.ptr, s.len);
+    c->used += s.len;
+    return p;
+}
+
+bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
+{
+    size_t es = seg_type_size(c->type);
+    if (c->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 8;
+        if (nc > SIZE_MAX / 32)
+            return false;
+        int64_t *nt = realloc(c->time, nc * sizeof *nt);
+        if (!nt)
+            return false;
+        c->time = nt;
+        void *nv = realloc(c->val, nc * es);
+        if (!nv)
+            return false;
+        c->val = nv;
+        m->bytes += (nc - c->cap) * (sizeof *nt + es);
+        c->cap = nc;
+    }
+    uint8_t *slot = (uint8_t *)c->val + c->n * es;
+    switch (c->type) {
+    case VT_TYPE_FLOAT:
+        memcpy(slot, &v->v.f, es);
+        break;
+    case VT_TYPE_INT:
+        memcpy(slot, &v->v.i, es);
+        break;
+    case VT_TYPE_UINT:
+        memcpy(slot, &v->v.u, es);
+        break;
+    case VT_TYPE_BOOL:
+        memcpy(slot, &v->v.b, es);
+        break;
+    default: {
+        vt_str s = {store_string(m, v->v.s), v->v.s.len};
+        if (!s.ptr)
+            return false;
+        memcpy(slot, &s, es);
+        break;
+    }
+    }
+    if (c->n > 0 && time <= c->time[c->n - 1])
+        c->sorted = false;
+    c->time[c->n++] = time;
+    m->points++;
+    return true;
+}
+
+typedef struct mt_order {
+    int64_t time;
+    size_t idx;
+} mt_order;
+
+static int order_cmp(const void *a, const void *b)
+{
+    const mt_order *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+bool mt_column_snapshot(const mt_column *c, int64_t tmin, int64_t tmax, seg_col *out)
+{
+    size_t es = seg_type_size(c->type);
+    if (c->sorted) {
+        size_t lo = 0, hi = c->n;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (c->time[mid] < tmin)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t end = lo;
+        hi = c->n;
+        while (end < hi) {
+            size_t mid = end + (hi - end) / 2;
+            if (c->time[mid] <= tmax)
+                end = mid + 1;
+            else
+                hi = mid;
+        }
+        size_t k = end - lo;
+        if (!seg_col_reserve(out, k))
+            return false;
+        if (k) {
+            memcpy(out->time + out->n, c->time + lo, k * sizeof(int64_t));
+            memcpy((uint8_t *)out->val + out->n * es, (const uint8_t *)c->val + lo * es, k * es);
+        }
+        out->n += k;
+        return true;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->time[i] >= tmin && c->time[i] <= tmax)
+            k++;
+    if (k == 0)
+        return true;
+    mt_order *ord = malloc(k * sizeof *ord);
+    if (!ord)
+        return false;
+    k = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (c->time[i] >= tmin && c->time[i] <= tmax)
+            ord[k++] = (mt_order){c->time[i], i};
+    qsort(ord, k, sizeof *ord, order_cmp);
+    if (!seg_col_reserve(out, k)) {
+        free(ord);
+        return false;
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (i + 1 < k && ord[i + 1].time == ord[i].time)
+            continue; /* a later write of the same time wins */
+        out->time[out->n] = ord[i].time;
+        memcpy((uint8_t *)out->val + out->n * es, (const uint8_t *)c->val + ord[i].idx * es, es);
+        out->n++;
+    }
+    free(ord);
+    return true;
+}

@@ -1,0 +1,69 @@
+/*
+ * engine/memtable.h — the in-memory write buffer of the engine.
+ *
+ * Per series (mt_series), per field a growable column (mt_column) of (time, value) in arrival
+ * order, with a flag telling whether arrival order is already strictly time-ascending. Readers
+ * and the flusher never sort in place: mt_column_snapshot copies a time range and sorts the copy
+ * (stable, so that of equal times the later write wins) and drops the overwritten duplicates.
+ *
+ * Ownership: the memtable owns its columns and the bytes of every string value (copied at
+ * append into chunked storage that never moves). mt_series point back at the index's series
+ * (series_index.h) and at field names owned by it; those outlive the memtable.
+ * Not thread-safe: the engine locks around it.
+ */
+#ifndef ENGINE_MEMTABLE_H
+#define ENGINE_MEMTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/point.h"
+#include "engine/segment.h"
+#include "engine/series_index.h"
+
+typedef struct mt_column {
+    const char *name; /* owned by the series index */
+    size_t nlen;
+    vt_type type;
+    size_t n, cap;
+    int64_t *time;
+    void *val; /* double / int64_t / uint64_t / bool / vt_str by type */
+    bool sorted; /* times strictly ascending in arrival order */
+} mt_column;
+
+typedef struct mt_series {
+    void *db; /* the engine's database (opaque here) */
+    sidx_series *series;
+    mt_column *cols;
+    size_t ncols, ccap;
+} mt_series;
+
+typedef struct mt_chunk mt_chunk;
+
+typedef struct memtable {
+    uint64_t gen;
+    mt_series **series; /* in creation order */
+    size_t nseries, scap;
+    size_t bytes;    /* memory held, for the flush trigger */
+    uint64_t points; /* appended (duplicates included) */
+    mt_chunk *chunks; /* string storage */
+    bool oom;
+} memtable;
+
+memtable *memtable_new(uint64_t gen);
+void memtable_free(memtable *m);
+
+/* Adds a series slot; NULL on out-of-memory. */
+mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s);
+/* Column of field (name owned by the caller, lives as long as the memtable); NULL on OOM. */
+mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
+                           vt_type type);
+/* Appends one value (of the column's type); false on out-of-memory. */
+bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v);
+
+/* Appends to out (type = column type) the points of c with tmin <= time <= tmax, ascending, last
+ * write winning on equal times. Strings in out point into the memtable. false on OOM. */
+bool mt_column_snapshot(const mt_column *c, int64_t tmin, int64_t tmax, seg_col *out);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * engine/segment.h — immutable segment files: writer, reader, verifier.
+ *
+ * A segment holds columns (series id, field) of one database as CRC-protected blocks of at most
+ * block_points points, a series section (series keys and field types) and a footer index. The
+ * byte layout is documented at the top of segment.c and in docs/format/segment.md.
+ *
+ * Readers work over bytes in memory (an mmap of the file, or a caller's buffer for fuzzing);
+ * every structure is validated when the segment is opened (footer, series section, index), and
+ * every block is CRC-checked and decoded on each read: a bad block yields VT_ECORRUPT
+ * "segment <file>: block <n> at offset <o>: ...", never wrong data.
+ */
+#ifndef ENGINE_SEGMENT_H
+#define ENGINE_SEGMENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/durable.h"
+#include "common/error.h"
+#include "common/point.h"
+
+#define SEG_MAX_BLOCK_POINTS (1u << 20)
+
+/* A column run in memory: times plus values in the array matching type (bool: bool[],
+ * string: vt_str[]). Strings either point at storage someone else owns, or — when appended with
+ * seg_col_push_copy — into the column's own arena (call seg_col_fix_strings before reading them). */
+typedef struct seg_col {
+    vt_type type;
+    size_t n, cap;
+    int64_t *time;
+    void *val;
+    vt_buf arena;
+    bool oom;
+} seg_col;
+
+size_t seg_type_size(vt_type t);
+void seg_col_init(seg_col *c, vt_type type);
+void seg_col_free(seg_col *c);
+void seg_col_clear(seg_col *c); /* n = 0, arena emptied, capacity kept */
+bool seg_col_reserve(seg_col *c, size_t extra);
+/* Appends (time, *val); val points at a value of the column's element type. */
+void seg_col_push(seg_col *c, int64_t time, const void *val);
+/* Same, copying string bytes into the column's arena (stored as offsets until fixed). */
+void seg_col_push_copy(seg_col *c, int64_t time, const void *val);
+void seg_col_fix_strings(seg_col *c);
+
+/* ---- writer ---- */
+
+typedef struct seg_field_def {
+    vt_str name;
+    vt_type type;
+} seg_field_def;
+
+typedef struct seg_series_def {
+    uint64_t id;
+    vt_str measurement;
+    const vt_tag *tags;
+    size_t ntags;
+    const seg_field_def *fields; /* sorted by name; a block's field_no indexes this */
+    size_t nfields;
+} seg_series_def;
+
+typedef struct seg_index_entry {
+    uint64_t offset;
+    uint32_t length; /* whole block, CRC included */
+    uint64_t series_id;
+    uint32_t field_no;
+    uint8_t type;
+    uint32_t count;
+    int64_t min_time, max_time;
+} seg_index_entry;
+
+typedef struct seg_writer {
+    durable_file file;
+    bool open;
+    size_t block_points;
+    uint64_t offset; /* bytes written so far (flushed + pending) */
+    vt_buf pending;  /* bytes not yet handed to durable_write */
+    vt_buf ts, vals; /* scratch encoders */
+    seg_index_entry *index;
+    size_t nindex, index_cap;
+} seg_writer;
+
+vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, size_t block_points,
+                       vt_err *err);
+/* Writes the column of (series_id, field_no); c must be time-ascending without duplicates.
+ * Columns must come in (series_id, field_no) order. */
+vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const seg_col *c,
+                     vt_err *err);
+/* Writes series section, index and footer, then commits the file durably. series sorted by id.
+ * Releases the writer whatever the outcome (no seg_writer_abort needed afterwards). */
+vt_rc seg_writer_finish(seg_writer *w, const seg_series_def *series, size_t nseries,
+                        uint64_t *file_bytes, vt_err *err);
+/* Abandons the file (temp file removed); safe after any failure. */
+void seg_writer_abort(seg_writer *w);
+
+/* ---- reader ---- */
+
+typedef struct seg_series {
+    uint64_t id;
+    vt_str measurement; /* slices into the segment bytes */
+    vt_tag *tags;
+    size_t ntags;
+    seg_field_def *fields;
+    size_t nfields;
+} seg_series;
+
+typedef struct seg_reader {
+    char *name; /* file path (or name given to seg_open_mem) */
+    uint64_t segment_id;
+    const uint8_t *data;
+    size_t size;
+    void *map;        /* mmap base when mapped */
+    uint8_t *owned;   /* copy when opened from memory */
+    atomic_int refs;
+    seg_series *series; /* sorted by id */
+    size_t nseries;
+    seg_index_entry *blocks; /* sorted by (series_id, field_no, min_time) */
+    size_t nblocks;
+    atomic_uint_fast64_t *corrupt_counter; /* optional: incremented per corrupt block read */
+} seg_reader;
+
+/* Opens (mmaps) and validates the structure of a segment file; one reference held. */
+vt_rc seg_open_file(const char *path, seg_reader **out, vt_err *err);
+/* Same over a copy of len bytes at data (fuzzing, tests). */
+vt_rc seg_open_mem(const char *name, const void *data, size_t len, seg_reader **out, vt_err *err);
+void seg_ref(seg_reader *r);
+void seg_unref(seg_reader *r);
+
+const seg_series *seg_find_series(const seg_reader *r, uint64_t id);
+int seg_field_no(const seg_series *s, const char *name, size_t len);
+/* Blocks [*first, *first + *count) of (series_id, field_no), ascending in time. */
+void seg_find_blocks(const seg_reader *r, uint64_t series_id, uint32_t field_no, size_t *first,
+                     size_t *count);
+/* CRC-checks and decodes block bi, appending its points to out (out->type must match). */
+vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err);
+
+/* Reads every block; reports each problem; returns the number of problems. */
+typedef void (*seg_report_fn)(void *ctx, const char *file, uint64_t offset, const char *problem);
+unsigned seg_verify(const seg_reader *r, seg_report_fn report, void *ctx, uint64_t *blocks);
+
+#endif

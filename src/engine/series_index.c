@@ -1,0 +1,393 @@
+/*
+ * engine/series_index.c — hash maps and the per-database series index (see series_index.h).
+ *
+ * The maps are open addressing with linear probing, grown at 70% load; a slot stores the full
+ * 64-bit hash so most mismatches are rejected without touching the key bytes.
+ */
+#include "engine/series_index.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t sidx_hash(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0x100000001b3ULL);
+    while (len >= 8) {
+        h = (h ^ mix64(rd64(p))) * 0x9fb21c651e98df25ULL;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    uint64_t t = 0;
+    for (size_t i = 0; i < len; i++)
+        t |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ mix64(t ^ 0x5555)) * 0x9fb21c651e98df25ULL;
+    return mix64(h);
+}
+
+void *sidx_map_get(const sidx_map *m, uint64_t hash, const void *key, size_t klen)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        const sidx_slot *s = &m->slots[i];
+        if (!s->key)
+            return NULL;
+        if (s->hash == hash && s->klen == klen && memcmp(s->key, key, klen) == 0)
+            return s->val;
+    }
+}
+
+static void map_insert_slot(sidx_slot *slots, size_t cap, const sidx_slot *e)
+{
+    size_t mask = cap - 1;
+    size_t i = (size_t)e->hash & mask;
+    while (slots[i].key)
+        i = (i + 1) & mask;
+    slots[i] = *e;
+}
+
+bool sidx_map_put(sidx_map *m, uint64_t hash, const void *key, size_t klen, void *val)
+{
+    if (m->cap) {
+        size_t mask = m->cap - 1;
+        for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+            sidx_slot *s = &m->slots[i];
+            if (!s->key)
+                break;
+            if (s->hash == hash && s->klen == klen && memcmp(s->key, key, klen) == 0) {
+                s->val = val;
+                return true;
+            }
+        }
+    }
+    if ((m->n + 1) * 10 > m->cap * 7) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        if (ncap < m->cap || ncap > SIZE_MAX / sizeof(sidx_slot))
+            return false;
+        sidx_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return false;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key)
+                map_insert_slot(ns, ncap, &m->slots[i]);
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    sidx_slot e = {hash, key, klen, val};
+    map_insert_slot(m->slots, m->cap, &e);
+    m->n++;
+    return true;
+}
+
+void sidx_map_free(sidx_map *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+void series_key_build(vt_buf *b, vt_str measurement, const vt_tag *tags, size_t ntags)
+{
+    vt_buf_put_uvarint(b, measurement.len);
+    vt_buf_append(b, measurement.ptr, measurement.len);
+    vt_buf_put_uvarint(b, ntags);
+    for (size_t i = 0; i < ntags; i++) {
+        vt_buf_put_uvarint(b, tags[i].key.len);
+        vt_buf_append(b, tags[i].key.ptr, tags[i].key.len);
+        vt_buf_put_uvarint(b, tags[i].value.len);
+        vt_buf_append(b, tags[i].value.ptr, tags[i].value.len);
+    }
+}
+
+void sidx_init(sidx *x)
+{
+    memset(x, 0, sizeof *x);
+    x->next_id = 1;
+}
+
+static void list_free(sidx_list *l)
+{
+    if (!l)
+        return;
+    free(l->key);
+    free(l->ids);
+    free(l->series);
+    free(l);
+}
+
+static void map_free_lists(sidx_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].key)
+            list_free(m->slots[i].val);
+    sidx_map_free(m);
+}
+
+void sidx_free(sidx *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        sidx_series *s = x->all[i];
+        for (size_t f = 0; f < s->nfields; f++)
+            free(s->fields[f].name);
+        free(s->fields);
+        free(s->tags);
+        free(s->key);
+        free(s);
+    }
+    free(x->all);
+    sidx_map_free(&x->by_key);
+    sidx_map_free(&x->by_id);
+    sidx_map_free(&x->types);
+    map_free_lists(&x->postings);
+    map_free_lists(&x->measurements);
+    for (size_t i = 0; i < x->nowned; i++)
+        free(x->owned[i]);
+    free(x->owned);
+    sidx_init(x);
+}
+
+sidx_series *sidx_find(const sidx *x, const uint8_t *key, size_t klen, uint64_t hash)
+{
+    return sidx_map_get(&x->by_key, hash, key, klen);
+}
+
+sidx_series *sidx_find_id(const sidx *x, uint64_t id)
+{
+    return sidx_map_get(&x->by_id, sidx_hash(&id, sizeof id), &id, sizeof id);
+}
+
+static bool read_str(vt_reader *r, vt_str *s)
+{
+    uint64_t len;
+    const uint8_t *p;
+    if (!vt_read_uvarint(r, &len) || len > vt_reader_left(r) || !vt_read_bytes(r, (size_t)len, &p))
+        return false;
+    s->ptr = (const char *)p;
+    s->len = (size_t)len;
+    return true;
+}
+
+/* Adds s (id) to the list under key in m, creating it; keeps ids ascending. */
+static bool list_add(sidx_map *m, const uint8_t *key, size_t klen, sidx_series *s)
+{
+    uint64_t h = sidx_hash(key, klen);
+    sidx_list *l = sidx_map_get(m, h, key, klen);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l)
+            return false;
+        l->key = malloc(klen ? klen : 1);
+        if (!l->key) {
+            free(l);
+            return false;
+        }
+        memcpy(l->key, key, klen);
+        l->klen = klen;
+        if (!sidx_map_put(m, h, l->key, klen, l)) {
+            list_free(l);
+            return false;
+        }
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 4;
+        uint64_t *ni = realloc(l->ids, nc * sizeof *ni);
+        if (!ni)
+            return false;
+        l->ids = ni;
+        sidx_series **ns = realloc(l->series, nc * sizeof *ns);
+        if (!ns)
+            return false;
+        l->series = ns;
+        l->cap = nc;
+    }
+    size_t at = l->n;
+    while (at > 0 && l->ids[at - 1] > s->id)
+        at--;
+    memmove(l->ids + at + 1, l->ids + at, (l->n - at) * sizeof *l->ids);
+    memmove(l->series + at + 1, l->series + at, (l->n - at) * sizeof *l->series);
+    l->ids[at] = s->id;
+    l->series[at] = s;
+    l->n++;
+    return true;
+}
+
+static bool pair_key(vt_buf *b, vt_str a, const char *bp, size_t blen)
+{
+    vt_buf_reset(b);
+    vt_buf_append(b, a.ptr, a.len);
+    vt_buf_putc(b, 0);
+    vt_buf_append(b, bp, blen);
+    return !b->oom;
+}
+
+sidx_series *sidx_add(sidx *x, uint64_t id, const uint8_t *key, size_t klen, uint64_t hash)
+{
+    sidx_series *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    vt_buf kb;
+    vt_buf_init(&kb);
+    s->key = malloc(klen ? klen : 1);
+    if (!s->key)
+        goto fail;
+    memcpy(s->key, key, klen);
+    s->keylen = klen;
+    s->hash = hash;
+    vt_reader r;
+    vt_reader_init(&r, s->key, klen);
+    uint64_t ntags;
+    if (!read_str(&r, &s->measurement) || !vt_read_uvarint(&r, &ntags) || ntags > klen)
+        goto fail;
+    s->ntags = (size_t)ntags;
+    if (ntags) {
+        s->tags = calloc((size_t)ntags, sizeof *s->tags);
+        if (!s->tags)
+            goto fail;
+    }
+    for (size_t i = 0; i < s->ntags; i++)
+        if (!read_str(&r, &s->tags[i].key) || !read_str(&r, &s->tags[i].value))
+            goto fail;
+    if (vt_reader_left(&r) != 0)
+        goto fail;
+    if (x->n == x->cap) {
+        size_t nc = x->cap ? x->cap * 2 : 64;
+        sidx_series **na = realloc(x->all, nc * sizeof *na);
+        if (!na)
+            goto fail;
+        x->all = na;
+        x->cap = nc;
+    }
+    s->id = id ? id : x->next_id;
+    if (s->id >= x->next_id)
+        x->next_id = s->id + 1;
+    if (!sidx_map_put(&x->by_key, hash, s->key, klen, s))
+        goto fail;
+    if (!sidx_map_put(&x->by_id, sidx_hash(&s->id, sizeof s->id), &s->id, sizeof s->id, s))
+        goto fail; /* by_key holds a dangling entry only on OOM; the engine fails then anyway */
+    x->all[x->n++] = s;
+    if (!list_add(&x->measurements, (const uint8_t *)s->measurement.ptr, s->measurement.len, s))
+        goto fail_added;
+    for (size_t i = 0; i < s->ntags; i++) {
+        if (!pair_key(&kb, s->tags[i].key, s->tags[i].value.ptr, s->tags[i].value.len) ||
+            !list_add(&x->postings, kb.data, kb.len, s))
+            goto fail_added;
+    }
+    vt_buf_free(&kb);
+    return s;
+fail_added:
+    vt_buf_free(&kb);
+    return NULL; /* s stays owned by the index */
+fail:
+    vt_buf_free(&kb);
+    free(s->tags);
+    free(s->key);
+    free(s);
+    return NULL;
+}
+
+int sidx_series_field(const sidx_series *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < s->nfields; i++)
+        if (s->fields[i].len == len && memcmp(s->fields[i].name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+int sidx_series_add_field(sidx_series *s, const char *name, size_t len, vt_type type)
+{
+    if (s->nfields == s->fcap) {
+        size_t nc = s->fcap ? s->fcap * 2 : 2;
+        sidx_field *nf = realloc(s->fields, nc * sizeof *nf);
+        if (!nf)
+            return -1;
+        s->fields = nf;
+        s->fcap = nc;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    s->fields[s->nfields] = (sidx_field){copy, len, type};
+    return (int)s->nfields++;
+}
+
+vt_type sidx_field_type(const sidx *x, vt_str measurement, const char *field, size_t flen)
+{
+    vt_buf kb;
+    vt_buf_init(&kb);
+    vt_type t = VT_TYPE_NONE;
+    if (pair_key(&kb, measurement, field, flen))
+        t = (vt_type)(uintptr_t)sidx_map_get(&x->types, sidx_hash(kb.data, kb.len), kb.data, kb.len);
+    vt_buf_free(&kb);
+    return t;
+}
+
+bool sidx_set_field_type(sidx *x, vt_str measurement, const char *field, size_t flen, vt_type t)
+{
+    vt_buf kb;
+    vt_buf_init(&kb);
+    bool ok = false;
+    if (!pair_key(&kb, measurement, field, flen))
+        goto done;
+    uint64_t h = sidx_hash(kb.data, kb.len);
+    if (sidx_map_get(&x->types, h, kb.data, kb.len)) {
+        ok = sidx_map_put(&x->types, h, kb.data, kb.len, (void *)(uintptr_t)t);
+        /* the map keeps pointing at the key stored the first time */
+        goto done;
+    }
+    if (x->nowned == x->owned_cap) {
+        size_t nc = x->owned_cap ? x->owned_cap * 2 : 16;
+        void **no = realloc(x->owned, nc * sizeof *no);
+        if (!no)
+            goto done;
+        x->owned = no;
+        x->owned_cap = nc;
+    }
+    uint8_t *k = malloc(kb.len);
+    if (!k)
+        goto done;
+    memcpy(k, kb.data, kb.len);
+    x->owned[x->nowned++] = k;
+    ok = sidx_map_put(&x->types, h, k, kb.len, (void *)(uintptr_t)t);
+done:
+    vt_buf_free(&kb);
+    return ok;
+}
+
+const sidx_list *sidx_postings(const sidx *x, vt_str key, vt_str value)
+{
+    vt_buf kb;
+    vt_buf_init(&kb);
+    const sidx_list *l = NULL;
+    if (pair_key(&kb, key, value.ptr, value.len))
+        l = sidx_map_get(&x->postings, sidx_hash(kb.data, kb.len), kb.data, kb.len);
+    vt_buf_free(&kb);
+    return l;
+}
+
+const sidx_list *sidx_measurement(const sidx *x, vt_str measurement)
+{
+    return sidx_map_get(&x->measurements, sidx_hash(measurement.ptr, measurement.len),
+                        measurement.ptr, measurement.len);
+}

@@ -1,0 +1,1291 @@
+/*
+ * ingest/lineproto.c — InfluxDB line protocol parser and canonical writer.
+ *
+ * NOTES ON THE DESIGN OF THE PARSER
+ *
+ * 1. Grammar (the strict rules of the line-protocol v2 proposal, as the conformance corpus has
+ * them):
+ *
+ *      body      = { blank | comment | entry } ; lines end with LF, CRLF, or a CR at end of body
+ *      blank     = { ' ' } EOL
+ *      comment   = { ' ' } '#' { printable or >= 0x80 } EOL    (anything else: the line is an
+ * error) entry     = { ' ' } measurement { ',' tagkey '=' tagval } ' ' { ' ' } field { ',' field }
+ * [ ' ' { ' ' } [ time ] { ' ' } ] EOL field     = fieldkey '=' ( '"' string '"' | number | bool )
+ *
+ *    Element kinds and the bytes they may hold (nonprint = 0x00-0x1f and 0x7f):
+ *      measurement: not ',' ' ' nonprint;                   escapes: "\ " "\,"
+ *      tag key, field key: not ',' '=' ' ' CR LF nonprint;  escapes: "\," "\=" "\ "
+ *      tag value:   not ',' '=' ' ' CR LF;                  escapes: "\," "\=" "\ "
+ *      string:      anything but an unescaped '"' (LF allowed: an entry may span lines);
+ *                   escapes: "\\" "\""
+ *      other values: up to ',' ' ' CR LF, then checked by type.
+ *    A backslash before any other byte stays a literal backslash, and the byte after it is read
+ *    by the normal rules (so in a tag value `\\ ` is a backslash followed by an escaped space).
+ *    Every unescaped token must be valid UTF-8 (overlongs and surrogates rejected).
+ *
+ * 2. Values: the type is chosen by the first byte: '"' string; t T f F boolean (t T true True
+ *    TRUE f F false False FALSE exactly); '-' '.' or a digit: number, whose last byte says
+ *    integer ('i', signed 64-bit decimal), unsigned ('u', 64-bit decimal, no sign) or otherwise
+ *    float (Go's ParseFloat syntax: decimal or hex "0x1.8p3", '_' between digits; inf and NaN
+ *    are rejected, and so are values that overflow to infinity).
+ *
+ * 3. Time: an optional decimal int64 (leading '-' allowed) scaled by the precision with an
+ *    overflow check; without one the point takes default_time truncated (floor) to the precision.
+ *
+ * 4. Points: tags are sorted by key bytewise and a repeated tag key is an error; fields stay in
+ *    the order written and a repeated field key keeps the first position with the last value.
+ *
+ * 5. Memory: strings that need no unescaping are slices of the body. Unescaped strings go to one
+ *    arena reused from line to line; when it must grow in the middle of a line the slices already
+ *    handed out are rebased onto the new block (arena_reserve). The tag and field arrays grow and
+ *    are reused. Nothing is allocated per point once they fit the largest line.
+ *
+ * 6. Errors: an error names the 1-based line and byte column where the bad element starts; the
+ *    parser then skips to the byte after the next LF from where it stopped and goes on.
+ *    "line too long" is decided on the physical line (before parsing it) and again on the whole
+ *    entry (a string may hold newlines).
+ */
+#include "ingest/lineproto.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+#define LP_DEFAULT_MAX_LINE ((size_t)1 << 20)
+#define LP_DEFAULT_MAX_TAGS 256
+#define LP_DEFAULT_MAX_FIELDS 1024
+#define LP_DEFAULT_MAX_BODY ((size_t)256 << 20)
+/* Past this many fields a repeated key is found by sorting instead of by a linear search. */
+#define LP_LINEAR_DUP_FIELDS 32
+
+/* Character classes, one bit per element kind (generated; see note 1). */
+enum {
+    C_MEAS = 0x01,  /* may appear in a measurement */
+    C_KEY = 0x02,   /* may appear in a tag key or field key */
+    C_TAGV = 0x04,  /* may appear in a tag value */
+    C_FVAL = 0x08,  /* may appear in a non-string field value */
+    C_CMT = 0x10,   /* may appear in a comment */
+    C_TIME = 0x20,  /* may appear in a timestamp */
+    C_ESC_M = 0x40, /* escapable in a measurement */
+    C_ESC_K = 0x80, /* escapable in a key or tag value */
+};
+
+static const uint8_t lp_class[256] = {
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c,
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c,
+    0xd0, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0xd0, 0x3f, 0x1f, 0x1f,
+    0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x1f, 0x1f, 0x1f, 0x99, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x0c,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+    0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+};
+
+typedef struct lp_dup_ent {
+    vt_str key;
+    size_t index;
+} lp_dup_ent;
+
+struct lp_parser {
+    lp_options opts; /* limits resolved (no zero members) */
+    const char *body;
+    const char *end;
+    const char *pos; /* next unread byte */
+    size_t line;     /* line number of pos */
+    bool dead;       /* body rejected by lp_parser_reset */
+    const char *last_start;
+    size_t last_len;
+
+    /* scratch, reused from line to line */
+    vt_str measurement;
+    vt_tag *tags;
+    size_t ntags, tags_cap;
+    vt_field *fields;
+    size_t nfields, fields_cap;
+    char *arena;
+    size_t arena_len, arena_cap;
+    lp_dup_ent *dups;
+    size_t dups_cap;
+    char *num;
+    size_t num_cap;
+};
+
+/* Thrown (by return value) out of the line parser; the error is already filled in. */
+typedef struct lp_line {
+    const char *start;      /* first byte of the entry (after leading spaces) */
+    const char *line_start; /* first byte of the physical line */
+    const char *pos;        /* where parsing stopped */
+    lp_error *err;
+} lp_line;
+
+int lp_precision_parse(const char *s, lp_precision *out)
+{
+    if (s == NULL || *s == '\0') {
+        *out = LP_PRECISION_NS;
+        return 0;
+    }
+    if (s[0] == '1' && s[1] != '\0') /* the corpus' "1ns", "1µs", ... */
+        s++;
+    static const struct {
+        const char *name;
+        lp_precision p;
+    } names[] = {
+        {"ns", LP_PRECISION_NS},        {"n", LP_PRECISION_NS},         {"u", LP_PRECISION_US},
+        {"us", LP_PRECISION_US},        {"\xc2\xb5s", LP_PRECISION_US}, /* U+00B5 micro sign */
+        {"\xce\xbcs", LP_PRECISION_US},                                 /* U+03BC greek mu */
+        {"ms", LP_PRECISION_MS},        {"s", LP_PRECISION_S},          {"m", LP_PRECISION_M},
+        {"h", LP_PRECISION_H},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(s, names[i].name) == 0) {
+            *out = names[i].p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int64_t lp_precision_ns(lp_precision p)
+{
+    switch (p) {
+    case LP_PRECISION_NS: return 1;
+    case LP_PRECISION_US: return 1000;
+    case LP_PRECISION_MS: return 1000000;
+    case LP_PRECISION_S: return INT64_C(1000000000);
+    case LP_PRECISION_M: return INT64_C(60000000000);
+    case LP_PRECISION_H: return INT64_C(3600000000000);
+    }
+    return 1;
+}
+
+lp_parser *lp_parser_new(const lp_options *opts)
+{
+    lp_parser *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    if (opts != NULL)
+        p->opts = *opts;
+    if ((unsigned)p->opts.precision > LP_PRECISION_H)
+        p->opts.precision = LP_PRECISION_NS;
+    lp_limits *l = &p->opts.limits;
+    if (l->max_line_bytes == 0)
+        l->max_line_bytes = LP_DEFAULT_MAX_LINE;
+    if (l->max_tags == 0)
+        l->max_tags = LP_DEFAULT_MAX_TAGS;
+    if (l->max_fields == 0)
+        l->max_fields = LP_DEFAULT_MAX_FIELDS;
+    if (l->max_body_bytes == 0)
+        l->max_body_bytes = LP_DEFAULT_MAX_BODY;
+    p->dead = true;
+    return p;
+}
+
+void lp_parser_free(lp_parser *p)
+{
+    if (p == NULL)
+        return;
+    free(p->tags);
+    free(p->fields);
+    free(p->arena);
+    free(p->dups);
+    free(p->num);
+    free(p);
+}
+
+vt_rc lp_parser_reset(lp_parser *p, const char *body, size_t len)
+{
+    p->body = body;
+    p->end = body + len;
+    p->pos = body;
+    p->line = 1;
+    p->last_start = body;
+    p->last_len = 0;
+    p->dead = len > p->opts.limits.max_body_bytes || (body == NULL && len > 0);
+    if (p->dead) {
+        p->pos = p->end = body;
+        return VT_ELIMIT;
+    }
+    return VT_OK;
+}
+
+void lp_parser_last_line(const lp_parser *p, const char **start, size_t *len)
+{
+    *start = p->last_start;
+    *len = p->last_len;
+}
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static size_t count_newlines(const char *a, const char *b)
+{
+    size_t n = 0;
+    while (a < b) {
+        const char *nl = memchr(a, '\n', (size_t)(b - a));
+        if (nl == NULL)
+            break;
+        n++;
+        a = nl + 1;
+    }
+    return n;
+}
+
+/* Formats byte c for a message: 'x' when printable, else '\xNN'. */
+static const char *show_char(char buf[8], const char *at, const char *end)
+{
+    if (at >= end)
+        return "end of input";
+    unsigned char c = (unsigned char)*at;
+    if (c == '\n')
+        return "newline";
+    if (c >= 0x20 && c < 0x7f)
+        snprintf(buf, 8, "'%c'", c);
+    else
+        snprintf(buf, 8, "'\\x%02x'", c);
+    return buf;
+}
+
+/* Fills the error for a problem found at `at` (in the current entry) and returns LP_ERROR. */
+static int lp_fail(lp_parser *p, lp_line *ln, const char *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int lp_fail(lp_parser *p, lp_line *ln, const char *at, const char *fmt, ...)
+{
+    lp_error *e = ln->err;
+    if (at > p->end)
+        at = p->end;
+    const char *ls = ln->line_start;
+    size_t extra = count_newlines(ls, at);
+    if (extra > 0) {
+        const char *q = at;
+        while (q > ls && q[-1] != '\n')
+            q--;
+        ls = q;
+    }
+    e->line = p->line + extra;
+    e->column = (size_t)(at - ls) + 1;
+    const char *le = memchr(ls, '\n', (size_t)(p->end - ls));
+    if (le == NULL)
+        le = p->end;
+    if (le > ls && le[-1] == '\r')
+        le--;
+    e->line_start = ls;
+    e->line_len = (size_t)(le - ls);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    if (ln->pos < at)
+        ln->pos = at;
+    return LP_ERROR;
+}
+
+/* ---- scratch storage ---------------------------------------------------------------------- */
+
+static void rebase(vt_str *s, const char *old, size_t used, char *fresh)
+{
+    if (s->ptr != NULL && s->ptr >= old && s->ptr < old + used)
+        s->ptr = fresh + (s->ptr - old);
+}
+
+/* Makes room for n more arena bytes, rebasing slices already handed out (note 5). */
+static bool arena_reserve(lp_parser *p, size_t n)
+{
+    if (p->arena_cap - p->arena_len >= n)
+        return true;
+    if (n > SIZE_MAX / 2 - p->arena_len)
+        return false;
+    size_t cap = p->arena_cap ? p->arena_cap * 2 : 4096;
+    while (cap - p->arena_len < n)
+        cap *= 2;
+    char *fresh = malloc(cap);
+    if (fresh == NULL)
+        return false;
+    char *old = p->arena;
+    size_t used = p->arena_len;
+    if (used > 0) {
+        memcpy(fresh, old, used);
+        rebase(&p->measurement, old, used, fresh);
+        for (size_t i = 0; i < p->ntags; i++) {
+            rebase(&p->tags[i].key, old, used, fresh);
+            rebase(&p->tags[i].value, old, used, fresh);
+        }
+        for (size_t i = 0; i < p->nfields; i++) {
+            rebase(&p->fields[i].key, old, used, fresh);
+            if (p->fields[i].value.type == VT_TYPE_STRING)
+                rebase(&p->fields[i].value.v.s, old, used, fresh);
+        }
+    }
+    free(old);
+    p->arena = fresh;
+    p->arena_cap = cap;
+    return true;
+}
+
+static bool grow_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > SIZE_MAX / elem)
+        return false;
+    void *n = realloc(*arr, ncap * elem);
+    if (n == NULL)
+        return false;
+    *arr = n;
+    *cap = ncap;
+    return true;
+}
+
+/* ---- UTF-8 -------------------------------------------------------------------------------- */
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) {
+            need = 1;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2;
+            if (c == 0xe0)
+                lo = 0xa0;
+            else if (c == 0xed)
+                hi = 0x9f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3;
+            if (c == 0xf0)
+                lo = 0x90;
+            else if (c == 0xf4)
+                hi = 0x8f;
+        } else {
+            return false;
+        }
+        if (n - i - 1 < need)
+            return false;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k <= need; k++)
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/* ---- tokens ------------------------------------------------------------------------------- */
+
+/*
+ * Scans a measurement, key or tag value starting at s: bytes of class `allow`, plus backslash
+ * escapes of class `esc`. Sets *out to the unescaped token (a body slice, or arena bytes when it
+ * had escapes) and returns the first byte after it. *bad is set on invalid UTF-8 and *oom when the
+ * arena could not grow.
+ */
+static const char *scan_token(lp_parser *p, const char *s, uint8_t allow, uint8_t esc, vt_str *out,
+                              bool *bad, bool *oom)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const unsigned char *e = (const unsigned char *)p->end;
+    unsigned bits = 0;
+    bool escaped = false;
+    while (u < e) {
+        unsigned char c = *u;
+        if (c != '\\') {
+            if (!(lp_class[c] & allow))
+                break;
+            bits |= c;
+            u++;
+            continue;
+        }
+        if (u + 1 < e && (lp_class[u[1]] & esc)) {
+            escaped = true;
+            u += 2;
+        } else {
+            u++;
+        }
+    }
+    size_t rawlen = (size_t)((const char *)u - s);
+    *bad = false;
+    *oom = false;
+    if (!escaped) {
+        out->ptr = s;
+        out->len = rawlen;
+    } else {
+        if (!arena_reserve(p, rawlen)) {
+            *oom = true;
+            out->ptr = s;
+            out->len = 0;
+            return (const char *)u;
+        }
+        char *d = p->arena + p->arena_len;
+        size_t n = 0;
+        for (size_t i = 0; i < rawlen; i++) {
+            if (s[i] == '\\' && i + 1 < rawlen && (lp_class[(unsigned char)s[i + 1]] & esc))
+                i++;
+            d[n++] = s[i];
+        }
+        p->arena_len += n;
+        out->ptr = d;
+        out->len = n;
+    }
+    if ((bits & 0x80) && !utf8_valid((const unsigned char *)out->ptr, out->len))
+        *bad = true;
+    return (const char *)u;
+}
+
+/* Scans a string field body after its opening quote; returns the closing quote or NULL. */
+static const char *scan_string(lp_parser *p, const char *s, vt_str *out, bool *bad, bool *oom)
+{
+    *bad = false;
+    *oom = false;
+    size_t left = (size_t)(p->end - s);
+    const char *q = memchr(s, '"', left);
+    if (q == NULL)
+        return NULL;
+    if (memchr(s, '\\', (size_t)(q - s)) == NULL) { /* fast path: no escapes */
+        out->ptr = s;
+        out->len = (size_t)(q - s);
+    } else {
+        const char *c = s;
+        for (;;) {
+            if (c >= p->end)
+                return NULL;
+            if (*c == '"')
+                break;
+            if (*c == '\\' && c + 1 < p->end && (c[1] == '"' || c[1] == '\\'))
+                c += 2;
+            else
+                c++;
+        }
+        q = c;
+        size_t rawlen = (size_t)(q - s);
+        if (!arena_reserve(p, rawlen)) {
+            *oom = true;
+            return q;
+        }
+        char *d = p->arena + p->arena_len;
+        size_t n = 0;
+        for (size_t i = 0; i < rawlen; i++) {
+            if (s[i] == '\\' && i + 1 < rawlen && (s[i + 1] == '"' || s[i + 1] == '\\'))
+                i++;
+            d[n++] = s[i];
+        }
+        p->arena_len += n;
+        out->ptr = d;
+        out->len = n;
+    }
+    for (size_t i = 0; i < out->len; i++) {
+        if ((unsigned char)out->ptr[i] >= 0x80) {
+            *bad = !utf8_valid((const unsigned char *)out->ptr + i, out->len - i);
+            break;
+        }
+    }
+    return q;
+}
+
+/* ---- numbers ------------------------------------------------------------------------------ */
+
+/* Go's strconv.ParseInt(s, 10, 64) / ParseUint: 0 ok, -1 syntax, -2 range. */
+static int parse_i64(const char *s, size_t n, int64_t *out)
+{
+    bool neg = false;
+    size_t i = 0;
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n)
+        return -1;
+    uint64_t v = 0;
+    bool range = false;
+    for (; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            range = true;
+        else
+            v = v * 10 + d;
+    }
+    if (range)
+        return -2;
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return -2;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return -2;
+        *out = (int64_t)v;
+    }
+    return 0;
+}
+
+static int parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0)
+        return -1;
+    uint64_t v = 0;
+    bool range = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9)
+            return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            range = true;
+        else
+            v = v * 10 + d;
+    }
+    if (range)
+        return -2;
+    *out = v;
+    return 0;
+}
+
+static inline char lower(char c)
+{
+    return (char)(c | 0x20);
+}
+
+/* Go's underscoreOK: '_' only between digits (or after a base prefix). */
+static bool underscores_ok(const char *s, size_t n)
+{
+    char saw = '^';
+    size_t i = 0;
+    if (n >= 1 && (s[0] == '-' || s[0] == '+')) {
+        s++;
+        n--;
+    }
+    bool hex = false;
+    if (n >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
+        i = 2;
+        saw = '0';
+        hex = lower(s[1]) == 'x';
+    }
+    for (; i < n; i++) {
+        char c = s[i];
+        if ((c >= '0' && c <= '9') || (hex && lower(c) >= 'a' && lower(c) <= 'f')) {
+            saw = '0';
+            continue;
+        }
+        if (c == '_') {
+            if (saw != '0')
+                return false;
+            saw = '_';
+            continue;
+        }
+        if (saw == '_')
+            return false;
+        saw = '!';
+    }
+    return saw != '_';
+}
+
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * Go's strconv.ParseFloat(s, 64) syntax (decimal or hex, '_' separators), without inf/NaN.
+ * Returns 0 ok, -1 syntax, -2 out of range.
+ */
+static int parse_f64(lp_parser *p, const char *s, size_t n, double *out)
+{
+    size_t i = 0;
+    if (n > 0 && (s[0] == '-' || s[0] == '+'))
+        i = 1;
+    bool hex = false;
+    if (i + 2 < n && s[i] == '0' && lower(s[i + 1]) == 'x') {
+        hex = true;
+        i += 2;
+    }
+    bool underscores = false, sawdot = false, sawdigits = false;
+    size_t ndigits = 0, nfrac = 0;
+    uint64_t mant = 0;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c == '_') {
+            underscores = true;
+        } else if (c == '.') {
+            if (sawdot)
+                break;
+            sawdot = true;
+        } else if (c >= '0' && c <= '9') {
+            sawdigits = true;
+            if (ndigits < 19)
+                mant = mant * 10 + (uint64_t)(c - '0');
+            ndigits++;
+            if (sawdot)
+                nfrac++;
+        } else if (hex && lower(c) >= 'a' && lower(c) <= 'f') {
+            sawdigits = true;
+        } else {
+            break;
+        }
+    }
+    if (!sawdigits)
+        return -1;
+    bool has_exp = false;
+    if (i < n && lower(s[i]) == (hex ? 'p' : 'e')) {
+        has_exp = true;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return -1;
+        for (; i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); i++)
+            if (s[i] == '_')
+                underscores = true;
+    } else if (hex) {
+        return -1; /* a hex mantissa needs a 'p' exponent */
+    }
+    if (i != n)
+        return -1;
+    if (underscores && !underscores_ok(s, n))
+        return -1;
+
+    /* Fast path: few digits, no exponent: exact operands, one correctly rounded operation. */
+    if (!hex && !has_exp && !underscores && ndigits <= 15 && nfrac <= 22) {
+        double v = (double)mant;
+        if (nfrac > 0)
+            v /= pow10_exact[nfrac];
+        *out = s[0] == '-' ? -v : v;
+        return 0;
+    }
+
+    /* strtod on a NUL-terminated copy without the underscores. */
+    if (n + 1 > p->num_cap) {
+        size_t cap = n + 1 < 64 ? 64 : n + 1;
+        char *b = realloc(p->num, cap);
+        if (b == NULL)
+            return -1;
+        p->num = b;
+        p->num_cap = cap;
+    }
+    size_t k = 0;
+    for (size_t j = 0; j < n; j++)
+        if (s[j] != '_')
+            p->num[k++] = s[j];
+    p->num[k] = '\0';
+    char *endp = NULL;
+    errno = 0;
+    double v = strtod(p->num, &endp);
+    if (endp != p->num + k)
+        return -1;
+    if (isinf(v))
+        return -2;
+    *out = v;
+    return 0;
+}
+
+/* ---- the line parser ---------------------------------------------------------------------- */
+
+static bool at_eol(const char *c, const char *end)
+{
+    return c >= end || *c == '\n' || (*c == '\r' && (c + 1 >= end || c[1] == '\n'));
+}
+
+/* Consumes an end of line at c (LF, CRLF, CR at end of body, or end of body); NULL if none. */
+static const char *take_eol(const char *c, const char *end)
+{
+    if (c >= end)
+        return c;
+    if (*c == '\n')
+        return c + 1;
+    if (*c == '\r') {
+        if (c + 1 >= end)
+            return c + 1;
+        if (c[1] == '\n')
+            return c + 2;
+    }
+    return NULL;
+}
+
+static int tag_cmp(const vt_tag *a, const vt_tag *b)
+{
+    size_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
+    int r = n ? memcmp(a->key.ptr, b->key.ptr, n) : 0;
+    if (r != 0)
+        return r;
+    return a->key.len < b->key.len ? -1 : a->key.len > b->key.len;
+}
+
+static int tag_qcmp(const void *a, const void *b)
+{
+    return tag_cmp(a, b);
+}
+
+static int dup_qcmp(const void *a, const void *b)
+{
+    const lp_dup_ent *x = a, *y = b;
+    size_t n = x->key.len < y->key.len ? x->key.len : y->key.len;
+    int r = n ? memcmp(x->key.ptr, y->key.ptr, n) : 0;
+    if (r != 0)
+        return r;
+    if (x->key.len != y->key.len)
+        return x->key.len < y->key.len ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void sort_tags(vt_tag *t, size_t n)
+{
+    if (n > 16) {
+        qsort(t, n, sizeof *t, tag_qcmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        vt_tag x = t[i];
+        size_t j = i;
+        while (j > 0 && tag_cmp(&t[j - 1], &x) > 0) {
+            t[j] = t[j - 1];
+            j--;
+        }
+        t[j] = x;
+    }
+}
+
+/* Many fields: find repeated keys by sorting; the first position keeps the last value. */
+static bool dedup_fields_sorted(lp_parser *p)
+{
+    size_t n = p->nfields;
+    if (!grow_array((void **)&p->dups, &p->dups_cap, n, sizeof *p->dups))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        p->dups[i].key = p->fields[i].key;
+        p->dups[i].index = i;
+    }
+    qsort(p->dups, n, sizeof *p->dups, dup_qcmp);
+    bool any = false;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && vt_str_eq(p->dups[j].key, p->dups[i].key))
+            j++;
+        if (j - i > 1) {
+            any = true;
+            p->fields[p->dups[i].index].value = p->fields[p->dups[j - 1].index].value;
+            for (size_t k = i + 1; k < j; k++)
+                p->fields[p->dups[k].index].value.type = VT_TYPE_NONE;
+        }
+        i = j;
+    }
+    if (any) {
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++)
+            if (p->fields[i].value.type != VT_TYPE_NONE)
+                p->fields[w++] = p->fields[i];
+        p->nfields = w;
+    }
+    return true;
+}
+
+static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, const char **next)
+{
+    char cb[8];
+    if (c >= p->end || *c == '\n' || *c == '\r' || *c == ' ' || *c == ',')
+        return lp_fail(p, ln, c, "missing field value");
+    if (*c == '"') {
+        bool bad, oom;
+        const char *q = scan_string(p, c + 1, &v->v.s, &bad, &oom);
+        if (q == NULL) {
+            ln->pos = p->end;
+            return lp_fail(p, ln, c, "unterminated string field value");
+        }
+        if (oom)
+            return lp_fail(p, ln, c, "out of memory");
+        if (bad) {
+            ln->pos = q + 1;
+            return lp_fail(p, ln, c, "invalid UTF-8 in string field value");
+        }
+        v->type = VT_TYPE_STRING;
+        *next = q + 1;
+        return LP_POINT;
+    }
+    const char *e = c;
+    while (e < p->end && (lp_class[(unsigned char)*e] & C_FVAL))
+        e++;
+    size_t n = (size_t)(e - c);
+    *next = e;
+    switch (*c) {
+    case 't':
+    case 'T':
+    case 'f':
+    case 'F': {
+        static const char *const truths[] = {"t", "T", "true", "True", "TRUE"};
+        static const char *const lies[] = {"f", "F", "false", "False", "FALSE"};
+        for (size_t i = 0; i < 5; i++) {
+            if (strlen(truths[i]) == n && memcmp(truths[i], c, n) == 0) {
+                v->type = VT_TYPE_BOOL;
+                v->v.b = true;
+                return LP_POINT;
+            }
+            if (strlen(lies[i]) == n && memcmp(lies[i], c, n) == 0) {
+                v->type = VT_TYPE_BOOL;
+                v->v.b = false;
+                return LP_POINT;
+            }
+        }
+        return lp_fail(p, ln, c, "invalid field value (bad boolean \"%.*s\")",
+                       (int)(n > 40 ? 40 : n), c);
+    }
+    case '-':
+    case '.':
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9': {
+        char last = c[n - 1];
+        int r;
+        if (last == 'i') {
+            r = parse_i64(c, n - 1, &v->v.i);
+            v->type = VT_TYPE_INT;
+        } else if (last == 'u') {
+            r = parse_u64(c, n - 1, &v->v.u);
+            v->type = VT_TYPE_UINT;
+        } else {
+            r = parse_f64(p, c, n, &v->v.f);
+            v->type = VT_TYPE_FLOAT;
+        }
+        if (r == -2)
+            return lp_fail(p, ln, c, "invalid field value: %s out of range", vt_type_name(v->type));
+        if (r != 0)
+            return lp_fail(p, ln, c, "invalid field value (bad %s \"%.*s\")", vt_type_name(v->type),
+                           (int)(n > 40 ? 40 : n), c);
+        return LP_POINT;
+    }
+    default:
+        return lp_fail(p, ln, c, "invalid field value (unrecognized type at %s)",
+                       show_char(cb, c, p->end));
+    }
+}
+
+/* Parses one entry starting at ln->start. Returns LP_POINT or LP_ERROR. */
+static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
+{
+    const char *end = p->end;
+    const char *c = ln->start;
+    char cb[8];
+    bool bad, oom;
+
+    p->ntags = p->nfields = 0;
+    p->arena_len = 0;
+    p->measurement.ptr = NULL;
+    p->measurement.len = 0;
+
+    /* measurement */
+    const char *tok = c;
+    c = scan_token(p, c, C_MEAS, C_ESC_M, &p->measurement, &bad, &oom);
+    ln->pos = c;
+    if (oom)
+        return lp_fail(p, ln, tok, "out of memory");
+    if (bad)
+        return lp_fail(p, ln, tok, "invalid UTF-8 in measurement");
+    if (p->measurement.len == 0) {
+        if (c >= end)
+            return lp_fail(p, ln, tok, "missing measurement");
+        return lp_fail(p, ln, tok, "invalid character %s at start of measurement",
+                       show_char(cb, c, end));
+    }
+    if (p->measurement.ptr[0] == '#')
+        return lp_fail(p, ln, tok, "invalid character in comment line");
+
+    /* tags */
+    const char *tags_at = c;
+    while (c < end && *c == ',') {
+        c++;
+        if (c >= end || *c == ' ' || *c == '\r' || *c == '\n')
+            return lp_fail(p, ln, c, "expected tag key after comma");
+        if (p->ntags >= p->opts.limits.max_tags)
+            return lp_fail(p, ln, c, "tag limit exceeded (%zu > %zu)", p->ntags + 1,
+                           p->opts.limits.max_tags);
+        if (!grow_array((void **)&p->tags, &p->tags_cap, p->ntags + 1, sizeof *p->tags))
+            return lp_fail(p, ln, c, "out of memory");
+        vt_tag *t = &p->tags[p->ntags];
+        tok = c;
+        c = scan_token(p, c, C_KEY, C_ESC_K, &t->key, &bad, &oom);
+        ln->pos = c;
+        if (oom)
+            return lp_fail(p, ln, tok, "out of memory");
+        if (bad)
+            return lp_fail(p, ln, tok, "invalid UTF-8 in tag key");
+        if (t->key.len == 0)
+            return lp_fail(p, ln, tok, "missing tag key (found %s)", show_char(cb, c, end));
+        if (c >= end || *c != '=')
+            return lp_fail(p, ln, c, "expected '=' after tag key, found %s", show_char(cb, c, end));
+        c++;
+        p->ntags++; /* counted now so that an arena growth rebases its key */
+        tok = c;
+        t->value.ptr = NULL;
+        t->value.len = 0;
+        c = scan_token(p, c, C_TAGV, C_ESC_K, &t->value, &bad, &oom);
+        ln->pos = c;
+        if (oom)
+            return lp_fail(p, ln, tok, "out of memory");
+        if (bad)
+            return lp_fail(p, ln, tok, "invalid UTF-8 in tag value");
+        if (t->value.len == 0)
+            return lp_fail(p, ln, tok, "missing tag value");
+    }
+    if (c >= end || *c != ' ') {
+        if (at_eol(c, end))
+            return lp_fail(p, ln, c, "missing fields");
+        return lp_fail(p, ln, c, "expected tag key or fields, found %s", show_char(cb, c, end));
+    }
+    while (c < end && *c == ' ')
+        c++;
+
+    /* fields */
+    for (;;) {
+        if (p->nfields >= p->opts.limits.max_fields)
+            return lp_fail(p, ln, c, "field limit exceeded (%zu > %zu)", p->nfields + 1,
+                           p->opts.limits.max_fields);
+        if (!grow_array((void **)&p->fields, &p->fields_cap, p->nfields + 1, sizeof *p->fields))
+            return lp_fail(p, ln, c, "out of memory");
+        vt_field *f = &p->fields[p->nfields];
+        f->value.type = VT_TYPE_NONE;
+        tok = c;
+        c = scan_token(p, c, C_KEY, C_ESC_K, &f->key, &bad, &oom);
+        ln->pos = c;
+        if (oom)
+            return lp_fail(p, ln, tok, "out of memory");
+        if (bad)
+            return lp_fail(p, ln, tok, "invalid UTF-8 in field key");
+        if (f->key.len == 0) {
+            if (at_eol(c, end))
+                return lp_fail(p, ln, tok,
+                               p->nfields == 0 ? "missing fields" : "missing field key");
+            return lp_fail(p, ln, tok, "invalid character %s at start of field key",
+                           show_char(cb, c, end));
+        }
+        if (c >= end || *c != '=')
+            return lp_fail(p, ln, c, "expected '=' after field key, found %s",
+                           show_char(cb, c, end));
+        c++;
+        p->nfields++;
+        if (parse_value(p, ln, c, &f->value, &c) != LP_POINT)
+            return LP_ERROR;
+        ln->pos = c;
+        /* a repeated key: the first position keeps the last value */
+        if (p->nfields <= LP_LINEAR_DUP_FIELDS) {
+            for (size_t i = 0; i + 1 < p->nfields; i++) {
+                if (vt_str_eq(p->fields[i].key, f->key)) {
+                    p->fields[i].value = f->value;
+                    p->nfields--;
+                    break;
+                }
+            }
+        }
+        if (c < end && *c == ',') {
+            c++;
+            continue;
+        }
+        if (c < end && *c != ' ' && *c != '\r' && *c != '\n')
+            return lp_fail(p, ln, c, "unexpected character %s after field value",
+                           show_char(cb, c, end));
+        break;
+    }
+
+    /* timestamp */
+    int64_t ts;
+    bool has_ts = false;
+    while (c < end && *c == ' ')
+        c++;
+    const char *after = take_eol(c, end);
+    if (after == NULL) {
+        const char *t0 = c;
+        while (c < end && (lp_class[(unsigned char)*c] & C_TIME))
+            c++;
+        ln->pos = c;
+        if (c < end && *c != ' ' && *c != '\r' && *c != '\n') {
+            const char *e = c;
+            while (e < end && *e != '\n')
+                e++;
+            ln->pos = e;
+            return lp_fail(p, ln, t0, "invalid timestamp");
+        }
+        if (c > t0) {
+            int r = parse_i64(t0, (size_t)(c - t0), &ts);
+            if (r == -2)
+                return lp_fail(p, ln, t0, "timestamp out of range");
+            if (r != 0)
+                return lp_fail(p, ln, t0, "invalid timestamp");
+            int64_t mul = lp_precision_ns(p->opts.precision);
+            if (__builtin_mul_overflow(ts, mul, &ts))
+                return lp_fail(p, ln, t0, "timestamp out of range for precision");
+            has_ts = true;
+        }
+        while (c < end && *c == ' ')
+            c++;
+        after = take_eol(c, end);
+        if (after == NULL)
+            return lp_fail(p, ln, c, "unexpected text after timestamp");
+    }
+    ln->pos = after;
+
+    if (!has_ts) {
+        int64_t d = lp_precision_ns(p->opts.precision);
+        int64_t q = p->opts.default_time / d;
+        if (p->opts.default_time % d != 0 && p->opts.default_time < 0)
+            q--;
+        ts = q * d;
+    }
+
+    size_t entry_len = (size_t)(c - ln->start);
+    if (entry_len > p->opts.limits.max_line_bytes)
+        return lp_fail(p, ln, ln->start, "line too long (%zu > %zu bytes)", entry_len,
+                       p->opts.limits.max_line_bytes);
+
+    sort_tags(p->tags, p->ntags);
+    for (size_t i = 1; i < p->ntags; i++)
+        if (vt_str_eq(p->tags[i - 1].key, p->tags[i].key))
+            return lp_fail(p, ln, tags_at, "duplicate tag key \"%.*s\"",
+                           (int)(p->tags[i].key.len > 64 ? 64 : p->tags[i].key.len),
+                           p->tags[i].key.ptr);
+    if (p->nfields > LP_LINEAR_DUP_FIELDS && !dedup_fields_sorted(p))
+        return lp_fail(p, ln, ln->start, "out of memory");
+
+    out->measurement = p->measurement;
+    out->tags = p->tags;
+    out->ntags = p->ntags;
+    out->fields = p->fields;
+    out->nfields = p->nfields;
+    out->time = ts;
+    return LP_POINT;
+}
+
+/* Skips blank lines and well-formed comments; returns the start of the next entry. */
+static const char *skip_empty(lp_parser *p, const char *c)
+{
+    const char *end = p->end;
+    for (;;) {
+        while (c < end && *c == ' ')
+            c++;
+        if (c >= end)
+            return c;
+        if (*c == '#') {
+            const char *k = c + 1;
+            while (k < end && (lp_class[(unsigned char)*k] & C_CMT))
+                k++;
+            const char *nx = take_eol(k, end);
+            if (nx == NULL)
+                return c; /* bad comment: the entry parser reports it */
+            if (nx > k && nx[-1] == '\n')
+                p->line++;
+            c = nx;
+            continue;
+        }
+        if (*c == '\n') {
+            p->line++;
+            c++;
+            continue;
+        }
+        if (*c == '\r') {
+            const char *nx = take_eol(c, end);
+            if (nx == NULL)
+                return c;
+            if (nx - c == 2)
+                p->line++;
+            c = nx;
+            continue;
+        }
+        return c;
+    }
+}
+
+int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
+{
+    if (p->dead)
+        return LP_END;
+    const char *end = p->end;
+    const char *c = skip_empty(p, p->pos);
+    if (c >= end) {
+        p->pos = end;
+        return LP_END;
+    }
+    lp_error scratch_err;
+    if (err == NULL)
+        err = &scratch_err;
+    lp_line ln = {.start = c, .line_start = c, .pos = c, .err = err};
+    while (ln.line_start > p->body && ln.line_start[-1] != '\n')
+        ln.line_start--;
+
+    int r;
+    const char *nl = memchr(c, '\n', (size_t)(end - c));
+    const char *phys_end = nl ? nl : end;
+    if ((size_t)(phys_end - c) > p->opts.limits.max_line_bytes) {
+        ln.pos = phys_end;
+        r = lp_fail(p, &ln, c, "line too long (%zu > %zu bytes)", (size_t)(phys_end - c),
+                    p->opts.limits.max_line_bytes);
+    } else {
+        r = parse_entry(p, &ln, out);
+    }
+
+    const char *next;
+    if (r == LP_POINT) {
+        next = ln.pos;
+    } else {
+        /* recover: skip past the next LF from where parsing stopped */
+        const char *from = ln.pos < c ? c : ln.pos;
+        if (from > end)
+            from = end;
+        if (from > c && from[-1] == '\n')
+            next = from; /* the error was found after the line end was taken */
+        else {
+            const char *q = memchr(from, '\n', (size_t)(end - from));
+            next = q ? q + 1 : end;
+        }
+    }
+    const char *le = next;
+    if (le > c && le[-1] == '\n')
+        le--;
+    if (le > c && le[-1] == '\r')
+        le--;
+    p->last_start = c;
+    p->last_len = (size_t)(le - c);
+    p->line += count_newlines(c, next);
+    p->pos = next;
+    return r;
+}
+
+/* ---- writer ------------------------------------------------------------------------------- */
+
+static void put_escaped(vt_buf *b, vt_str s, uint8_t esc)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < s.len; i++) {
+        if (lp_class[(unsigned char)s.ptr[i]] & esc) {
+            vt_buf_append(b, s.ptr + run, i - run);
+            vt_buf_putc(b, '\\');
+            run = i;
+        }
+    }
+    vt_buf_append(b, s.ptr + run, s.len - run);
+}
+
+size_t lp_format_float(char out[32], double v)
+{
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(out, 32, "%.*g", prec, v);
+        if (prec == 17 || strtod(out, NULL) == v)
+            break;
+    }
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void put_float(vt_buf *b, double v)
+{
+    char tmp[32];
+    size_t n = lp_format_float(tmp, v);
+    vt_buf_append(b, tmp, n);
+}
+
+bool lp_point_equal(const vt_point *a, const vt_point *b)
+{
+    if (!vt_str_eq(a->measurement, b->measurement) || a->time != b->time || a->ntags != b->ntags ||
+        a->nfields != b->nfields)
+        return false;
+    for (size_t i = 0; i < a->ntags; i++)
+        if (!vt_str_eq(a->tags[i].key, b->tags[i].key) ||
+            !vt_str_eq(a->tags[i].value, b->tags[i].value))
+            return false;
+    for (size_t i = 0; i < a->nfields; i++) {
+        const vt_value *x = &a->fields[i].value, *y = &b->fields[i].value;
+        if (!vt_str_eq(a->fields[i].key, b->fields[i].key) || x->type != y->type)
+            return false;
+        switch (x->type) {
+        case VT_TYPE_FLOAT:
+            if (memcmp(&x->v.f, &y->v.f, sizeof x->v.f) != 0)
+                return false;
+            break;
+        case VT_TYPE_INT:
+            if (x->v.i != y->v.i)
+                return false;
+            break;
+        case VT_TYPE_UINT:
+            if (x->v.u != y->v.u)
+                return false;
+            break;
+        case VT_TYPE_BOOL:
+            if (x->v.b != y->v.b)
+                return false;
+            break;
+        case VT_TYPE_STRING:
+            if (!vt_str_eq(x->v.s, y->v.s))
+                return false;
+            break;
+        case VT_TYPE_NONE:
+        default: break;
+        }
+    }
+    return true;
+}
+
+void lp_write_point(struct vt_buf *out, const vt_point *pt)
+{
+    put_escaped(out, pt->measurement, C_ESC_M);
+    for (size_t i = 0; i < pt->ntags; i++) {
+        vt_buf_putc(out, ',');
+        put_escaped(out, pt->tags[i].key, C_ESC_K);
+        vt_buf_putc(out, '=');
+        put_escaped(out, pt->tags[i].value, C_ESC_K);
+    }
+    for (size_t i = 0; i < pt->nfields; i++) {
+        const vt_field *f = &pt->fields[i];
+        vt_buf_putc(out, i == 0 ? ' ' : ',');
+        put_escaped(out, f->key, C_ESC_K);
+        vt_buf_putc(out, '=');
+        switch (f->value.type) {
+        case VT_TYPE_FLOAT: put_float(out, f->value.v.f); break;
+        case VT_TYPE_INT: vt_buf_printf(out, "%" PRId64 "i", f->value.v.i); break;
+        case VT_TYPE_UINT: vt_buf_printf(out, "%" PRIu64 "u", f->value.v.u); break;
+        case VT_TYPE_BOOL:
+            vt_buf_append(out, f->value.v.b ? "true" : "false", f->value.v.b ? 4 : 5);
+            break;
+        case VT_TYPE_STRING: {
+            vt_str s = f->value.v.s;
+            vt_buf_putc(out, '"');
+            size_t run = 0;
+            for (size_t k = 0; k < s.len; k++) {
+                if (s.ptr[k] == '"' || s.ptr[k] == '\\') {
+                    vt_buf_append(out, s.ptr + run, k - run);
+                    vt_buf_putc(out, '\\');
+                    run = k;
+                }
+            }
+            vt_buf_append(out, s.ptr + run, s.len - run);
+            vt_buf_putc(out, '"');
+            break;
+        }
+        case VT_TYPE_NONE:
+        default: vt_buf_append(out, "\"\"", 2); break;
+        }
+    }
+    vt_buf_printf(out, " %" PRId64 "\n", pt->time);
+}

@@ -1,0 +1,96 @@
+/*
+ * server/server_int.h — what http.c shares with the handler files (handlers_v1.c, handlers_v2.c).
+ * Not a contract for other modules.
+ */
+#ifndef SERVER_SERVER_INT_H
+#define SERVER_SERVER_INT_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zlib.h>
+
+#include "common/buf.h"
+#include "core/node.h"
+#include "server/http.h"
+
+typedef enum http_endpoint {
+    HTTP_EP_PING = 0,
+    HTTP_EP_HEALTH,
+    HTTP_EP_WRITE,
+    HTTP_EP_V2_WRITE,
+    HTTP_EP_QUERY,
+    HTTP_EP_METRICS,
+    HTTP_EP_OTHER,
+    HTTP_EP_COUNT
+} http_endpoint;
+
+/* Statuses counted per endpoint in volta_http_requests_total; the last slot is "other". */
+#define HTTP_STATUS_SLOTS 12
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    node *node;
+    http_options opts;
+    char listen[256];
+    int listen_fd;
+    uint16_t port;
+    bool loopback;
+    unsigned threads;
+    char version[64]; /* X-Influxdb-Version value: 1.8.10-volta-<VOLTA_VERSION> */
+    uint64_t id_seed;
+    atomic_uint_fast64_t next_id;
+    atomic_int inflight; /* requests with a body being read or handled */
+    atomic_uint_fast64_t requests[HTTP_EP_COUNT][HTTP_STATUS_SLOTS];
+    atomic_uint_fast64_t points_written;
+    atomic_uint_fast64_t write_errors;
+};
+
+/* One request. Handlers read rq->body (NUL-terminated when non-empty: body.data[len] == 0 after
+ * http.c finishes it; may be NULL when empty). */
+typedef struct http_request {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    http_endpoint ep;
+    const char *method;
+    vt_buf body;
+    bool has_ctx; /* allocated across calls (a body endpoint) */
+    bool too_large;
+    bool gzip;
+    bool gz_init, gz_done, gz_bad;
+    uint64_t gz_in;
+    z_stream zs;
+    char id[40];
+} http_request;
+
+/* Queues a response. json (may be NULL for an empty body) is taken over: its data is handed to
+ * MHD or freed. Adds the version, build and request-id headers, and Content-Type when a body is
+ * given. Counts the request in the metrics. */
+enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json);
+/* {"error":"<msg>"} with status. */
+enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);
+/* 405 with an Allow header. */
+enum MHD_Result http_respond_method(http_request *rq, const char *allow);
+
+/* A query-string argument (decoded; '+' is a space), or NULL. */
+const char *http_arg(http_request *rq, const char *key);
+/* A field of an application/x-www-form-urlencoded body, decoded into a malloc'd string (caller
+ * frees), or NULL when absent / out of memory. */
+char *http_form_value(const char *body, size_t len, const char *key);
+
+/* Appends s[0..n) as a JSON string literal: quotes, escapes, invalid UTF-8 as U+FFFD. */
+void http_json_str(vt_buf *b, const char *s, size_t n);
+void http_json_cstr(vt_buf *b, const char *s);
+
+/* Wall clock, ns since the epoch. */
+int64_t http_now_ns(void);
+
+enum MHD_Result http_handle_ping(http_request *rq);
+enum MHD_Result http_handle_health(http_request *rq);
+enum MHD_Result http_handle_write(http_request *rq);
+enum MHD_Result http_handle_query(http_request *rq);
+enum MHD_Result http_handle_v2_write(http_request *rq);
+
+#endif

@@ -1,0 +1,230 @@
+/* Unit tests for src/common: crc32c, vt_buf / vt_reader, durable publish, fault injection. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/crc32c.h"
+#include "common/durable.h"
+#include "common/error.h"
+#include "common/faultinj.h"
+
+static void test_crc32c_vectors(void **state)
+{
+    (void)state;
+    assert_int_equal(crc32c("123456789", 9), 0xE3069283u);
+    assert_int_equal(crc32c("", 0), 0u);
+    unsigned char zeros[32] = {0};
+    assert_int_equal(crc32c(zeros, 32), 0x8A9136AAu); /* RFC 3720 B.4 */
+    unsigned char ones[32];
+    memset(ones, 0xff, sizeof ones);
+    assert_int_equal(crc32c(ones, 32), 0x62A8AB43u);
+    /* incremental == one shot, at every split point and alignment */
+    char data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 31 + 7);
+    uint32_t whole = crc32c(data, sizeof data);
+    for (size_t split = 0; split <= sizeof data; split += 13)
+        assert_int_equal(crc32c_update(crc32c(data, split), data + split, sizeof data - split),
+                         whole);
+    for (size_t off = 1; off < 8; off++)
+        assert_int_not_equal(crc32c(data + off, 100), 0u);
+}
+
+static void test_varint_roundtrip(void **state)
+{
+    (void)state;
+    static const int64_t cases[] = {0, 1, -1, 63, -64, 64, 127, 128, 300, -300, INT64_MAX, INT64_MIN,
+                                    (int64_t)1 << 62, -((int64_t)1 << 40)};
+    vt_buf b;
+    vt_buf_init(&b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        vt_buf_put_varint(&b, cases[i]);
+        vt_buf_put_uvarint(&b, (uint64_t)cases[i]);
+    }
+    vt_buf_put_u16(&b, 0xBEEF);
+    vt_buf_put_u32(&b, 0xDEADBEEF);
+    vt_buf_put_u64(&b, 0x0123456789ABCDEFull);
+    assert_false(b.oom);
+    vt_reader r;
+    vt_reader_init(&r, b.data, b.len);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t v;
+        uint64_t u;
+        assert_true(vt_read_varint(&r, &v));
+        assert_true(v == cases[i]);
+        assert_true(vt_read_uvarint(&r, &u));
+        assert_true(u == (uint64_t)cases[i]);
+    }
+    uint16_t a;
+    uint32_t c;
+    uint64_t d;
+    assert_true(vt_read_u16(&r, &a));
+    assert_true(vt_read_u32(&r, &c));
+    assert_true(vt_read_u64(&r, &d));
+    assert_int_equal(a, 0xBEEF);
+    assert_int_equal(c, 0xDEADBEEFu);
+    assert_true(d == 0x0123456789ABCDEFull);
+    assert_int_equal(vt_reader_left(&r), 0);
+    /* reading past the end fails and stays failed */
+    assert_false(vt_read_u8(&r, (uint8_t *)&a));
+    assert_true(r.bad);
+    vt_buf_free(&b);
+}
+
+static void test_varint_malformed(void **state)
+{
+    (void)state;
+    /* 11 continuation bytes: longer than any uint64 */
+    uint8_t bad[11];
+    memset(bad, 0x80, sizeof bad);
+    vt_reader r;
+    uint64_t v;
+    vt_reader_init(&r, bad, sizeof bad);
+    assert_false(vt_read_uvarint(&r, &v));
+    /* truncated varint */
+    vt_reader_init(&r, bad, 3);
+    assert_false(vt_read_uvarint(&r, &v));
+    /* 10th byte > 1 overflows */
+    uint8_t over[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+    vt_reader_init(&r, over, sizeof over);
+    assert_false(vt_read_uvarint(&r, &v));
+}
+
+static void test_buf_printf_and_cstr(void **state)
+{
+    (void)state;
+    vt_buf b;
+    vt_buf_init(&b);
+    vt_buf_printf(&b, "%s=%d", "x", 42);
+    char big[1000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    vt_buf_printf(&b, "[%s]", big);
+    assert_int_equal(b.len, 4 + 1001);
+    assert_string_equal(vt_buf_cstr(&b) + 0 + 4 + 1001 - 1, "]");
+    assert_memory_equal(b.data, "x=42[aaa", 8);
+    vt_buf_free(&b);
+}
+
+static char *make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/volta-test-common-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void test_durable_publish(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/sub/dir/file", dir);
+    vt_err err;
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/sub/dir", dir);
+    assert_int_equal(durable_mkdirs(sub, &err), VT_OK);
+    assert_int_equal(durable_publish(path, "hello", 5, &err), VT_OK);
+    char *data;
+    size_t len;
+    assert_int_equal(file_read_all(path, &data, &len, &err), VT_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    free(data);
+
+    /* each failure point leaves the previous version in place and no temp file */
+    vt_fault_op ops[] = {VT_FAULT_WRITE, VT_FAULT_FSYNC, VT_FAULT_RENAME};
+    for (size_t i = 0; i < 3; i++) {
+        vt_fault_reset();
+        vt_fault_arm(ops[i], 1, 0);
+        assert_int_equal(durable_publish(path, "world!", 6, &err), VT_EIO);
+        assert_non_null(strstr(err.msg, path));
+        assert_int_equal(vt_fault_injected(), 1);
+        assert_int_equal(file_read_all(path, &data, &len, &err), VT_OK);
+        assert_int_equal(len, 5);
+        assert_memory_equal(data, "hello", 5);
+        free(data);
+        char tmp[600];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        struct stat st;
+        assert_int_not_equal(stat(tmp, &st), 0);
+    }
+    vt_fault_reset();
+    assert_int_equal(durable_publish(path, "world!", 6, &err), VT_OK);
+    assert_int_equal(file_read_all(path, &data, &len, &err), VT_OK);
+    assert_int_equal(len, 6);
+    free(data);
+
+    assert_int_equal(file_read_all("/nonexistent/volta", &data, &len, &err), VT_ENOTFOUND);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(dir);
+}
+
+static void test_fault_nth_and_sticky(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/f", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    int fd = fileno(f);
+    vt_fault_reset();
+    vt_fault_arm(VT_FAULT_FSYNC, 3, 0);
+    assert_int_equal(vt_io_fsync(fd), 0);
+    assert_int_equal(vt_io_fsync(fd), 0);
+    assert_int_equal(vt_io_fsync(fd), -1);
+    assert_int_equal(errno, EIO);
+    assert_int_equal(vt_io_fsync(fd), 0); /* not sticky */
+    vt_fault_arm(VT_FAULT_WRITE, 2, 1);
+    assert_int_equal(vt_io_write_all(fd, "ab", 2), 0);
+    assert_int_equal(vt_io_write_all(fd, "cd", 2), -1);
+    assert_int_equal(vt_io_write_all(fd, "ef", 2), -1); /* sticky */
+    assert_int_equal(vt_fault_injected(), 2);
+    vt_fault_reset();
+    assert_int_equal(vt_io_write_all(fd, "gh", 2), 0);
+    fclose(f);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+static void test_error_mapping(void **state)
+{
+    (void)state;
+    assert_int_equal(vt_rc_http_status(VT_ENOTFOUND), 404);
+    assert_int_equal(vt_rc_http_status(VT_EPARSE), 400);
+    assert_int_equal(vt_rc_http_status(VT_ELIMIT), 413);
+    assert_int_equal(vt_rc_exit_code(VT_OK), 0);
+    assert_int_not_equal(vt_rc_exit_code(VT_ECORRUPT), 0);
+    for (int rc = 0; rc < VT_RC_COUNT; rc++)
+        assert_string_not_equal(vt_rc_name((vt_rc)rc), "unknown");
+    vt_err e;
+    vt_err_set(&e, VT_EIO, "write %s", "x.vjl");
+    vt_err_prefix(&e, "journal %d", 3);
+    assert_string_equal(e.msg, "journal 3: write x.vjl");
+    assert_int_equal(e.rc, VT_EIO);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crc32c_vectors),     cmocka_unit_test(test_varint_roundtrip),
+        cmocka_unit_test(test_varint_malformed),   cmocka_unit_test(test_buf_printf_and_cstr),
+        cmocka_unit_test(test_durable_publish),    cmocka_unit_test(test_fault_nth_and_sticky),
+        cmocka_unit_test(test_error_mapping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,923 @@
+/* tests/unit/test_engine.c — the native engine: round trips, LWW, flush/reopen, databases,
+ * type conflicts, corruption, fault injection, compression. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/faultinj.h"
+#include "engine/engine.h"
+#include "engine/series_index.h"
+
+/* ---- helpers ---- */
+
+static void make_dir(char *out, size_t n)
+{
+    snprintf(out, n, "/tmp/test_engine.XXXXXX");
+    assert_non_null(mkdtemp(out));
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static engine *open_engine(const char *dir, engine_open_info *info)
+{
+    engine_options o = {0};
+    o.block_points = 100;
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    vt_rc rc = engine_open(dir, &o, &e, info, &err);
+    if (rc != VT_OK)
+        fail_msg("engine_open: %s", err.msg);
+    return e;
+}
+
+static void close_engine(engine *e)
+{
+    vt_err err;
+    vt_err_clear(&err);
+    vt_rc rc = engine_close(e, &err);
+    if (rc != VT_OK && rc != VT_EFATAL)
+        fail_msg("engine_close: %s", err.msg);
+}
+
+static void must(vt_rc rc, const vt_err *err)
+{
+    if (rc != VT_OK)
+        fail_msg("rc %d: %s", rc, err->msg);
+}
+
+/* One series "power,plant=<p>" with one float field "value". */
+typedef struct pt_buf {
+    vt_tag tag;
+    vt_field field;
+    vt_point pt;
+    char plant[32];
+} pt_buf;
+
+static void mk_float(pt_buf *b, const char *plant, int64_t t, double v)
+{
+    snprintf(b->plant, sizeof b->plant, "%s", plant);
+    b->tag = (vt_tag){vt_str_c("plant"), vt_str_c(b->plant)};
+    b->field.key = vt_str_c("value");
+    b->field.value.type = VT_TYPE_FLOAT;
+    b->field.value.v.f = v;
+    b->pt = (vt_point){vt_str_c("power"), &b->tag, 1, &b->field, 1, t};
+}
+
+static void put1(engine *e, uint64_t seq, const char *db, const char *plant, int64_t t, double v)
+{
+    pt_buf b;
+    mk_float(&b, plant, t, v);
+    vt_err err;
+    vt_err_clear(&err);
+    size_t skipped = 99;
+    must(engine_apply(e, seq, db, &b.pt, 1, &skipped, &err), &err);
+    assert_int_equal(skipped, 0);
+}
+
+typedef struct find_ctx {
+    const char *plant;
+    uint64_t id;
+    int found;
+} find_ctx;
+
+static bool find_cb(void *ctx, const engine_series_info *s)
+{
+    find_ctx *f = ctx;
+    for (size_t i = 0; i < s->ntags; i++)
+        if (s->tags[i].value.len == strlen(f->plant) &&
+            memcmp(s->tags[i].value.ptr, f->plant, s->tags[i].value.len) == 0) {
+            f->id = s->id;
+            f->found++;
+        }
+    return true;
+}
+
+static uint64_t series_id(engine *e, const char *db, const char *plant)
+{
+    find_ctx f = {plant, 0, 0};
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_foreach_series(e, db, "power", find_cb, &f, &err), &err);
+    assert_int_equal(f.found, 1);
+    return f.id;
+}
+
+typedef struct collect {
+    size_t n, cap;
+    int64_t *t;
+    double *v;
+} collect;
+
+static bool collect_cb(void *ctx, const engine_points *p)
+{
+    collect *c = ctx;
+    assert_int_equal(p->type, VT_TYPE_FLOAT);
+    for (size_t i = 0; i < p->n; i++) {
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 64;
+            c->t = realloc(c->t, c->cap * sizeof *c->t);
+            c->v = realloc(c->v, c->cap * sizeof *c->v);
+            assert_non_null(c->t);
+            assert_non_null(c->v);
+        }
+        if (c->n > 0)
+            assert_true(p->time[i] > c->t[c->n - 1]);
+        c->t[c->n] = p->time[i];
+        c->v[c->n] = p->f[i];
+        c->n++;
+    }
+    return true;
+}
+
+static vt_rc read_all(engine *e, const char *db, const char *plant, collect *c, vt_err *err)
+{
+    memset(c, 0, sizeof *c);
+    return engine_read(e, db, series_id(e, db, plant), "value", INT64_MIN, INT64_MAX, collect_cb,
+                       c, err);
+}
+
+static void collect_free(collect *c)
+{
+    free(c->t);
+    free(c->v);
+}
+
+static double read_one(engine *e, const char *db, const char *plant, int64_t t)
+{
+    collect c;
+    memset(&c, 0, sizeof c);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_read(e, db, series_id(e, db, plant), "value", t, t, collect_cb, &c, &err), &err);
+    assert_int_equal(c.n, 1);
+    double v = c.v[0];
+    collect_free(&c);
+    return v;
+}
+
+/* ---- tests ---- */
+
+typedef struct multi {
+    size_t n[6];
+    double fsum;
+    int64_t isum;
+    uint64_t usum;
+    size_t btrue;
+    char s[64];
+} multi;
+
+static bool multi_cb(void *ctx, const engine_points *p)
+{
+    multi *m = ctx;
+    m->n[p->type] += p->n;
+    for (size_t i = 0; i < p->n; i++) {
+        switch (p->type) {
+        case VT_TYPE_FLOAT:
+            m->fsum += p->f[i];
+            break;
+        case VT_TYPE_INT:
+            m->isum += p->i[i];
+            break;
+        case VT_TYPE_UINT:
+            m->usum += p->u[i];
+            break;
+        case VT_TYPE_BOOL:
+            m->btrue += p->b[i];
+            break;
+        default:
+            snprintf(m->s, sizeof m->s, "%.*s", (int)p->s[i].len, p->s[i].ptr);
+            break;
+        }
+    }
+    return true;
+}
+
+typedef struct info_ctx {
+    int calls;
+    uint64_t id;
+    char fields[128];
+} info_ctx;
+
+static bool info_cb(void *ctx, const engine_series_info *s)
+{
+    info_ctx *c = ctx;
+    c->calls++;
+    c->id = s->id;
+    assert_string_equal(s->measurement, "m");
+    assert_int_equal(s->ntags, 2);
+    assert_int_equal(s->tags[0].key.len, 1);
+    assert_memory_equal(s->tags[0].key.ptr, "a", 1);
+    c->fields[0] = '\0';
+    for (size_t i = 0; i < s->nfields; i++) {
+        strcat(c->fields, s->fields[i].name);
+        strcat(c->fields, ":");
+        strcat(c->fields, vt_type_name(s->fields[i].type));
+        strcat(c->fields, " ");
+    }
+    return true;
+}
+
+static void check_multi(engine *e, uint64_t id, size_t n)
+{
+    const char *names[] = {"b", "f", "i", "s", "u"};
+    multi m;
+    memset(&m, 0, sizeof m);
+    vt_err err;
+    vt_err_clear(&err);
+    for (int k = 0; k < 5; k++)
+        must(engine_read(e, "db", id, names[k], INT64_MIN, INT64_MAX, multi_cb, &m, &err), &err);
+    for (int t = 1; t <= 5; t++)
+        assert_int_equal(m.n[t], n);
+    double fs = 0;
+    int64_t is = 0;
+    uint64_t us = 0;
+    size_t bt = 0;
+    for (size_t i = 0; i < n; i++) {
+        fs += (double)i * 0.5;
+        is += -(int64_t)i * 3;
+        us += (uint64_t)i + (1ull << 62);
+        bt += i % 3 == 0;
+    }
+    assert_true(m.fsum == fs);
+    assert_int_equal(m.isum, is);
+    assert_true(m.usum == us);
+    assert_int_equal(m.btrue, bt);
+    char want[64];
+    snprintf(want, sizeof want, "str-%zu", n - 1);
+    assert_string_equal(m.s, want);
+}
+
+static void test_roundtrip_all_types(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    const size_t n = 350;
+    vt_tag tags[2] = {{vt_str_c("a"), vt_str_c("x")}, {vt_str_c("b"), vt_str_c("y")}};
+    char sbuf[32];
+    for (size_t i = 0; i < n; i++) {
+        vt_field f[5];
+        f[0] = (vt_field){vt_str_c("f"), {.type = VT_TYPE_FLOAT, .v.f = (double)i * 0.5}};
+        f[1] = (vt_field){vt_str_c("i"), {.type = VT_TYPE_INT, .v.i = -(int64_t)i * 3}};
+        f[2] = (vt_field){vt_str_c("u"), {.type = VT_TYPE_UINT, .v.u = (uint64_t)i + (1ull << 62)}};
+        f[3] = (vt_field){vt_str_c("b"), {.type = VT_TYPE_BOOL, .v.b = i % 3 == 0}};
+        snprintf(sbuf, sizeof sbuf, "str-%zu", i);
+        f[4] = (vt_field){vt_str_c("s"), {.type = VT_TYPE_STRING, .v.s = vt_str_c(sbuf)}};
+        vt_point p = {vt_str_c("m"), tags, 2, f, 5, 1000 + (int64_t)i * 10};
+        must(engine_apply(e, 2 + i, "db", &p, 1, NULL, &err), &err);
+    }
+    info_ctx ic;
+    memset(&ic, 0, sizeof ic);
+    must(engine_foreach_series(e, "db", NULL, info_cb, &ic, &err), &err);
+    assert_int_equal(ic.calls, 1);
+    assert_string_equal(ic.fields, "b:boolean f:float i:integer s:string u:unsigned ");
+    check_multi(e, ic.id, n); /* memtable */
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.memtable_points, 0);
+    check_multi(e, ic.id, n); /* segment */
+    assert_int_equal(engine_checkpoint_seq(e), 1 + n);
+    close_engine(e);
+    engine_open_info info;
+    e = open_engine(dir, &info);
+    assert_int_equal(info.checkpoint_seq, 1 + n);
+    assert_int_equal(info.series, 1);
+    assert_int_equal(info.segments, 1);
+    info_ctx ic2;
+    memset(&ic2, 0, sizeof ic2);
+    must(engine_foreach_series(e, "db", "m", info_cb, &ic2, &err), &err);
+    assert_int_equal(ic2.id, ic.id);
+    assert_string_equal(ic2.fields, ic.fields);
+    check_multi(e, ic.id, n); /* after reopen */
+    /* time range pruning */
+    multi m;
+    memset(&m, 0, sizeof m);
+    must(engine_read(e, "db", ic.id, "f", 1000 + 100 * 10, 1000 + 109 * 10, multi_cb, &m, &err),
+         &err);
+    assert_int_equal(m.n[VT_TYPE_FLOAT], 10);
+    close_engine(e);
+    unsigned files;
+    uint64_t blocks;
+    assert_int_equal(engine_verify(dir, NULL, NULL, &files, &blocks), 0);
+    assert_int_equal(files, 2);
+    assert_int_equal(blocks, 5 * 4);
+    rm_rf(dir);
+}
+
+static void test_lww(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 0, &err), &err);
+    /* within the memtable, out of order */
+    put1(e, 1, "db", "p1", 300, 3.0);
+    put1(e, 2, "db", "p1", 100, 1.0);
+    put1(e, 3, "db", "p1", 300, 33.0);
+    put1(e, 4, "db", "p1", 200, 2.0);
+    put1(e, 5, "db", "p1", 100, 11.0);
+    collect c;
+    must(read_all(e, "db", "p1", &c, &err), &err);
+    assert_int_equal(c.n, 3);
+    assert_true(c.v[0] == 11.0 && c.v[1] == 2.0 && c.v[2] == 33.0);
+    collect_free(&c);
+    /* memtable over segment */
+    must(engine_flush(e, &err), &err);
+    assert_true(read_one(e, "db", "p1", 100) == 11.0);
+    put1(e, 6, "db", "p1", 100, 111.0);
+    assert_true(read_one(e, "db", "p1", 100) == 111.0);
+    /* newer segment over older */
+    must(engine_flush(e, &err), &err);
+    put1(e, 7, "db", "p1", 200, 222.0);
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.segments, 3);
+    assert_true(read_one(e, "db", "p1", 100) == 111.0);
+    assert_true(read_one(e, "db", "p1", 200) == 222.0);
+    assert_true(read_one(e, "db", "p1", 300) == 33.0);
+    /* after compaction */
+    must(engine_compact(e, &err), &err);
+    engine_get_stats(e, &st);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.compactions, 1);
+    must(read_all(e, "db", "p1", &c, &err), &err);
+    assert_int_equal(c.n, 3);
+    assert_true(c.v[0] == 111.0 && c.v[1] == 222.0 && c.v[2] == 33.0);
+    collect_free(&c);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    assert_true(read_one(e, "db", "p1", 200) == 222.0);
+    close_engine(e);
+    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+    rm_rf(dir);
+}
+
+static void test_type_conflict(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 0, &err), &err);
+    vt_field ff = {vt_str_c("value"), {.type = VT_TYPE_FLOAT, .v.f = 1.5}};
+    vt_field fi = {vt_str_c("value"), {.type = VT_TYPE_INT, .v.i = 2}};
+    vt_point p[3] = {{vt_str_c("cpu"), NULL, 0, &ff, 1, 1},
+                     {vt_str_c("cpu"), NULL, 0, &fi, 1, 2},
+                     {vt_str_c("mem"), NULL, 0, &fi, 1, 2}};
+    bool rej[3];
+    size_t nrej = 0;
+    /* within one batch: the earlier point fixes the type */
+    must(engine_check_types(e, "db", p, 3, rej, &nrej, &err), &err);
+    assert_int_equal(nrej, 1);
+    assert_false(rej[0]);
+    assert_true(rej[1]);
+    assert_false(rej[2]);
+    assert_string_equal(err.msg, "field type conflict: input field \"value\" on measurement "
+                                 "\"cpu\" is type integer, already exists as type float");
+    size_t skipped = 0;
+    must(engine_apply(e, 1, "db", p, 3, &skipped, &err), &err);
+    assert_int_equal(skipped, 1);
+    /* against stored types, also after flush + reopen */
+    must(engine_flush(e, &err), &err);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    vt_err_clear(&err);
+    must(engine_check_types(e, "db", &p[1], 1, rej, &nrej, &err), &err);
+    assert_int_equal(nrej, 1);
+    assert_non_null(strstr(err.msg, "is type integer, already exists as type float"));
+    assert_int_equal(engine_check_types(e, "nope", p, 1, rej, &nrej, &err), VT_ENOTFOUND);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.series, 2);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+typedef struct names {
+    char buf[256];
+} names;
+
+static void name_cb(void *ctx, const char *name)
+{
+    names *n = ctx;
+    strcat(n->buf, name);
+    strcat(n->buf, ",");
+}
+
+static int count_files(const char *dir, const char *suffix)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/seg", dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name), m = strlen(suffix);
+        if (l >= m && strcmp(de->d_name + l - m, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_databases(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "zeta", 1, &err), &err);
+    must(engine_create_db(e, "alpha", 2, &err), &err);
+    must(engine_create_db(e, "mid", 3, &err), &err);
+    assert_int_equal(engine_create_db(e, "mid", 4, &err), VT_EEXIST);
+    assert_int_equal(engine_create_db(e, "a/b", 4, &err), VT_EINVAL);
+    assert_int_equal(engine_checkpoint_seq(e), 3); /* nothing buffered: metadata advances it */
+    put1(e, 5, "mid", "p", 1, 1.0);
+    put1(e, 6, "alpha", "p", 1, 2.0);
+    must(engine_flush(e, &err), &err);
+    assert_int_equal(count_files(dir, ".vseg"), 2);
+    must(engine_drop_db(e, "mid", 7, &err), &err);
+    assert_int_equal(count_files(dir, ".vseg"), 1);
+    assert_int_equal(engine_drop_db(e, "mid", 8, &err), VT_ENOTFOUND);
+    assert_false(engine_has_db(e, "mid"));
+    assert_int_equal(engine_apply(e, 9, "mid", NULL, 0, NULL, &err), VT_ENOTFOUND);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    names n;
+    memset(&n, 0, sizeof n);
+    engine_list_dbs(e, name_cb, &n);
+    assert_string_equal(n.buf, "alpha,zeta,");
+    assert_true(engine_has_db(e, "alpha"));
+    assert_false(engine_has_db(e, "mid"));
+    assert_true(read_one(e, "alpha", "p", 1) == 2.0);
+    /* a re-created database starts empty */
+    must(engine_create_db(e, "mid", 10, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.series, 1);
+    close_engine(e);
+    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+    rm_rf(dir);
+}
+
+typedef struct report_ctx {
+    int n;
+    char first[512];
+    uint64_t off;
+} report_ctx;
+
+static void report_cb(void *ctx, const char *file, uint64_t offset, const char *problem)
+{
+    report_ctx *r = ctx;
+    if (strncmp(problem, "warning:", 8) == 0)
+        return;
+    if (r->n++ == 0) {
+        snprintf(r->first, sizeof r->first, "%s", problem);
+        r->off = offset;
+    }
+    (void)file;
+}
+
+static void first_segment(const char *dir, char *out, size_t n)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/seg", dir);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    out[0] = '\0';
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, ".vseg"))
+            snprintf(out, n, "%s/%s", path, de->d_name);
+    closedir(d);
+    assert_true(out[0] != '\0');
+}
+
+static void test_corrupt_block(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 0, &err), &err);
+    for (int i = 0; i < 250; i++)
+        put1(e, 1, "db", "p", i * 1000, i * 0.25);
+    close_engine(e);
+    char seg[700];
+    first_segment(dir, seg, sizeof seg);
+    /* block 0 starts at offset 16; flip a byte in its payload */
+    int fd = open(seg, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char byte;
+    assert_int_equal(pread(fd, &byte, 1, 16 + 80), 1);
+    byte ^= 0x40;
+    assert_int_equal(pwrite(fd, &byte, 1, 16 + 80), 1);
+    close(fd);
+    e = open_engine(dir, NULL);
+    collect c;
+    vt_rc rc = read_all(e, "db", "p", &c, &err);
+    assert_int_equal(rc, VT_ECORRUPT);
+    char want[800];
+    snprintf(want, sizeof want, "segment %s: block 0 at offset 16: checksum mismatch", seg);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(c.n, 0); /* never wrong data: nothing delivered before the bad block */
+    collect_free(&c);
+    /* reads that avoid the block still work (pruned by the footer index) */
+    collect c2;
+    memset(&c2, 0, sizeof c2);
+    must(engine_read(e, "db", series_id(e, "db", "p"), "value", 200000, 249000, collect_cb, &c2,
+                     &err),
+         &err);
+    assert_int_equal(c2.n, 50);
+    collect_free(&c2);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.corrupt_blocks, 1);
+    close_engine(e);
+    report_ctx r;
+    memset(&r, 0, sizeof r);
+    unsigned files;
+    uint64_t blocks;
+    assert_int_equal(engine_verify(dir, report_cb, &r, &files, &blocks), 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.off, 16);
+    assert_non_null(strstr(r.first, "block 0 at offset 16: checksum mismatch"));
+    assert_int_equal(blocks, 3);
+    rm_rf(dir);
+}
+
+/* Counts the points of plants p0..p<np-1>. */
+static size_t count_points(engine *e, int np)
+{
+    size_t total = 0;
+    vt_err err;
+    vt_err_clear(&err);
+    for (int p = 0; p < np; p++) {
+        char plant[16];
+        snprintf(plant, sizeof plant, "p%d", p);
+        collect c;
+        must(read_all(e, "db", plant, &c, &err), &err);
+        total += c.n;
+        collect_free(&c);
+    }
+    return total;
+}
+
+static void batch(engine *e, uint64_t seq, int np, int64_t t0, int npts)
+{
+    for (int p = 0; p < np; p++) {
+        char plant[16];
+        snprintf(plant, sizeof plant, "p%d", p);
+        for (int i = 0; i < npts; i++)
+            put1(e, seq, "db", plant, t0 + i, p + i * 0.001);
+    }
+}
+
+/* Runs op n (fault armed on its nth call) for n = 1.. until it succeeds; checks each failure. */
+static void fault_loop(vt_fault_op op, bool compact)
+{
+    for (unsigned long n = 1; n < 64; n++) {
+        char dir[64];
+        make_dir(dir, sizeof dir);
+        engine *e = open_engine(dir, NULL);
+        vt_err err;
+        vt_err_clear(&err);
+        must(engine_create_db(e, "db", 1, &err), &err);
+        batch(e, 2, 3, 0, 150);
+        must(engine_flush(e, &err), &err);
+        batch(e, 3, 3, 1000, 150);
+        if (compact)
+            must(engine_flush(e, &err), &err);
+        uint64_t good = engine_checkpoint_seq(e);
+        vt_fault_arm(op, n, 0);
+        vt_rc rc = compact ? engine_compact(e, &err) : engine_flush(e, &err);
+        bool fired = vt_fault_injected() > 0;
+        vt_fault_reset();
+        if (rc == VT_OK) {
+            assert_false(fired);
+            close_engine(e);
+            rm_rf(dir);
+            assert_true(n > 1);
+            return;
+        }
+        assert_true(fired);
+        assert_true(engine_failed(e));
+        assert_int_equal(engine_apply(e, 4, "db", NULL, 0, NULL, &err), VT_EFATAL);
+        assert_int_equal(engine_create_db(e, "x", 5, &err), VT_EFATAL);
+        assert_int_equal(engine_flush(e, &err), VT_EFATAL);
+        assert_int_equal(engine_compact(e, &err), VT_EFATAL);
+        assert_int_equal(count_points(e, 3), 900); /* still readable */
+        close_engine(e);
+        report_ctx r;
+        memset(&r, 0, sizeof r);
+        engine_open_info info;
+        e = open_engine(dir, &info);
+        assert_int_equal(engine_verify(dir, report_cb, &r, NULL, NULL), 0);
+        size_t have = count_points(e, 3);
+        if (info.checkpoint_seq == good)
+            assert_int_equal(have, compact ? 900 : 450);
+        else /* the manifest rename landed but its directory fsync failed */
+            assert_true(info.checkpoint_seq == 3 && have == 900);
+        /* the reopened store takes writes again */
+        put1(e, 9, "db", "p0", 5000, 1.0);
+        must(engine_flush(e, &err), &err);
+        close_engine(e);
+        assert_int_equal(engine_verify(dir, report_cb, &r, NULL, NULL), 0);
+        rm_rf(dir);
+    }
+    fail_msg("operation never succeeded");
+}
+
+static void test_fault_flush(void **state)
+{
+    (void)state;
+    fault_loop(VT_FAULT_WRITE, false);
+    fault_loop(VT_FAULT_FSYNC, false);
+    fault_loop(VT_FAULT_RENAME, false);
+}
+
+static void test_fault_compact(void **state)
+{
+    (void)state;
+    fault_loop(VT_FAULT_WRITE, true);
+    fault_loop(VT_FAULT_FSYNC, true);
+    fault_loop(VT_FAULT_RENAME, true);
+}
+
+static void test_background(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine_options o = {0};
+    o.background = true;
+    o.memtable_bytes = 64 * 1024;
+    o.compact_trigger = 3;
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_open(dir, &o, &e, NULL, &err), &err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    for (int round = 0; round < 40; round++)
+        batch(e, 2 + (uint64_t)round, 4, round * 200, 200);
+    /* reads during background work see everything */
+    assert_int_equal(count_points(e, 4), 40 * 4 * 200);
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_true(st.flushes >= 2);
+    assert_true(st.compactions >= 1);
+    assert_int_equal(engine_checkpoint_seq(e), 41);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    assert_int_equal(count_points(e, 4), 40 * 4 * 200);
+    close_engine(e);
+    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+    rm_rf(dir);
+}
+
+static void test_series_index(void **state)
+{
+    (void)state;
+    sidx x;
+    sidx_init(&x);
+    vt_buf kb;
+    vt_buf_init(&kb);
+    const char *plants[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        vt_tag t[2] = {{vt_str_c("plant"), vt_str_c(plants[i])}, {vt_str_c("region"), vt_str_c("ne")}};
+        vt_buf_reset(&kb);
+        series_key_build(&kb, vt_str_c("power"), t, 2);
+        uint64_t h = sidx_hash(kb.data, kb.len);
+        assert_null(sidx_find(&x, kb.data, kb.len, h));
+        sidx_series *s = sidx_add(&x, 0, kb.data, kb.len, h);
+        assert_non_null(s);
+        assert_int_equal(s->id, (uint64_t)i + 1);
+        assert_ptr_equal(sidx_find(&x, kb.data, kb.len, h), s);
+        assert_ptr_equal(sidx_find_id(&x, s->id), s);
+    }
+    const sidx_list *l = sidx_postings(&x, vt_str_c("region"), vt_str_c("ne"));
+    assert_non_null(l);
+    assert_int_equal(l->n, 3);
+    assert_int_equal(l->ids[2], 3);
+    l = sidx_postings(&x, vt_str_c("plant"), vt_str_c("b"));
+    assert_non_null(l);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->ids[0], 2);
+    assert_null(sidx_postings(&x, vt_str_c("plant"), vt_str_c("zz")));
+    assert_int_equal(sidx_measurement(&x, vt_str_c("power"))->n, 3);
+    assert_true(sidx_set_field_type(&x, vt_str_c("power"), "value", 5, VT_TYPE_FLOAT));
+    assert_int_equal(sidx_field_type(&x, vt_str_c("power"), "value", 5), VT_TYPE_FLOAT);
+    assert_int_equal(sidx_field_type(&x, vt_str_c("power"), "other", 5), VT_TYPE_NONE);
+    vt_buf_free(&kb);
+    sidx_free(&x);
+}
+
+/* 500 plants x one year of hourly values with 3 decimals. */
+static void test_bytes_per_point(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine_options o = {0};
+    o.memtable_bytes = 512u << 20;
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_open(dir, &o, &e, NULL, &err), &err);
+    must(engine_create_db(e, "ons", 1, &err), &err);
+    enum { PLANTS = 500, HOURS = 8760, BATCH = 5000 };
+    static pt_buf pts[BATCH];
+    static vt_point arr[BATCH];
+    const int64_t t0 = 1672531200LL * 1000000000LL, hour = 3600LL * 1000000000LL;
+    size_t nb = 0;
+    uint64_t seq = 2;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    srand(7);
+    static double level[PLANTS];
+    for (int p = 0; p < PLANTS; p++)
+        level[p] = 50 + rand() % 2000;
+    char plant[16];
+    for (int h = 0; h < HOURS; h++) {
+        for (int p = 0; p < PLANTS; p++) {
+            level[p] += (rand() % 2001 - 1000) / 1000.0;
+            if (level[p] < 0)
+                level[p] = 0;
+            double v = round(level[p] * 1000) / 1000;
+            snprintf(plant, sizeof plant, "plant%03d", p);
+            mk_float(&pts[nb], plant, t0 + h * hour, v);
+            pts[nb].tag.value = vt_str_c(pts[nb].plant);
+            pts[nb].pt.tags = &pts[nb].tag;
+            pts[nb].pt.fields = &pts[nb].field;
+            arr[nb] = pts[nb].pt;
+            if (++nb == BATCH) {
+                must(engine_apply(e, seq++, "ons", arr, nb, NULL, &err), &err);
+                nb = 0;
+            }
+        }
+    }
+    if (nb)
+        must(engine_apply(e, seq++, "ons", arr, nb, NULL, &err), &err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    double bpp = (double)st.segment_bytes / ((double)PLANTS * HOURS);
+    printf("bytes/point: %.3f (%" PRIu64 " bytes for %d points); apply incl. point building: "
+           "%.0f points/s\n",
+           bpp, st.segment_bytes, PLANTS * HOURS, (double)PLANTS * HOURS / secs);
+    assert_int_equal(st.series, PLANTS);
+    assert_true(bpp < 3.0);
+    assert_true(read_one(e, "ons", "plant042", t0 + 100 * hour) >= 0);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+
+/* Real ONS data: hourly load of the 4 subsystems (CURVA_CARGA_2022 + 2023), skipped without
+ * ../shared/data. Values are exact (strtod) and must come back bit-exact. */
+static void test_ons_curva_carga(void **state)
+{
+    (void)state;
+    const char *files[] = {VOLTA_SHARED_DATA "/ons/CURVA_CARGA_2022.csv",
+                           VOLTA_SHARED_DATA "/ons/CURVA_CARGA_2023.csv"};
+    FILE *probe = fopen(files[0], "r");
+    if (!probe) {
+        printf("skipping: %s not found (no ../shared/data)\n", files[0]);
+        skip();
+    }
+    fclose(probe);
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "ons", 1, &err), &err);
+    size_t lines = 0;
+    double check_v = 0;
+    int64_t check_t = 0;
+    char check_sub[8] = "";
+    char line[256];
+    for (int f = 0; f < 2; f++) {
+        FILE *in = fopen(files[f], "r");
+        assert_non_null(in);
+        assert_non_null(fgets(line, sizeof line, in)); /* header */
+        while (fgets(line, sizeof line, in)) {
+            char *sub = strtok(line, ";");
+            strtok(NULL, ";");
+            char *when = strtok(NULL, ";");
+            char *val = strtok(NULL, ";\r\n");
+            if (!sub || !when || !val)
+                continue;
+            struct tm tm;
+            memset(&tm, 0, sizeof tm);
+            if (sscanf(when, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                       &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+                continue;
+            tm.tm_year -= 1900;
+            tm.tm_mon -= 1;
+            int64_t t = ((int64_t)timegm(&tm) + 3 * 3600) * 1000000000LL;
+            pt_buf b;
+            mk_float(&b, sub, t, strtod(val, NULL));
+            b.pt.measurement = vt_str_c("carga");
+            b.tag.key = vt_str_c("subsistema");
+            must(engine_apply(e, 2 + lines, "ons", &b.pt, 1, NULL, &err), &err);
+            if (lines == 5000) {
+                check_v = b.field.value.v.f;
+                check_t = t;
+                snprintf(check_sub, sizeof check_sub, "%s", sub);
+            }
+            lines++;
+        }
+        fclose(in);
+    }
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    engine_get_stats(e, &st);
+    printf("ONS CURVA_CARGA 2022+2023: %zu points, %" PRIu64 " series, %.3f bytes/point\n", lines,
+           st.series, (double)st.segment_bytes / (double)lines);
+    assert_true(lines > 60000);
+    /* everything comes back, bit-exact */
+    size_t total = 0;
+    const char *subs[] = {"N", "NE", "S", "SE"};
+    for (int i = 0; i < 4; i++) {
+        find_ctx fc = {subs[i], 0, 0};
+        must(engine_foreach_series(e, "ons", "carga", find_cb, &fc, &err), &err);
+        assert_int_equal(fc.found, 1);
+        collect c;
+        memset(&c, 0, sizeof c);
+        must(engine_read(e, "ons", fc.id, "value", INT64_MIN, INT64_MAX, collect_cb, &c, &err),
+             &err);
+        total += c.n;
+        if (strcmp(subs[i], check_sub) == 0) {
+            bool seen = false;
+            for (size_t k = 0; k < c.n; k++)
+                if (c.t[k] == check_t) {
+                    assert_memory_equal(&c.v[k], &check_v, sizeof check_v);
+                    seen = true;
+                }
+            assert_true(seen);
+        }
+        collect_free(&c);
+    }
+    /* ONS drops/duplicates DST hours: duplicates collapse under LWW */
+    assert_true(total <= lines && total + 8 >= lines);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_series_index),
+        cmocka_unit_test(test_roundtrip_all_types),
+        cmocka_unit_test(test_lww),
+        cmocka_unit_test(test_type_conflict),
+        cmocka_unit_test(test_databases),
+        cmocka_unit_test(test_corrupt_block),
+        cmocka_unit_test(test_fault_flush),
+        cmocka_unit_test(test_fault_compact),
+        cmocka_unit_test(test_background),
+        cmocka_unit_test(test_bytes_per_point),
+        cmocka_unit_test(test_ons_curva_carga),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
