@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/demo.h"
 #include "core/node.h"
 #include "server/http.h"
 
@@ -28,7 +29,10 @@ static void serve_usage(FILE *out)
             "  --data <dir>          data directory (default ./volta-data)\n"
             "  --listen <addr:port>  HTTP address (default 127.0.0.1:8086; [::1]:8086 for IPv6)\n"
             "  --config <file>       settings file (TOML subset, see docs/CONFIG.md);\n"
-            "                        --data and --listen override it\n");
+            "                        --data and --listen override it\n"
+            "  --demo[=DAYS]         when the database 'ons' does not exist, create it and load\n"
+            "                        DAYS (default 90) of ONS-shaped data made by `volta gen`\n"
+            "                        (500 plants, 4 subsystems, 4 interchange links, hourly)\n");
 }
 
 static const char *fsync_name(journal_fsync_policy p)
@@ -41,11 +45,21 @@ static const char *fsync_name(journal_fsync_policy p)
 int cmd_serve(int argc, char **argv)
 {
     const char *data = NULL, *listen_addr = NULL, *config = NULL;
+    long demo_days = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             serve_usage(stdout);
             return 0;
+        }
+        if (strcmp(a, "--demo") == 0 || strncmp(a, "--demo=", 7) == 0) {
+            char *end = NULL;
+            demo_days = a[6] == '=' ? strtol(a + 7, &end, 10) : 90;
+            if (demo_days < 1 || demo_days > 3660 || (end && *end)) {
+                fprintf(stderr, "volta serve: --demo takes a number of days (1..3660)\n");
+                return 2;
+            }
+            continue;
         }
         const char **slot = strcmp(a, "--data") == 0     ? &data
                             : strcmp(a, "--listen") == 0 ? &listen_addr
@@ -118,6 +132,23 @@ int cmd_serve(int argc, char **argv)
     if (info.torn_bytes)
         http_log("warn", NULL, "journal: truncated a torn tail of %llu bytes (crash mid-append)",
                  (unsigned long long)info.torn_bytes);
+
+    if (demo_days > 0 && !engine_has_db(node_engine(n), "ons")) {
+        demo_gen_options dopts;
+        demo_gen_options_default(&dopts);
+        dopts.days = (uint32_t)demo_days;
+        uint64_t points = 0;
+        http_log("info", NULL, "demo: loading %ld days of generated ONS-shaped data into "
+                 "database 'ons'...", demo_days);
+        rc = demo_load(n, "ons", &dopts, &points, &err);
+        if (rc != VT_OK) {
+            fprintf(stderr, "volta serve: demo load failed: %s\n", err.msg);
+            exit_code = vt_rc_exit_code(rc);
+            goto cleanup;
+        }
+        http_log("info", NULL, "demo: loaded %llu points into database 'ons'",
+                 (unsigned long long)points);
+    }
 
     http_options hopts;
     http_options_default(&hopts);

@@ -73,6 +73,7 @@ struct engine {
     uint64_t checkpoint, applied, next_segment_id;
     uint32_t next_db_id;
     bool failed;
+    char fail_msg[VT_ERR_MSG_MAX]; /* what made the engine fail */
     vt_buf keybuf; /* series key scratch of apply (under the write lock) */
     uint64_t flushes, compactions;
     atomic_uint_fast64_t corrupt_blocks;
@@ -81,7 +82,6 @@ struct engine {
     pthread_cond_t bg_cv;
     bool busy, flush_wanted, stop, thread_started;
     pthread_t thread;
-    vt_err bg_err;
 };
 
 /* ---- small helpers ---- */
@@ -173,20 +173,20 @@ cleanup:
     return rc;
 }
 
+/* Marks the engine failed; the failing call itself returns its own rc (VT_EIO...), every later
+ * write VT_EFATAL. */
 static vt_rc fail_sticky(engine *e, vt_rc rc, vt_err *err)
 {
+    if (!e->failed)
+        snprintf(e->fail_msg, sizeof e->fail_msg, "%s", err ? err->msg : vt_rc_name(rc));
     e->failed = true;
-    (void)rc;
-    if (err)
-        err->rc = VT_EFATAL;
-    return VT_EFATAL;
+    return rc;
 }
 
 static vt_rc refuse(engine *e, vt_err *err)
 {
-    (void)e;
-    return vt_err_set(err, VT_EFATAL,
-                      "engine: refusing writes after an earlier write/fsync failure (restart)");
+    return vt_err_set(err, VT_EFATAL, "engine: refusing writes since an earlier failure (%s); "
+                      "restart to recover from the last published manifest", e->fail_msg);
 }
 
 /* ---- merging sources (reads and compaction) ---- */
@@ -787,9 +787,11 @@ static vt_rc compact_finish(engine *e, compact_job *job, vt_rc wrc, vt_err *err)
         job->merged = NULL;
     }
     compact_release(job);
-    if (rc != VT_OK)
+    /* a corrupt input block (or no memory) stops this compaction before anything was published:
+     * the store is unchanged, so that is not a reason to refuse writes */
+    if (rc != VT_OK && !(wrc != VT_OK && (wrc == VT_ECORRUPT || wrc == VT_ENOMEM)))
         return fail_sticky(e, rc, err);
-    return VT_OK;
+    return rc;
 }
 
 static vt_rc compact_db_locked(engine *e, edb *db, vt_err *err)
@@ -850,9 +852,7 @@ static void bg_flush(engine *e)
         return;
     rc = flush_write(e, &job, &err);
     pthread_rwlock_wrlock(&e->lock);
-    rc = flush_finish(e, &job, rc, &err);
-    if (rc != VT_OK)
-        e->bg_err = err;
+    rc = flush_finish(e, &job, rc, &err); /* a failure is kept in e->fail_msg */
     pthread_rwlock_unlock(&e->lock);
     if (rc != VT_OK)
         return;
@@ -870,8 +870,6 @@ static void bg_flush(engine *e)
         rc = compact_write(e, &cj, &err);
         pthread_rwlock_wrlock(&e->lock);
         rc = compact_finish(e, &cj, rc, &err);
-        if (rc != VT_OK)
-            e->bg_err = err;
         pthread_rwlock_unlock(&e->lock);
         if (rc != VT_OK)
             return;
@@ -1500,7 +1498,7 @@ vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts,
         bool skip;
         rc = apply_point(e, d, &pts[i], &skip, err);
         if (rc != VT_OK) {
-            fail_sticky(e, rc, NULL); /* the memtable may hold part of the batch */
+            fail_sticky(e, rc, err); /* the memtable may hold part of the batch */
             goto done;
         }
         nskip += skip;
