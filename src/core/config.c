@@ -102,6 +102,12 @@ static const char *set_segment_bytes(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+static const char *set_journal_trim(volta_config *cfg, const cfg_value *v)
+{
+    cfg->node.journal_trim = v->b;
+    return NULL;
+}
+
 static const char *set_memtable_bytes(volta_config *cfg, const cfg_value *v)
 {
     cfg->node.engine.memtable_bytes = (size_t)v->num;
@@ -132,6 +138,7 @@ static const cfg_key cfg_keys[] = {
     {"journal", "fsync", CFG_STRING, 0, 0, set_fsync},
     {"journal", "fsync_interval_ms", CFG_INT, 1, 3600000, set_fsync_interval},
     {"journal", "segment_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_segment_bytes},
+    {"journal", "trim", CFG_BOOL, 0, 0, set_journal_trim},
     {"engine", "memtable_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_memtable_bytes},
     {"engine", "compact_trigger", CFG_INT, 2, 1000, set_compact_trigger},
     {"engine", "block_points", CFG_INT, 1, 1000000, set_block_points},

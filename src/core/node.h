@@ -32,6 +32,10 @@ typedef struct node_options {
     journal_options journal;
     engine_options engine;
     lp_limits limits;
+    /* Delete journal segments all of whose records are in the engine's segment files (checked
+     * twice a second by a maintenance thread). Default true. Later issues add the other holders
+     * of the journal (appliers of backup backends, point-in-time restore retention). */
+    bool journal_trim;
 } node_options;
 
 typedef struct node_open_info {
@@ -75,6 +79,8 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
 
 vt_rc node_create_db(node *n, const char *name, vt_err *err);
 vt_rc node_drop_db(node *n, const char *name, vt_err *err);
+/* Runs one journal trim now (what the maintenance thread does); returns segments deleted. */
+unsigned node_trim_journal(node *n, vt_err *err);
 engine *node_engine(node *n);
 journal *node_journal(node *n);
 /* True when the journal or engine hit a sticky failure: writes are refused until restart. */

@@ -12,7 +12,7 @@
  *
  * Files (byte layouts at the top of segment.c / manifest code and in docs/FORMAT.md):
  *   <dir>/MANIFEST            current manifest (databases, segment list, checkpoint seq)
- *   <dir>/seg/<id>.vseg       immutable segment files, CRC32C per block, footer index + CRC
+ *   <dir>/seg/<db>-<id>.vseg  immutable segment files, CRC32C per block, footer index + CRC
  * Every file is published through durable_publish / durable_commit. A failed write, fsync or
  * rename on these paths makes the engine refuse every later write (VT_EFATAL, sticky).
  *

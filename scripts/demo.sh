@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds volta (Release) and runs its main job on the embedded default: `volta serve` on
+# 127.0.0.1:8086 with the native engine, loaded on first start with 90 days of ONS-shaped data that
+# volta generates itself (`volta gen`: 500 plants, load of the 4 subsystems, interchange).
+# Data lives in ./demo-data (delete it to start over). Stop with Ctrl-C (flushes, exits 0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DVOLTA_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+cat <<'MSG'
+volta is starting on http://127.0.0.1:8086 (database "ons"). Try, from another terminal:
+  curl -i http://127.0.0.1:8086/ping
+  curl -s 'http://127.0.0.1:8086/query?q=SHOW+DATABASES'
+  curl -s -XPOST 'http://127.0.0.1:8086/write?db=ons' --data-binary 'load,subsystem=SE value=41234.5'
+  curl -s http://127.0.0.1:8086/metrics | grep volta_
+  ./build/volta gen --days 1 --plants 10 | head      # what the demo data looks like
+Stop with Ctrl-C; then `./build/volta verify demo-data` checks every checksum.
+MSG
+exec ./build/volta serve --demo --data ./demo-data --listen 127.0.0.1:8086 "$@"
