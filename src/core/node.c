@@ -16,7 +16,9 @@
  *    If the engine rejects a point at apply time that passed the check (two writers raced to
  *    create a field with different types), the record still holds it and replay rejects it the
  *    same way; the writer is told it was dropped.
- * 5. Open: lock the directory (flock on <data>/LOCK: one process per data directory), open the
+ * 5. Journal trim: a maintenance thread deletes journal segments whose records all sit at or
+ *    below the engine checkpoint (they are in segment files). The active segment is never deleted.
+ * 6. Open: lock the directory (flock on <data>/LOCK: one process per data directory), open the
  *    engine (checkpoint C), open the journal (its torn tail is truncated), replay records C+1..last.
  */
 #include "core/node.h"
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -63,6 +66,12 @@ struct node {
     pthread_mutex_t apply_lock; /* orders journal_write + engine_apply (note 3) */
     pthread_mutex_t pool_lock;
     node_batch *free_batches;
+    pthread_t maint_thread;
+    bool maint_running;
+    bool maint_stop;
+    pthread_mutex_t maint_lock;
+    pthread_cond_t maint_cond;
+    uint64_t trimmed_to; /* journal trimmed below this seq */
 };
 
 void node_options_default(node_options *opts)
@@ -76,6 +85,7 @@ void node_options_default(node_options *opts)
     opts->engine.block_points = 1000;
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
+    opts->journal_trim = true;
 }
 
 /* ---- batches ---- */
@@ -401,6 +411,45 @@ static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
     return rc;
 }
 
+unsigned node_trim_journal(node *n, vt_err *err)
+{
+    uint64_t ckpt = engine_checkpoint_seq(n->eng);
+    if (ckpt == 0 || ckpt + 1 <= n->trimmed_to)
+        return 0;
+    uint64_t before = journal_first_seq(n->jr);
+    if (journal_truncate_before(n->jr, ckpt + 1, err) != VT_OK)
+        return 0;
+    n->trimmed_to = ckpt + 1;
+    return journal_first_seq(n->jr) != before ? 1 : 0;
+}
+
+static void *maintenance_main(void *arg)
+{
+    node *n = arg;
+    pthread_mutex_lock(&n->maint_lock);
+    while (!n->maint_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&n->maint_cond, &n->maint_lock, &ts);
+        if (n->maint_stop)
+            break;
+        pthread_mutex_unlock(&n->maint_lock);
+        vt_err err;
+        vt_err_clear(&err);
+        node_trim_journal(n, &err);
+        if (err.rc != VT_OK)
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"journal trim: %s\"}\n", err.msg);
+        pthread_mutex_lock(&n->maint_lock);
+    }
+    pthread_mutex_unlock(&n->maint_lock);
+    return NULL;
+}
+
 vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_open_info *info,
                 vt_err *err)
 {
@@ -414,6 +463,8 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
     n->lock_fd = -1;
     pthread_mutex_init(&n->apply_lock, NULL);
     pthread_mutex_init(&n->pool_lock, NULL);
+    pthread_mutex_init(&n->maint_lock, NULL);
+    pthread_cond_init(&n->maint_cond, NULL);
     if (opts)
         n->opts = *opts;
     else
@@ -475,6 +526,13 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
             goto fail;
         }
     }
+    if (n->opts.journal_trim) {
+        if (pthread_create(&n->maint_thread, NULL, maintenance_main, n) != 0) {
+            rc = vt_err_set(err, VT_ENOMEM, "cannot start the maintenance thread");
+            goto fail;
+        }
+        n->maint_running = true;
+    }
     *out = n;
     return VT_OK;
 fail:
@@ -487,6 +545,14 @@ vt_rc node_close(node *n, vt_err *err)
     if (!n)
         return VT_OK;
     vt_rc rc = VT_OK;
+    if (n->maint_running) {
+        pthread_mutex_lock(&n->maint_lock);
+        n->maint_stop = true;
+        pthread_cond_signal(&n->maint_cond);
+        pthread_mutex_unlock(&n->maint_lock);
+        pthread_join(n->maint_thread, NULL);
+        n->maint_running = false;
+    }
     if (n->eng) {
         rc = engine_close(n->eng, err);
         n->eng = NULL;
@@ -502,6 +568,8 @@ vt_rc node_close(node *n, vt_err *err)
         close(n->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&n->apply_lock);
     pthread_mutex_destroy(&n->pool_lock);
+    pthread_mutex_destroy(&n->maint_lock);
+    pthread_cond_destroy(&n->maint_cond);
     free(n);
     return rc;
 }
