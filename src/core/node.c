@@ -10,7 +10,9 @@
  *    accepted lines copied one by one), so replay never meets a bad line.
  * 3. Under apply_lock: journal_write (assigns the seq) then engine_apply. Holding one lock for both
  *    makes the engine see records in seq order, live and on replay, so last-write-wins resolves
- *    the same way both times. The fsync (journal_sync_to) happens after the lock is dropped and is
+ *    the same way both times. Everything that does not need the order is done before taking it:
+ *    parsing, type check, the journal payload, and the series key + hash of every point
+ *    (engine_build_keys), so that under the lock the engine only looks series up and appends. The fsync (journal_sync_to) happens after the lock is dropped and is
  *    shared by every writer that wrote before it started (group commit).
  * 4. The client is answered only after journal_sync_to returns: an acknowledged point is on disk.
  *    If the engine rejects a point at apply time that passed the check (two writers raced to
@@ -53,6 +55,8 @@ typedef struct node_batch {
     const char **line_ptr; /* per point: its line in the body */
     size_t *line_len;
     bool *rejected;
+    engine_key *keys; /* per point: its series key in keybuf (built outside the apply lock) */
+    vt_buf keybuf;
     vt_buf record; /* journal payload under construction */
     struct node_batch *next_free;
 } node_batch;
@@ -82,7 +86,7 @@ void node_options_default(node_options *opts)
     opts->journal.segment_bytes = 64u << 20;
     opts->engine.memtable_bytes = 64u << 20;
     opts->engine.compact_trigger = 8;
-    opts->engine.block_points = 1000;
+    opts->engine.block_points = 4096;
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
     opts->journal_trim = true;
@@ -101,6 +105,8 @@ static void batch_free(node_batch *b)
     free(b->line_ptr);
     free(b->line_len);
     free(b->rejected);
+    free(b->keys);
+    vt_buf_free(&b->keybuf);
     vt_buf_free(&b->strings);
     vt_buf_free(&b->record);
     free(b);
@@ -119,6 +125,7 @@ static node_batch *batch_get(node *n)
     if (!b)
         return NULL;
     vt_buf_init(&b->strings);
+    vt_buf_init(&b->keybuf);
     vt_buf_init(&b->record);
     return b;
 }
@@ -126,7 +133,8 @@ static node_batch *batch_get(node *n)
 static void batch_put(node *n, node_batch *b)
 {
     /* don't keep a huge batch's memory around for ever */
-    if (b->cap_points > (1u << 20) || b->strings.cap > (64u << 20) || b->record.cap > (64u << 20)) {
+    if (b->cap_points > (1u << 20) || b->strings.cap > (64u << 20) || b->record.cap > (64u << 20) ||
+        b->keybuf.cap > (64u << 20)) {
         batch_free(b);
         return;
     }
@@ -173,6 +181,10 @@ static bool grow_points(node_batch *b)
     if (!rj)
         return false;
     b->rejected = rj;
+    engine_key *ek = realloc(b->keys, cap * sizeof *ek);
+    if (!ek)
+        return false;
+    b->keys = ek;
     b->cap_points = cap;
     return true;
 }
@@ -241,11 +253,10 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
     o.precision = precision;
     o.default_time = default_time;
     o.limits = n->opts.limits;
-    /* the parser takes its options at creation: one parser per write (its scratch storage grows
-     * per line, not per point) */
-    lp_parser_free(b->parser);
-    b->parser = lp_parser_new(&o);
-    if (!b->parser)
+    /* one parser per batch, reused from write to write with this write's options */
+    if (b->parser)
+        lp_parser_set_options(b->parser, &o);
+    else if (!(b->parser = lp_parser_new(&o)))
         return vt_err_set(err, VT_ENOMEM, "out of memory creating the parser");
 
     b->npoints = b->ntags = b->nfields = 0;
@@ -553,6 +564,14 @@ vt_rc node_close(node *n, vt_err *err)
         pthread_join(n->maint_thread, NULL);
         n->maint_running = false;
     }
+    if (n->eng && n->jr && !node_failed(n)) {
+        /* flush first so the journal can be trimmed down to what the next open must replay
+         * (nothing): a clean shutdown leaves no journal segment but the active one */
+        vt_err ferr;
+        vt_err_clear(&ferr);
+        if (engine_flush(n->eng, &ferr) == VT_OK && n->opts.journal_trim)
+            node_trim_journal(n, &ferr);
+    }
     if (n->eng) {
         rc = engine_close(n->eng, err);
         n->eng = NULL;
@@ -657,12 +676,19 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
     }
 
     if (accepted > 0) {
+        /* series keys and their hashes, outside the lock (note 3) */
+        vt_buf_reset(&b->keybuf);
+        if (!engine_build_keys(b->points, b->npoints, &b->keybuf, b->keys)) {
+            rc = vt_err_set(err, VT_ENOMEM, "out of memory building series keys");
+            goto done;
+        }
         size_t skipped = 0;
         pthread_mutex_lock(&n->apply_lock);
         rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
                            err);
         if (rc == VT_OK)
-            rc = engine_apply(n->eng, res->seq, db, b->points, b->npoints, &skipped, err);
+            rc = engine_apply_keyed(n->eng, res->seq, db, b->points, b->keybuf.data, b->keys,
+                                    b->npoints, &skipped, err);
         pthread_mutex_unlock(&n->apply_lock);
         if (rc == VT_OK)
             rc = journal_sync_to(n->jr, res->seq, err);

@@ -26,24 +26,36 @@
  *    each position it takes the packed selector holding the most values, unless a run of equal
  *    values (< 2^32) at least as long starts there.
  *
- * 3. Integer stream ("istream"), used inside several encodings. One mode byte:
- *      bits 0-1  transform  0 DELTA, 1 DOD, 2 ZZ, 3 PLAIN (unsigned columns only)
- *      bits 2-3  packing    0 simple8b words, 1 bit-packed groups (2, 3 reserved)
- *      bits 4-7  scale e    0..15: DELTA/DOD deltas are multiples of 10^e and stored divided
- *                           by it (must be 0 for ZZ/PLAIN); seconds-precision ns timestamps
- *                           get e = 9
+ * 3. Integer stream ("istream", format version 2), used inside several encodings. One mode byte:
+ *      bits 0-1  transform  0 DELTA, 1 DOD, 2 ZZ, 3 PLAIN (unsigned streams) or SDELTA (signed
+ *                           streams: timestamps, integers, decimal floats)
+ *      bits 2-3  packing    0 simple8b words, 1 bit-packed groups, 2 Rice groups (3 reserved)
+ *      bits 4-7  scale e    0..15: DELTA/DOD/SDELTA deltas are multiples of 10^e and stored
+ *                           divided by it (must be 0 for ZZ/PLAIN); seconds-precision ns
+ *                           timestamps get e = 9
  *    then:
  *      DELTA  uvarint zz(v0), packed n-1 values zz((v[i] - v[i-1]) / 10^e)
  *      DOD    uvarint zz(v0), [n >= 2] uvarint zz(d1), packed n-2 values zz(d[i] - d[i-1]),
  *             where d[i] = (v[i] - v[i-1]) / 10^e
+ *      SDELTA uvarint zz(v0), uvarint period P (1..4096), packed n-1 values zz(d[i] - d[i-P])
+ *             for i = 1..n-1, where d[i-P] counts as 0 when i <= P ("the change an hour ago
+ *             yesterday": hourly data with a daily shape uses P = 24; the encoder tries 24 and 96
+ *             when n > 2P). Decoding: v[i] = v[i-1] + D*10^e + (i > P ? v[i-P] - v[i-P-1] : 0).
  *      ZZ     packed n values zz(v[i])
  *      PLAIN  packed n values v[i]
  *    Bit-packed groups: a bit stream (MSB-first, zero-padded to a byte) of groups of 16 values
  *    (the last one shorter): 7 bits width w (0..64), then the group's values in w bits each.
- *    The stream ends at its padding byte; what follows it belongs to the caller.
- *    The transform and packing are picked by a one-pass estimate (bit-packed size is exact;
- *    simple8b is estimated per group of 8 from the widest value), among candidates whose values
- *    fit (simple8b: < 2^60). Decoding multiplies back by 10^e modulo 2^64.
+ *    Rice groups: a bit stream (MSB-first, zero-padded) of groups of 64 values (the last one
+ *    shorter): 6 bits parameter k; k = 63 means every value of the group is 0 (nothing follows);
+ *    else per value z: q = z >> k; when q < 31, q one bits, a zero bit, then the low k bits of
+ *    z; when q >= 31, 31 one bits (no zero), 6 bits (bitlen(z) - 1), then z in bitlen(z) bits.
+ *    The encoder picks k per group among the 4 values around log2 of the group mean (exact
+ *    cost); decoders accept any k and any escape.
+ *    Every packed stream ends at its padding byte; what follows it belongs to the caller.
+ *    Choice: simple8b (estimated per group of 8 from the widest value) and bit-packed (exact)
+ *    sizes of DELTA, DOD, ZZ (and PLAIN); Rice sizes of DELTA, DOD and SDELTA are estimated from
+ *    group means, and the best Rice candidate is sized exactly and kept when smallest overall.
+ *    Decoding multiplies back by 10^e modulo 2^64.
  *
  * 4. Timestamps (int64 ns). Candidates, the smallest exact size wins (ties: RLE, DOD, S8B, RAW;
  *    a constant step takes RLE without trying SIMPLE8B):
@@ -129,6 +141,9 @@
 #define STR_ZSTD_MIN 64
 
 enum { IS_DELTA = 0, IS_DOD = 1, IS_ZZ = 2, IS_PLAIN = 3, IS_NMODES = 4 };
+#define IS_SDELTA 3 /* transform 3 of a signed stream: seasonal delta (PLAIN is unsigned-only) */
+#define IS_MAX_PERIOD 4096
+static const size_t sdelta_periods[] = {24, 96}; /* hourly days, 15-minute days */
 
 static const double pow10_tab[DEC_MAX_K + 1] = {1e0, 1e1, 1e2, 1e3, 1e4,  1e5, 1e6,
                                                 1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
@@ -505,7 +520,11 @@ static vt_rc bitr_finish(const bitr *r, const uint8_t *start, size_t len, const 
 
 #define IS_S8B 0u     /* packing, mode bits 2-3 */
 #define IS_BITPACK 1u
+#define IS_RICE 2u
 #define IS_GROUP 16
+#define RICE_GROUP 64
+#define RICE_ESC 31   /* a quotient >= RICE_ESC is written as an escape */
+#define RICE_ZEROS 63 /* group parameter meaning "every value of the group is 0" */
 #define IS_MAX_SCALE 15 /* mode bits 4-7 */
 
 static const uint64_t upow10_tab[IS_MAX_SCALE + 1] = {1ull,
@@ -612,6 +631,100 @@ static size_t bitpack_write(const uint64_t *z, size_t cnt, uint8_t *dst)
     return w.pos;
 }
 
+/* Best parameter of one group (RICE_ZEROS for an all-zero group); *bits = its coded size
+ * without the 6-bit parameter. Tries the 4 parameters around log2 of the mean. */
+static unsigned rice_pick(const uint64_t *z, size_t m, uint64_t *bits)
+{
+    uint64_t hsum = 0, lsum = 0, any = 0;
+    for (size_t j = 0; j < m; j++) {
+        any |= z[j];
+        hsum += z[j] >> 6; /* no overflow: m <= 64 */
+        lsum += z[j] & 63;
+    }
+    if (!any) {
+        *bits = 0;
+        return RICE_ZEROS;
+    }
+    unsigned k0 = bitlen64(hsum / m * 64 + lsum / m); /* ~ log2(mean) + 1 */
+    unsigned lo = k0 >= 2 ? k0 - 2 : 0;
+    if (lo > RICE_ZEROS - 4)
+        lo = RICE_ZEROS - 4;
+    uint64_t c[4] = {0, 0, 0, 0};
+    for (size_t j = 0; j < m; j++) /* the 4 parameters lo..lo+3 in one pass */
+        for (unsigned t = 0; t < 4; t++) {
+            uint64_t q = z[j] >> (lo + t);
+            c[t] += q < RICE_ESC ? q : RICE_ESC + 5 + bitlen64(z[j]) - (lo + t);
+        }
+    unsigned bt = 0;
+    for (unsigned t = 1; t < 4; t++)
+        if (c[t] + t * m < c[bt] + bt * m)
+            bt = t;
+    *bits = c[bt] + (uint64_t)m * (lo + bt + 1);
+    return lo + bt;
+}
+
+/* Quick estimate of the Rice size of z[0..cnt) in bits (parameter from the group mean, no
+ * escapes): used to rank candidate transforms before one is sized exactly. */
+static uint64_t rice_estimate(const uint64_t *z, size_t cnt)
+{
+    uint64_t bits = 0;
+    for (size_t g = 0; g < cnt; g += RICE_GROUP) {
+        size_t m = cnt - g < RICE_GROUP ? cnt - g : RICE_GROUP;
+        uint64_t hsum = 0, lsum = 0;
+        for (size_t j = 0; j < m; j++) {
+            hsum += z[g + j] >> 6;
+            lsum += z[g + j] & 63;
+        }
+        uint64_t mean = hsum / m * 64 + lsum / m;
+        unsigned k = mean ? bitlen64(mean) - 1 : 0;
+        /* sum of the quotients ~ sum >> k (k < 6 means mean < 64: the sum is small) */
+        uint64_t q = k >= 6 ? hsum >> (k - 6) : ((hsum << 6) + lsum) >> k;
+        bits += 6 + (uint64_t)m * (k + 1) + q;
+    }
+    return bits;
+}
+
+/* Exact size in bits of the Rice stream of z[0..cnt). */
+static uint64_t rice_size(const uint64_t *z, size_t cnt)
+{
+    uint64_t bits = 0, b;
+    for (size_t g = 0; g < cnt; g += RICE_GROUP) {
+        size_t m = cnt - g < RICE_GROUP ? cnt - g : RICE_GROUP;
+        rice_pick(z + g, m, &b);
+        bits += 6 + b;
+    }
+    return bits;
+}
+
+/* Writes the Rice stream of z[0..cnt) at dst; returns its bytes. */
+static size_t rice_write(const uint64_t *z, size_t cnt, uint8_t *dst)
+{
+    bitw w = {dst, 0, 0, 0};
+    uint64_t b;
+    for (size_t g = 0; g < cnt; g += RICE_GROUP) {
+        size_t m = cnt - g < RICE_GROUP ? cnt - g : RICE_GROUP;
+        unsigned k = rice_pick(z + g, m, &b);
+        bitw_put(&w, k, 6);
+        if (k == RICE_ZEROS)
+            continue;
+        for (size_t j = 0; j < m; j++) {
+            uint64_t x = z[g + j], q = x >> k;
+            if (q < RICE_ESC) {
+                bitw_put(&w, (((uint64_t)1 << q) - 1) << 1, (unsigned)q + 1);
+                if (k)
+                    bitw_put64(&w, x & ((((uint64_t)1) << k) - 1), k);
+            } else {
+                unsigned bl = bitlen64(x);
+                bitw_put(&w, (((uint64_t)1) << RICE_ESC) - 1, RICE_ESC);
+                bitw_put(&w, bl - 1, 6);
+                bitw_put64(&w, x, bl);
+            }
+        }
+    }
+    bitw_flush(&w);
+    return w.pos;
+}
+
 /* Fills z with the stream values of transform t at scale div; returns their count. */
 static size_t istream_values(const uint64_t *v, size_t n, unsigned t, uint64_t div, uint64_t *z)
 {
@@ -643,6 +756,22 @@ static size_t istream_values(const uint64_t *v, size_t n, unsigned t, uint64_t d
         break;
     }
     return cnt;
+}
+
+/* Seasonal delta of period P: the n-1 values zz(d[i] - d[i-P]) (d[i-P] = 0 when i <= P), where
+ * d[i] = (v[i] - v[i-1]) / div. */
+static size_t istream_sdelta(const uint64_t *v, size_t n, size_t P, uint64_t div, uint64_t *z)
+{
+    int64_t sd = (int64_t)div;
+    for (size_t i = 1; i < n; i++) { /* z[i-1] = d[i] */
+        int64_t d = (int64_t)(v[i] - v[i - 1]);
+        z[i - 1] = (uint64_t)(div == 1 ? d : d / sd);
+    }
+    for (size_t i = n - 1; i > P; i--) /* backwards: z[i-1-P] still holds d[i-P] */
+        z[i - 1] = zz_of(z[i - 1] - z[i - 1 - P]);
+    for (size_t i = 1; i < n && i <= P; i++)
+        z[i - 1] = zz_of(z[i - 1]);
+    return n - 1;
 }
 
 /* Plans the istream of v[0..n) (n >= 1; int64 bits, wrapping arithmetic): picks a transform and
@@ -698,21 +827,58 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
                 bestc = c, bt = t, bbp = true;
         }
     }
+    /* Rice: exact sizes of the delta transforms, and of the seasonal deltas for signed streams
+     * long enough (two periods), kept when smaller. */
+    bool brice = false;
+    size_t period = 0;
+    int rt = -1;
+    size_t rperiod = 0;
+    uint64_t rbest = UINT64_MAX;
+    for (int t = 0; t <= IS_DOD; t++) {
+        size_t m = istream_values(v, n, (unsigned)t, div, tmp);
+        uint64_t rb = h[t] + rice_estimate(tmp, m);
+        if (rb < rbest)
+            rbest = rb, rt = t, rperiod = 0;
+    }
+    for (size_t pi = 0; !allow_plain && pi < sizeof sdelta_periods / sizeof *sdelta_periods;
+         pi++) {
+        size_t P = sdelta_periods[pi];
+        if (n <= 2 * P)
+            break;
+        size_t m = istream_sdelta(v, n, P, div, tmp);
+        uint64_t rb = h[IS_DELTA] + 8 * uvarint_len(P) + rice_estimate(tmp, m);
+        if (rb < rbest)
+            rbest = rb, rt = IS_SDELTA, rperiod = P;
+    }
+    if (rt >= 0 && rbest * 16 < bestc + bestc / 8) { /* exact size of the best Rice candidate */
+        size_t m = rperiod ? istream_sdelta(v, n, rperiod, div, tmp)
+                           : istream_values(v, n, (unsigned)rt, div, tmp);
+        uint64_t rb = (rperiod ? h[IS_DELTA] + 8 * uvarint_len(rperiod) : h[rt]) +
+                      rice_size(tmp, m);
+        if ((rb + 7) / 8 <= 8 * (uint64_t)n && rb * 16 < bestc)
+            bestc = rb * 16, bt = rt, bbp = false, brice = true, period = rperiod;
+    }
     if (bt < 0)
         return false;
-    unsigned scale = (bt == IS_DELTA || bt == IS_DOD) ? sc : 0;
+    bool is_delta = bt == IS_DELTA || bt == IS_DOD || (bt == IS_SDELTA && !allow_plain);
+    unsigned scale = is_delta ? sc : 0;
     if (scale == 0)
         div = 1;
-    size_t m = istream_values(v, n, (unsigned)bt, div, tmp);
-    pl->mode = (unsigned)bt | ((bbp ? IS_BITPACK : IS_S8B) << 2) | (scale << 4);
+    size_t m = period ? istream_sdelta(v, n, period, div, tmp)
+                      : istream_values(v, n, (unsigned)bt, div, tmp);
+    pl->mode = (unsigned)bt | ((brice ? IS_RICE : bbp ? IS_BITPACK : IS_S8B) << 2) | (scale << 4);
     pl->hdr[0] = (uint8_t)pl->mode;
     pl->hdrlen = 1;
-    if (bt == IS_DELTA || bt == IS_DOD)
+    if (is_delta)
         pl->hdrlen += uvarint_put(pl->hdr + pl->hdrlen, zz_of(v[0]));
+    if (period)
+        pl->hdrlen += uvarint_put(pl->hdr + pl->hdrlen, period);
     if (bt == IS_DOD && n >= 2)
         pl->hdrlen += uvarint_put(pl->hdr + pl->hdrlen,
                                   zz_of((uint64_t)((int64_t)(v[1] - v[0]) / (int64_t)div)));
-    if (bbp) {
+    if (brice) {
+        pl->nbytes = rice_write(tmp, m, (uint8_t *)(void *)words);
+    } else if (bbp) {
         pl->nbytes = bitpack_write(tmp, m, (uint8_t *)(void *)words);
     } else {
         size_t nw = s8b_pack(tmp, m, words);
@@ -763,6 +929,77 @@ static vt_rc bitpack_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cn
     return VT_OK;
 }
 
+/* Reads a unary quotient: up to max one bits ended by a zero (the zero is not read when max
+ * ones came first). */
+static inline bool bitr_unary(bitr *r, unsigned max, unsigned *q)
+{
+    if (r->nacc < 32)
+        while (r->nacc <= 56 && r->p < r->end) {
+            r->acc |= (uint64_t)*r->p++ << (56 - r->nacc);
+            r->nacc += 8;
+        }
+    uint64_t inv = ~r->acc;
+    unsigned ones = inv ? (unsigned)__builtin_clzll(inv) : 64;
+    unsigned take;
+    if (ones >= max) {
+        ones = max;
+        take = max;
+    } else {
+        take = ones + 1;
+    }
+    if (r->nacc < take)
+        return false;
+    r->acc <<= take;
+    r->nacc -= take;
+    r->bits_read += take;
+    *q = ones;
+    return true;
+}
+
+/* Reads cnt Rice-coded values (groups of RICE_GROUP); *consumed = bytes used. */
+static vt_rc rice_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cnt, size_t *consumed,
+                         const char *what, vt_err *err)
+{
+    bitr br;
+    bitr_init(&br, p, len);
+    size_t i = 0;
+    for (size_t g = 0; g < cnt; g += RICE_GROUP) {
+        size_t m = cnt - g < RICE_GROUP ? cnt - g : RICE_GROUP;
+        uint64_t k, x;
+        i = g;
+        if (!bitr_get(&br, 6, &k))
+            goto truncated;
+        if (k == RICE_ZEROS) {
+            memset(z + g, 0, m * sizeof *z);
+            continue;
+        }
+        for (size_t j = 0; j < m; j++) {
+            unsigned q;
+            i = g + j;
+            if (!bitr_unary(&br, RICE_ESC, &q))
+                goto truncated;
+            if (q < RICE_ESC) {
+                if (!bitr_get64(&br, (unsigned)k, &x))
+                    goto truncated;
+                z[g + j] = ((uint64_t)q << k) | x;
+            } else {
+                uint64_t bl;
+                if (!bitr_get(&br, 6, &bl) || !bitr_get64(&br, (unsigned)bl + 1, &x))
+                    goto truncated;
+                z[g + j] = x;
+            }
+        }
+    }
+    size_t used = (size_t)((br.bits_read + 7) / 8);
+    unsigned pad = (unsigned)(used * 8 - br.bits_read);
+    if (pad && (p[used - 1] & ((1u << pad) - 1)))
+        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
+    *consumed = used;
+    return VT_OK;
+truncated:
+    return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, i, cnt);
+}
+
 /* Decodes an istream of exactly n (>= 1) values into v (as uint64 bits). */
 static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
                             bool allow_plain, size_t *consumed, const char *what, vt_err *err)
@@ -777,10 +1014,12 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
         return vt_err_set(err, VT_ECORRUPT, "%s: missing integer stream mode", what);
     unsigned t = mode & 3, pk = (mode >> 2) & 3, sc = mode >> 4;
     bool bp = pk == IS_BITPACK;
-    if (pk > IS_BITPACK || (sc && (t == IS_ZZ || t == IS_PLAIN)) || (t == IS_PLAIN && !allow_plain))
+    bool sdelta = t == IS_SDELTA && !allow_plain;
+    uint64_t period = 0;
+    if (pk > IS_RICE || (sc && (t == IS_ZZ || (t == IS_PLAIN && !sdelta))))
         return vt_err_set(err, VT_ECORRUPT, "%s: bad integer stream mode 0x%02x", what, mode);
     uint64_t div = upow10_tab[sc];
-    if (t == IS_DELTA || t == IS_DOD) {
+    if (t == IS_DELTA || t == IS_DOD || sdelta) {
         if (!vt_read_uvarint(&r, &first))
             return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after 0 of %zu values", what,
                               n);
@@ -788,8 +1027,12 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
             return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after 1 of %zu values", what,
                               n);
     }
-    size_t skip = t == IS_DELTA ? 1 : t == IS_DOD ? (n >= 2 ? 2 : 1) : 0;
-    if (bp)
+    if (sdelta && (!vt_read_uvarint(&r, &period) || period == 0 || period > IS_MAX_PERIOD))
+        return vt_err_set(err, VT_ECORRUPT, "%s: bad or missing seasonal period", what);
+    size_t skip = t == IS_DELTA || sdelta ? 1 : t == IS_DOD ? (n >= 2 ? 2 : 1) : 0;
+    if (pk == IS_RICE)
+        rc = rice_decode(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
+    else if (bp)
         rc = bitpack_decode(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
     else
         rc = s8b_decode_named(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
@@ -817,6 +1060,12 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
             v[i] = unzz_of(v[i]);
         break;
     default:
+        if (sdelta) {
+            size_t P = (size_t)period;
+            v[0] = unzz_of(first);
+            for (size_t i = 1; i < n; i++)
+                v[i] = v[i - 1] + unzz_of(v[i]) * div + (i > P ? v[i - P] - v[i - P - 1] : 0);
+        }
         break;
     }
     *consumed = (size_t)(r.p - p) + used;

@@ -1042,7 +1042,7 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     if (e->opt.compact_trigger == 0)
         e->opt.compact_trigger = 8;
     if (e->opt.block_points == 0)
-        e->opt.block_points = 1000;
+        e->opt.block_points = 4096;
     if (e->opt.block_points > SEG_MAX_BLOCK_POINTS)
         e->opt.block_points = SEG_MAX_BLOCK_POINTS;
     manifest m;
@@ -1402,20 +1402,15 @@ done:
 }
 
 /* Looks up or creates the series of p; NULL with *skip when the point must be skipped. */
-static vt_rc apply_point(engine *e, edb *d, const vt_point *p, bool *skip, vt_err *err)
+static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *key, size_t klen,
+                         uint64_t h, bool *skip, vt_err *err)
 {
     *skip = false;
     if (p->nfields == 0 || p->measurement.len == 0) {
         *skip = true;
         return VT_OK;
     }
-    vt_buf *kb = &e->keybuf;
-    vt_buf_reset(kb);
-    series_key_build(kb, p->measurement, p->tags, p->ntags);
-    if (kb->oom)
-        return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
-    uint64_t h = sidx_hash(kb->data, kb->len);
-    sidx_series *s = sidx_find(&d->idx, kb->data, kb->len, h);
+    sidx_series *s = sidx_find(&d->idx, key, klen, h);
     /* type check the whole point first */
     for (size_t f = 0; f < p->nfields; f++) {
         const vt_field *fl = &p->fields[f];
@@ -1433,7 +1428,7 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, bool *skip, vt_er
         }
     }
     if (!s) {
-        s = sidx_add(&d->idx, 0, kb->data, kb->len, h);
+        s = sidx_add(&d->idx, 0, key, klen, h);
         if (!s)
             return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
     }
@@ -1478,8 +1473,25 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, bool *skip, vt_er
     return VT_OK;
 }
 
-vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts, size_t n,
-                   size_t *skipped, vt_err *err)
+bool engine_build_keys(const vt_point *pts, size_t n, vt_buf *kb, engine_key *keys)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t off = kb->len;
+        series_key_build(kb, pts[i].measurement, pts[i].tags, pts[i].ntags);
+        if (kb->oom)
+            return false;
+        keys[i].off = off;
+        keys[i].len = kb->len - off;
+        keys[i].hash = sidx_hash(kb->data + off, kb->len - off);
+    }
+    return true;
+}
+
+/* engine_apply and engine_apply_keyed: with keys, the series keys come from the caller;
+ * without, each is built here into e->keybuf (under the write lock). */
+static vt_rc apply_points(engine *e, uint64_t seq, const char *db, const vt_point *pts,
+                          const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
+                          vt_err *err)
 {
     size_t nskip = 0;
     vt_rc rc = VT_OK;
@@ -1495,8 +1507,20 @@ vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts,
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        bool skip;
-        rc = apply_point(e, d, &pts[i], &skip, err);
+        bool skip = false;
+        if (keys) {
+            rc = apply_point(e, d, &pts[i], base + keys[i].off, keys[i].len, keys[i].hash, &skip,
+                             err);
+        } else {
+            vt_buf *kb = &e->keybuf;
+            vt_buf_reset(kb);
+            series_key_build(kb, pts[i].measurement, pts[i].tags, pts[i].ntags);
+            if (kb->oom)
+                rc = vt_err_set(err, VT_ENOMEM, "apply: out of memory");
+            else
+                rc = apply_point(e, d, &pts[i], kb->data, kb->len, sidx_hash(kb->data, kb->len),
+                                 &skip, err);
+        }
         if (rc != VT_OK) {
             fail_sticky(e, rc, err); /* the memtable may hold part of the batch */
             goto done;
@@ -1524,6 +1548,19 @@ done:
     if (skipped)
         *skipped = nskip;
     return rc;
+}
+
+vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts, size_t n,
+                   size_t *skipped, vt_err *err)
+{
+    return apply_points(e, seq, db, pts, NULL, NULL, n, skipped, err);
+}
+
+vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point *pts,
+                         const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
+                         vt_err *err)
+{
+    return apply_points(e, seq, db, pts, base, keys, n, skipped, err);
 }
 
 vt_rc engine_flush(engine *e, vt_err *err)

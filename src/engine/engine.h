@@ -35,7 +35,7 @@
 typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 64 MiB */
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
-    size_t block_points;        /* max points per block; default 1000 */
+    size_t block_points;        /* max points per block; default 4096 */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
 } engine_options;
 
@@ -71,6 +71,25 @@ vt_rc engine_check_types(engine *e, const char *db, const vt_point *pts, size_t 
  * counted in *skipped (may be NULL). Idempotent (LWW). */
 vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts, size_t n,
                    size_t *skipped, vt_err *err);
+
+/* Series keys computed ahead of engine_apply_keyed, without any engine lock: the writer's own
+ * thread builds and hashes the canonical series key of every point (the bulk of the per-point
+ * cost of an apply), so that only the index lookup and the memtable append run under the lock. */
+typedef struct engine_key {
+    size_t off, len; /* the canonical series key of the point at base + off (see below) */
+    uint64_t hash;   /* its hash (series index hash) */
+} engine_key;
+
+/* Appends the series keys of pts[0..n) to *kb (a vt_buf; the caller resets it) and fills
+ * keys[0..n). Returns false on out-of-memory. */
+struct vt_buf;
+bool engine_build_keys(const vt_point *pts, size_t n, struct vt_buf *kb, engine_key *keys);
+
+/* engine_apply with keys from engine_build_keys over the same points (base = kb->data once the
+ * build is complete). Same result as engine_apply. */
+vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point *pts,
+                         const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
+                         vt_err *err);
 
 /* Writes the memtable to a segment and publishes a manifest with the new checkpoint. */
 vt_rc engine_flush(engine *e, vt_err *err);

@@ -1,40 +1,28 @@
 /*
  * engine/segment.c — segment files.
  *
- * NOTES ON THE SEGMENT FILE FORMAT (version 1)
+ * NOTES ON THE SEGMENT FILE FORMAT (version 3; docs/format/segment.md has the same)
  *
  * A segment is an immutable file holding columns of one database. All integers are
- * little-endian; "uvarint" is LEB128. A file is laid out as
+ * little-endian; "uvarint" is LEB128, zz() zigzag. A file is laid out as
  *
  *     header | block 0 | block 1 | ... | series section | index | footer
  *
  * The header is 16 bytes:
  *     0   4  magic "VSEG"
- *     4   2  version (1)
+ *     4   2  version (3)
  *     6   2  flags (0)
  *     8   8  segment id (also in the file name)
  *
  * A block holds up to block_points points of one column (series id, field), time-ascending
- * with unique times. Its length L = 72 + ts_len + val_len:
- *     0   8  series id
- *     8   4  field number: index into the series' field list in the series section
- *    12   1  value type (1 float, 2 integer, 3 unsigned, 4 boolean, 5 string)
- *    13   1  timestamp encoding tag (informative copy of the first timestamp byte)
- *    14   1  value encoding tag (informative copy of the first value byte)
- *    15   1  reserved (0)
- *    16   4  count (1 .. 2^20)
- *    20   8  min time (signed ns)
- *    28   8  max time
- *    36   8  pre-aggregate sum as IEEE-754 double (float/integer/unsigned; number of true
- *            values for booleans; 0 for strings)
- *    44   8  pre-aggregate min: double bits for floats, int64 / uint64 for integers /
- *            unsigned, 0 for booleans and strings
- *    52   8  pre-aggregate max (same encoding as min)
- *    60   4  ts_len
- *    64   4  val_len
- *    68   ts_len   encoded timestamps (engine/encoding.h: tag byte + payload)
- *     .   val_len  encoded values
- *   L-4   4  CRC-32C of bytes [0, L-4) of the block
+ * with unique times. Blocks are contiguous: block 0 starts at 16, each next one where the
+ * previous ends, the last ends at the series section. A block of length L is
+ *     uvarint ts_len (>= 1) | ts_len bytes: encoded timestamps (engine/encoding.h: tag byte +
+ *     payload) | L - 4 - len(uvarint) - ts_len (>= 1) bytes: encoded values | u32 CRC-32C
+ * where the CRC covers the block's identity taken from its index entry (series id u64, field
+ * number u32, type u8, count u32, min time i64, max time i64: 33 bytes) followed by the block
+ * bytes [0, L-4). Nothing else is stored in the block: the index has the rest, and the
+ * identity in the CRC catches a block read through the wrong entry.
  *
  * The series section lists each series of the segment, ascending by id:
  *     u32 nseries, then per series:
@@ -42,10 +30,23 @@
  *       uvarint len + value) sorted by key, uvarint nfields, nfields x (u8 type, uvarint len +
  *       name) sorted by name (bytewise)
  *
- * The index has one 45-byte entry per block, sorted by (series id, field number, min time):
- *     0 u64 block offset | 8 u32 block length | 12 u64 series id | 20 u32 field number |
- *    24 u8 type | 25 u32 count | 29 i64 min time | 37 i64 max time
- * so a reader can choose blocks by column and time range without touching them.
+ * The index has one entry per block, sorted by (series id, field number, min time):
+ *     uvarint series id - previous series id | uvarint field number | u8 type |
+ *     uvarint count | uvarint L | uvarint zz(min time - previous max time) |
+ *     uvarint max time - min time | pre-aggregates (by type, below)
+ * ("previous" is the previous entry; 0 for the first; time arithmetic wraps modulo 2^64).
+ * The block offset is implied by the lengths. Parsed once on open into seg_index_entry[].
+ * Pre-aggregates of the block's values (version 3; semantics in segment.h, seg_preagg):
+ *     float:    uvarint nan_count | f64 sum | f64 min | f64 max   (raw IEEE bits, LE; over the
+ *               non-NaN values, sum folded in time order from -0.0; all NaN: -0.0, +Inf, -Inf)
+ *     integer:  u8 flags (bit 0: sum overflowed int64; other bits 0) | uvarint zz(sum mod 2^64)
+ *               | uvarint zz(min) | uvarint max - min
+ *     unsigned: u8 flags (bit 0: sum overflowed uint64) | uvarint sum mod 2^64 | uvarint min |
+ *               uvarint max - min
+ *     boolean:  uvarint number of true values
+ *     string:   nothing
+ * (a float entry costs 25 bytes more, an integer one 4..31, a boolean one 1..3.) The index CRC
+ * covers them; the block CRC does not (they are checked against the decoded values instead).
  *
  * The footer is the last 32 bytes:
  *     0   8  offset of the series section
@@ -56,12 +57,16 @@
  *    28   4  magic "VSGF"
  *
  * INVARIANTS checked on open: magics and version; footer CRC; 16 <= series offset <= index
- * offset; index offset + 45 * nblocks = footer offset; section CRC; series ids strictly
- * ascending, field names strictly ascending per series; each index entry lies inside
- * [16, series offset), after the previous block, names an existing series and field with the
- * field's type, has 1 <= count <= 2^20 and min <= max, and the blocks of one column do not
- * overlap in time. On every block read: CRC, header equal to the index entry, lengths, times
- * strictly ascending and equal to min/max at the ends, values decode to exactly count values.
+ * offset; section CRC; series ids strictly ascending, field names strictly ascending per
+ * series; the index holds exactly nblocks entries and nothing after them; the blocks tile
+ * [16, series offset) exactly, each of length >= 7; each entry names an existing series and
+ * field with the field's type, has 1 <= count <= 2^20, min <= max, max - min >= count - 1
+ * (and = 0 exactly when count = 1), and the blocks of one column do not overlap in time;
+ * pre-aggregates: nan_count and true count <= count, flags in {0, 1}, integer/unsigned
+ * min + (max - min) does not overflow, float min <= max (neither NaN) unless all are NaN. On
+ * every block read: CRC (with the identity), column lengths, times strictly ascending and
+ * equal to min/max at the ends, values decode to exactly count values, and the pre-aggregates
+ * recomputed from the values equal the index entry's bit for bit.
  */
 #include "engine/segment.h"
 
@@ -81,11 +86,10 @@
 
 #define SEG_MAGIC "VSEG"
 #define SEG_FOOTER_MAGIC "VSGF"
-#define SEG_VERSION 1
+#define SEG_VERSION 3
 #define SEG_HEADER_LEN 16
-#define SEG_BLOCK_HDR 68
-#define SEG_BLOCK_MIN (SEG_BLOCK_HDR + 4)
-#define SEG_INDEX_ENTRY 45
+#define SEG_BLOCK_MIN 7 /* uvarint ts_len, two tags, CRC */
+#define SEG_INDEX_MIN 7 /* smallest index entry */
 #define SEG_FOOTER_LEN 32
 #define SEG_PENDING_FLUSH (1u << 20)
 
@@ -198,6 +202,214 @@ void seg_col_fix_strings(seg_col *c)
     }
 }
 
+/* ---- pre-aggregates ---- */
+
+void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (t) {
+    case VT_TYPE_FLOAT: {
+        const double *v = val;
+        double sum = -0.0, mn = INFINITY, mx = -INFINITY;
+        uint32_t nan = 0;
+        for (size_t i = 0; i < n; i++) {
+            double x = v[i];
+            if (isnan(x)) {
+                nan++;
+                continue;
+            }
+            sum += x;
+            if (x < mn)
+                mn = x;
+            if (x > mx)
+                mx = x;
+        }
+        out->sum.f = sum;
+        out->min.f = mn;
+        out->max.f = mx;
+        out->nan_count = nan;
+        break;
+    }
+    case VT_TYPE_INT: {
+        const int64_t *v = val;
+        int64_t sum = 0, carry = 0;
+        for (size_t i = 0; i < n; i++) {
+            int64_t r;
+            if (__builtin_add_overflow(sum, v[i], &r)) /* r holds the wrapped sum */
+                carry += v[i] < 0 ? -1 : 1;
+            sum = r;
+            if (i == 0 || v[i] < out->min.i)
+                out->min.i = v[i];
+            if (i == 0 || v[i] > out->max.i)
+                out->max.i = v[i];
+        }
+        /* exact sum = sum + carry * 2^64, inside int64 exactly when carry == 0 */
+        out->sum.i = sum;
+        out->sum_overflow = carry != 0;
+        break;
+    }
+    case VT_TYPE_UINT: {
+        const uint64_t *v = val;
+        uint64_t sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (__builtin_add_overflow(sum, v[i], &sum))
+                out->sum_overflow = true;
+            if (i == 0 || v[i] < out->min.u)
+                out->min.u = v[i];
+            if (i == 0 || v[i] > out->max.u)
+                out->max.u = v[i];
+        }
+        out->sum.u = sum;
+        break;
+    }
+    case VT_TYPE_BOOL: {
+        const bool *v = val;
+        uint32_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            k += v[i] ? 1u : 0u;
+        out->true_count = k;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+bool seg_preagg_equal(const seg_preagg *a, const seg_preagg *b)
+{
+    return a->sum.u == b->sum.u && a->min.u == b->min.u && a->max.u == b->max.u &&
+           a->nan_count == b->nan_count && a->true_count == b->true_count &&
+           a->sum_overflow == b->sum_overflow;
+}
+
+static void put_f64(vt_buf *b, double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    vt_buf_put_u64(b, u);
+}
+
+static bool read_f64(vt_reader *rd, double *x)
+{
+    uint64_t u;
+    if (!vt_read_u64(rd, &u))
+        return false;
+    memcpy(x, &u, sizeof u);
+    return true;
+}
+
+/* Appends index entry e (prev_sid / prev_max: the previous entry's, 0 for the first). */
+static void index_put(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid, int64_t prev_max)
+{
+    vt_buf_put_uvarint(b, e->series_id - prev_sid);
+    vt_buf_put_uvarint(b, e->field_no);
+    vt_buf_putc(b, e->type);
+    vt_buf_put_uvarint(b, e->count);
+    vt_buf_put_uvarint(b, e->length);
+    vt_buf_put_uvarint(b, vt_zigzag((int64_t)((uint64_t)e->min_time - (uint64_t)prev_max)));
+    vt_buf_put_uvarint(b, (uint64_t)e->max_time - (uint64_t)e->min_time);
+    const seg_preagg *a = &e->agg;
+    switch (e->type) {
+    case VT_TYPE_FLOAT:
+        vt_buf_put_uvarint(b, a->nan_count);
+        put_f64(b, a->sum.f);
+        put_f64(b, a->min.f);
+        put_f64(b, a->max.f);
+        break;
+    case VT_TYPE_INT:
+        vt_buf_putc(b, a->sum_overflow ? 1 : 0);
+        vt_buf_put_uvarint(b, vt_zigzag(a->sum.i));
+        vt_buf_put_uvarint(b, vt_zigzag(a->min.i));
+        vt_buf_put_uvarint(b, a->max.u - a->min.u);
+        break;
+    case VT_TYPE_UINT:
+        vt_buf_putc(b, a->sum_overflow ? 1 : 0);
+        vt_buf_put_uvarint(b, a->sum.u);
+        vt_buf_put_uvarint(b, a->min.u);
+        vt_buf_put_uvarint(b, a->max.u - a->min.u);
+        break;
+    case VT_TYPE_BOOL:
+        vt_buf_put_uvarint(b, a->true_count);
+        break;
+    default:
+        break;
+    }
+}
+
+/* An index entry as stored, before validation. */
+typedef struct raw_entry {
+    uint64_t dsid, fno, cnt, len, dmin, span;
+    uint8_t ty;
+    uint8_t flags;
+    uint64_t nan, ntrue, delta; /* float NaN count, boolean true count, max - min */
+    seg_preagg agg;             /* sum and min (float: also max) as stored */
+} raw_entry;
+
+/* Reads one index entry; false when truncated. Unknown types carry no pre-aggregates. */
+static bool index_read(vt_reader *ir, raw_entry *x)
+{
+    memset(x, 0, sizeof *x);
+    if (!vt_read_uvarint(ir, &x->dsid) || !vt_read_uvarint(ir, &x->fno) ||
+        !vt_read_u8(ir, &x->ty) || !vt_read_uvarint(ir, &x->cnt) ||
+        !vt_read_uvarint(ir, &x->len) || !vt_read_uvarint(ir, &x->dmin) ||
+        !vt_read_uvarint(ir, &x->span))
+        return false;
+    uint64_t u;
+    switch (x->ty) {
+    case VT_TYPE_FLOAT:
+        return vt_read_uvarint(ir, &x->nan) && read_f64(ir, &x->agg.sum.f) &&
+               read_f64(ir, &x->agg.min.f) && read_f64(ir, &x->agg.max.f);
+    case VT_TYPE_INT:
+        if (!vt_read_u8(ir, &x->flags) || !vt_read_uvarint(ir, &u))
+            return false;
+        x->agg.sum.i = vt_unzigzag(u);
+        if (!vt_read_uvarint(ir, &u))
+            return false;
+        x->agg.min.i = vt_unzigzag(u);
+        return vt_read_uvarint(ir, &x->delta);
+    case VT_TYPE_UINT:
+        return vt_read_u8(ir, &x->flags) && vt_read_uvarint(ir, &x->agg.sum.u) &&
+               vt_read_uvarint(ir, &x->agg.min.u) && vt_read_uvarint(ir, &x->delta);
+    case VT_TYPE_BOOL:
+        return vt_read_uvarint(ir, &x->ntrue);
+    default:
+        return true;
+    }
+}
+
+/* Validates the stored pre-aggregates of x against its type and count (count already checked)
+ * and completes x->agg; false when they cannot be right. */
+static bool preagg_finish(raw_entry *x)
+{
+    seg_preagg *a = &x->agg;
+    switch (x->ty) {
+    case VT_TYPE_FLOAT:
+        if (x->nan > x->cnt)
+            return false;
+        a->nan_count = (uint32_t)x->nan;
+        return x->nan == x->cnt || (!isnan(a->min.f) && !isnan(a->max.f) && a->min.f <= a->max.f);
+    case VT_TYPE_INT:
+        if (x->flags > 1 || x->delta > (uint64_t)INT64_MAX - (uint64_t)a->min.i)
+            return false;
+        a->sum_overflow = x->flags != 0;
+        a->max.u = a->min.u + x->delta;
+        return true;
+    case VT_TYPE_UINT:
+        if (x->flags > 1 || x->delta > UINT64_MAX - a->min.u)
+            return false;
+        a->sum_overflow = x->flags != 0;
+        a->max.u = a->min.u + x->delta;
+        return true;
+    case VT_TYPE_BOOL:
+        if (x->ntrue > x->cnt)
+            return false;
+        a->true_count = (uint32_t)x->ntrue;
+        return true;
+    default:
+        return true;
+    }
+}
+
 /* ---- writer ---- */
 
 static vt_rc writer_drain(seg_writer *w, vt_err *err)
@@ -218,7 +430,7 @@ vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, siz
     vt_buf_init(&w->pending);
     vt_buf_init(&w->ts);
     vt_buf_init(&w->vals);
-    w->block_points = block_points == 0 ? 1000 : block_points;
+    w->block_points = block_points == 0 ? 4096 : block_points;
     if (w->block_points > SEG_MAX_BLOCK_POINTS)
         w->block_points = SEG_MAX_BLOCK_POINTS;
     vt_rc rc = durable_begin(&w->file, path, err);
@@ -233,62 +445,19 @@ vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, siz
     return VT_OK;
 }
 
-static uint64_t f64_bits(double d)
+/* CRC-32C of a block: the identity its index entry gives it (series id u64, field number u32,
+ * type u8, count u32, min time i64, max time i64: 33 bytes LE), then the block bytes before
+ * the CRC. A block moved to another entry, or an entry edited, fails the check. */
+static uint32_t block_crc(const seg_index_entry *e, const uint8_t *b, size_t len)
 {
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
-
-static void block_aggregates(vt_type t, const void *val, size_t n, double *sum, uint64_t *mn,
-                             uint64_t *mx)
-{
-    *sum = 0;
-    *mn = *mx = 0;
-    if (t == VT_TYPE_FLOAT) {
-        const double *v = val;
-        double lo = v[0], hi = v[0], s = 0;
-        for (size_t i = 0; i < n; i++) {
-            s += v[i];
-            if (v[i] < lo)
-                lo = v[i];
-            if (v[i] > hi)
-                hi = v[i];
-        }
-        *sum = s;
-        *mn = f64_bits(lo);
-        *mx = f64_bits(hi);
-    } else if (t == VT_TYPE_INT) {
-        const int64_t *v = val;
-        int64_t lo = v[0], hi = v[0];
-        double s = 0;
-        for (size_t i = 0; i < n; i++) {
-            s += (double)v[i];
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        *sum = s;
-        *mn = (uint64_t)lo;
-        *mx = (uint64_t)hi;
-    } else if (t == VT_TYPE_UINT) {
-        const uint64_t *v = val;
-        uint64_t lo = v[0], hi = v[0];
-        double s = 0;
-        for (size_t i = 0; i < n; i++) {
-            s += (double)v[i];
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        *sum = s;
-        *mn = lo;
-        *mx = hi;
-    } else if (t == VT_TYPE_BOOL) {
-        const bool *v = val;
-        double s = 0;
-        for (size_t i = 0; i < n; i++)
-            s += v[i] ? 1 : 0;
-        *sum = s;
-    }
+    uint8_t id[33];
+    vt_put_u64(id, e->series_id);
+    vt_put_u32(id + 8, e->field_no);
+    id[12] = e->type;
+    vt_put_u32(id + 13, e->count);
+    vt_put_u64(id + 17, (uint64_t)e->min_time);
+    vt_put_u64(id + 25, (uint64_t)e->max_time);
+    return crc32c_update(crc32c(id, sizeof id), b, len);
 }
 
 static void encode_values(vt_type t, const void *val, size_t n, vt_buf *out)
@@ -343,33 +512,20 @@ vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const
                               w->file.path);
         if (w->ts.len > UINT32_MAX / 4 || w->vals.len > UINT32_MAX / 4)
             return vt_err_set(err, VT_ELIMIT, "segment %s: block too large", w->file.path);
-        double sum;
-        uint64_t mn, mx;
-        block_aggregates(c->type, val, n, &sum, &mn, &mx);
         size_t hdr_at = w->pending.len;
-        vt_buf_put_u64(&w->pending, series_id);
-        vt_buf_put_u32(&w->pending, field_no);
-        vt_buf_putc(&w->pending, (uint8_t)c->type);
-        vt_buf_putc(&w->pending, w->ts.data[0]);
-        vt_buf_putc(&w->pending, w->vals.data[0]);
-        vt_buf_putc(&w->pending, 0);
-        vt_buf_put_u32(&w->pending, (uint32_t)n);
-        vt_buf_put_u64(&w->pending, (uint64_t)ts[0]);
-        vt_buf_put_u64(&w->pending, (uint64_t)ts[n - 1]);
-        vt_buf_put_u64(&w->pending, f64_bits(sum));
-        vt_buf_put_u64(&w->pending, mn);
-        vt_buf_put_u64(&w->pending, mx);
-        vt_buf_put_u32(&w->pending, (uint32_t)w->ts.len);
-        vt_buf_put_u32(&w->pending, (uint32_t)w->vals.len);
+        vt_buf_put_uvarint(&w->pending, w->ts.len);
         vt_buf_append(&w->pending, w->ts.data, w->ts.len);
         vt_buf_append(&w->pending, w->vals.data, w->vals.len);
         if (w->pending.oom)
             return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
-        uint32_t crc = crc32c(w->pending.data + hdr_at, w->pending.len - hdr_at);
-        vt_buf_put_u32(&w->pending, crc);
-        size_t len = w->pending.len - hdr_at;
+        size_t len = w->pending.len - hdr_at + 4;
+        if (len > UINT32_MAX)
+            return vt_err_set(err, VT_ELIMIT, "segment %s: block too large", w->file.path);
         seg_index_entry e = {w->offset, (uint32_t)len, series_id, field_no, (uint8_t)c->type,
-                             (uint32_t)n, ts[0], ts[n - 1]};
+                             (uint32_t)n, ts[0], ts[n - 1], {{0}, {0}, {0}, 0, 0, false}};
+        seg_preagg_compute(c->type, val, n, &e.agg);
+        uint32_t crc = block_crc(&e, w->pending.data + hdr_at, len - 4);
+        vt_buf_put_u32(&w->pending, crc);
         if (!index_push(w, &e))
             return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
         w->offset += len;
@@ -409,16 +565,13 @@ static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t n
         }
     }
     uint64_t index_off = series_off + (b->len - meta_at);
+    uint64_t prev_sid = 0;
+    int64_t prev_max = 0;
     for (size_t i = 0; i < w->nindex; i++) {
         const seg_index_entry *e = &w->index[i];
-        vt_buf_put_u64(b, e->offset);
-        vt_buf_put_u32(b, e->length);
-        vt_buf_put_u64(b, e->series_id);
-        vt_buf_put_u32(b, e->field_no);
-        vt_buf_putc(b, e->type);
-        vt_buf_put_u32(b, e->count);
-        vt_buf_put_u64(b, (uint64_t)e->min_time);
-        vt_buf_put_u64(b, (uint64_t)e->max_time);
+        index_put(b, e, prev_sid, prev_max);
+        prev_sid = e->series_id;
+        prev_max = e->max_time;
     }
     if (b->oom)
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
@@ -543,7 +696,7 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     uint64_t series_off = vt_get_u64(f), index_off = vt_get_u64(f + 8);
     uint32_t nblocks = vt_get_u32(f + 16);
     if (series_off < SEG_HEADER_LEN || series_off > index_off || index_off > foot ||
-        (foot - index_off) / SEG_INDEX_ENTRY != nblocks || (foot - index_off) % SEG_INDEX_ENTRY)
+        (foot - index_off) / SEG_INDEX_MIN < nblocks)
         BAD("segment %s: offset %zu: footer offsets out of range", nm, foot);
     if (crc32c(d + series_off, foot - series_off) != vt_get_u32(f + 20))
         BAD("segment %s: offset %" PRIu64 ": series/index checksum mismatch", nm, series_off);
@@ -598,27 +751,42 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     r->blocks = calloc(nblocks ? nblocks : 1, sizeof *r->blocks);
     if (!r->blocks)
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", nm);
-    uint64_t prev_end = SEG_HEADER_LEN;
+    uint64_t prev_end = SEG_HEADER_LEN, prev_sid = 0;
+    int64_t prev_max = 0;
     const seg_series *cur = NULL;
+    vt_reader ir;
+    vt_reader_init(&ir, d + index_off, foot - index_off);
     for (uint32_t i = 0; i < nblocks; i++) {
-        const uint8_t *p = d + index_off + (size_t)i * SEG_INDEX_ENTRY;
-        uint64_t at = index_off + (uint64_t)i * SEG_INDEX_ENTRY;
+        uint64_t at = index_off + (uint64_t)(ir.p - (d + index_off));
         seg_index_entry *e = &r->blocks[i];
-        e->offset = vt_get_u64(p);
-        e->length = vt_get_u32(p + 8);
-        e->series_id = vt_get_u64(p + 12);
-        e->field_no = vt_get_u32(p + 20);
-        e->type = p[24];
-        e->count = vt_get_u32(p + 25);
-        e->min_time = (int64_t)vt_get_u64(p + 29);
-        e->max_time = (int64_t)vt_get_u64(p + 37);
-        if (e->offset < prev_end || e->length < SEG_BLOCK_MIN || e->offset > series_off ||
-            e->length > series_off - e->offset)
+        raw_entry x;
+        if (!index_read(&ir, &x))
+            BAD("segment %s: offset %" PRIu64 ": index entry %u: truncated", nm, at, i);
+        uint64_t dsid = x.dsid, fno = x.fno, cnt = x.cnt, len = x.len, dmin = x.dmin,
+                 span = x.span;
+        uint8_t ty = x.ty;
+        if (fno > UINT32_MAX || len < SEG_BLOCK_MIN || len > series_off - prev_end)
             BAD("segment %s: offset %" PRIu64 ": index entry %u: block out of range", nm, at, i);
+        e->offset = prev_end;
+        e->length = (uint32_t)len;
+        e->series_id = prev_sid + dsid;
+        e->field_no = (uint32_t)fno;
+        e->type = ty;
+        if (i > 0 && e->series_id < prev_sid)
+            BAD("segment %s: offset %" PRIu64 ": index entry %u: out of order", nm, at, i);
+        e->min_time = (int64_t)((uint64_t)prev_max + (uint64_t)vt_unzigzag(dmin));
+        e->max_time = (int64_t)((uint64_t)e->min_time + span);
+        prev_sid = e->series_id;
+        prev_max = e->max_time;
         prev_end = e->offset + e->length;
-        if (e->count == 0 || e->count > SEG_MAX_BLOCK_POINTS || e->min_time > e->max_time)
+        if (cnt == 0 || cnt > SEG_MAX_BLOCK_POINTS || e->min_time > e->max_time ||
+            (cnt == 1) != (span == 0) || span < cnt - 1)
             BAD("segment %s: offset %" PRIu64 ": index entry %u: bad count or time range", nm,
                 at, i);
+        e->count = (uint32_t)cnt;
+        if (!preagg_finish(&x))
+            BAD("segment %s: offset %" PRIu64 ": index entry %u: bad pre-aggregates", nm, at, i);
+        e->agg = x.agg;
         if (!cur || cur->id != e->series_id)
             cur = seg_find_series(r, e->series_id);
         if (!cur || e->field_no >= cur->nfields || cur->fields[e->field_no].type != e->type)
@@ -634,6 +802,12 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
         }
         r->nblocks = i + 1;
     }
+    if (vt_reader_left(&ir) != 0)
+        BAD("segment %s: offset %" PRIu64 ": %zu trailing bytes after the index", nm, index_off,
+            vt_reader_left(&ir));
+    if (prev_end != series_off)
+        BAD("segment %s: offset %" PRIu64 ": blocks end at %" PRIu64
+            ", not at the series section", nm, series_off, prev_end);
     return VT_OK;
 fail:
     return VT_ECORRUPT;
@@ -781,15 +955,14 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
     const seg_index_entry *e = &r->blocks[bi];
     const uint8_t *b = r->data + e->offset;
     size_t len = e->length;
-    if (crc32c(b, len - 4) != vt_get_u32(b + len - 4))
+    if (block_crc(e, b, len - 4) != vt_get_u32(b + len - 4))
         return block_bad(r, bi, "checksum mismatch", err);
-    uint32_t ts_len = vt_get_u32(b + 60), val_len = vt_get_u32(b + 64);
-    if (vt_get_u64(b) != e->series_id || vt_get_u32(b + 8) != e->field_no || b[12] != e->type ||
-        vt_get_u32(b + 16) != e->count || (int64_t)vt_get_u64(b + 20) != e->min_time ||
-        (int64_t)vt_get_u64(b + 28) != e->max_time)
-        return block_bad(r, bi, "block header does not match the index", err);
-    if ((uint64_t)ts_len + val_len + SEG_BLOCK_MIN != len || ts_len == 0 || val_len == 0)
+    vt_reader br;
+    uint64_t ts_len64;
+    vt_reader_init(&br, b, len - 4);
+    if (!vt_read_uvarint(&br, &ts_len64) || ts_len64 == 0 || ts_len64 >= vt_reader_left(&br))
         return block_bad(r, bi, "bad column lengths", err);
+    size_t ts_len = (size_t)ts_len64, val_len = vt_reader_left(&br) - ts_len;
     if (out->type != (vt_type)e->type)
         return block_bad(r, bi, "type does not match the column", err);
     size_t n = e->count;
@@ -797,7 +970,7 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
         return vt_err_set(err, VT_ENOMEM, "segment %s: block %zu: out of memory", r->name, bi);
     int64_t *ts = out->time + out->n;
     void *val = (uint8_t *)out->val + out->n * seg_type_size(out->type);
-    const uint8_t *tp = b + SEG_BLOCK_HDR, *vp = tp + ts_len;
+    const uint8_t *tp = br.p, *vp = tp + ts_len;
     vt_err derr;
     vt_err_clear(&derr);
     vt_rc rc = enc_ts_decode(tp, ts_len, ts, n, &derr);
@@ -832,6 +1005,10 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
     for (size_t i = 1; i < n; i++)
         if (ts[i] <= ts[i - 1])
             return block_bad(r, bi, "timestamps not ascending", err);
+    seg_preagg agg;
+    seg_preagg_compute(out->type, val, n, &agg);
+    if (!seg_preagg_equal(&agg, &e->agg))
+        return block_bad(r, bi, "pre-aggregates do not match the values", err);
     out->n += n;
     return VT_OK;
 }
@@ -854,4 +1031,64 @@ unsigned seg_verify(const seg_reader *r, seg_report_fn report, void *ctx, uint64
             (*blocks)++;
     }
     return problems;
+}
+
+void seg_get_breakdown(const seg_reader *r, seg_breakdown *out)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t in_blocks = 0;
+    for (size_t i = 0; i < r->nblocks; i++) {
+        const seg_index_entry *e = &r->blocks[i];
+        vt_reader br;
+        uint64_t ts_len = 0;
+        vt_reader_init(&br, r->data + e->offset, e->length - 4);
+        if (!vt_read_uvarint(&br, &ts_len) || ts_len > vt_reader_left(&br))
+            ts_len = 0;
+        uint64_t val_len = ts_len ? vt_reader_left(&br) - ts_len : 0;
+        out->points += e->count;
+        out->ts_bytes += ts_len;
+        out->val_bytes += val_len;
+        in_blocks += e->length;
+    }
+    out->blocks = r->nblocks;
+    out->block_framing = in_blocks - out->ts_bytes - out->val_bytes;
+    out->meta_bytes = r->size - in_blocks;
+}
+
+void seg_fix_checksums(uint8_t *d, size_t size)
+{
+    if (size < SEG_HEADER_LEN + SEG_FOOTER_LEN)
+        return;
+    size_t foot = size - SEG_FOOTER_LEN;
+    uint8_t *f = d + foot;
+    uint64_t series_off = vt_get_u64(f), index_off = vt_get_u64(f + 8);
+    uint32_t nblocks = vt_get_u32(f + 16);
+    if (series_off >= SEG_HEADER_LEN && series_off <= index_off && index_off <= foot) {
+        vt_reader ir;
+        vt_reader_init(&ir, d + index_off, foot - index_off);
+        uint64_t prev_end = SEG_HEADER_LEN, prev_sid = 0;
+        int64_t prev_max = 0;
+        for (uint32_t i = 0; i < nblocks; i++) {
+            raw_entry x;
+            if (!index_read(&ir, &x) || x.len < SEG_BLOCK_MIN || x.len > series_off - prev_end)
+                break;
+            uint64_t len = x.len;
+            seg_index_entry e;
+            memset(&e, 0, sizeof e);
+            e.offset = prev_end;
+            e.length = (uint32_t)len;
+            e.series_id = prev_sid + x.dsid;
+            e.field_no = (uint32_t)x.fno;
+            e.type = x.ty;
+            e.count = (uint32_t)x.cnt;
+            e.min_time = (int64_t)((uint64_t)prev_max + (uint64_t)vt_unzigzag(x.dmin));
+            e.max_time = (int64_t)((uint64_t)e.min_time + x.span);
+            vt_put_u32(d + prev_end + len - 4, block_crc(&e, d + prev_end, (size_t)len - 4));
+            prev_end += len;
+            prev_sid = e.series_id;
+            prev_max = e.max_time;
+        }
+        vt_put_u32(f + 20, crc32c(d + series_off, foot - series_off));
+    }
+    vt_put_u32(f + 24, crc32c(f, 24));
 }

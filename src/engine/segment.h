@@ -64,6 +64,39 @@ typedef struct seg_series_def {
     size_t nfields;
 } seg_series_def;
 
+/* A value of a numeric column: .f (float), .i (integer) or .u (unsigned), per the block type. */
+typedef union seg_num {
+    double f;
+    int64_t i;
+    uint64_t u;
+} seg_num;
+
+/* Pre-aggregates of one block, stored in its index entry (format version 3) so that a query can
+ * answer a whole block from the index without reading it. Which members are meaningful depends
+ * on the block type (the others are 0):
+ *   float:    sum, min, max over the values that are not NaN (nan_count of them are NaN; if all
+ *             are, sum = 0, min = +Inf, max = -Inf). sum adds in time order in double (it may be
+ *             ±Inf, or NaN when both +Inf and -Inf occur); min/max compare with < and > and keep
+ *             the first of equal values (so -0.0 vs 0.0 depends on order). Bits are exact.
+ *   integer:  sum = the exact sum modulo 2^64 (two's complement); sum_overflow is set when the
+ *             exact sum is outside int64 (the query must then decode the block); min, max.
+ *   unsigned: the same in uint64 (sum_overflow: exact sum > UINT64_MAX).
+ *   boolean:  true_count = number of true values.
+ *   string:   nothing.
+ * Every read of a block (seg_read_block, hence seg_verify and engine_verify) checks them against
+ * the decoded values: a mismatch is corruption ("pre-aggregates do not match the values"). */
+typedef struct seg_preagg {
+    seg_num sum, min, max;
+    uint32_t nan_count;  /* float */
+    uint32_t true_count; /* boolean */
+    bool sum_overflow;   /* integer, unsigned */
+} seg_preagg;
+
+/* Computes the pre-aggregates of n values of type t (the writer's and the reader's definition). */
+void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out);
+/* Bitwise equality of two pre-aggregates (float bits compared exactly, NaN included). */
+bool seg_preagg_equal(const seg_preagg *a, const seg_preagg *b);
+
 typedef struct seg_index_entry {
     uint64_t offset;
     uint32_t length; /* whole block, CRC included */
@@ -72,6 +105,7 @@ typedef struct seg_index_entry {
     uint8_t type;
     uint32_t count;
     int64_t min_time, max_time;
+    seg_preagg agg; /* pre-aggregates of the block's values (see seg_preagg) */
 } seg_index_entry;
 
 typedef struct seg_writer {
@@ -142,5 +176,21 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err);
 /* Reads every block; reports each problem; returns the number of problems. */
 typedef void (*seg_report_fn)(void *ctx, const char *file, uint64_t offset, const char *problem);
 unsigned seg_verify(const seg_reader *r, seg_report_fn report, void *ctx, uint64_t *blocks);
+
+/* Size accounting of a segment (added by the density work): where its bytes go. */
+typedef struct seg_breakdown {
+    uint64_t points, blocks;
+    uint64_t ts_bytes;      /* encoded timestamp columns (tags included) */
+    uint64_t val_bytes;     /* encoded value columns (tags included) */
+    uint64_t block_framing; /* block headers and CRCs */
+    uint64_t meta_bytes;    /* file header, series section, index, footer */
+} seg_breakdown;
+void seg_get_breakdown(const seg_reader *r, seg_breakdown *out);
+
+/* For fuzzing: recomputes, in place, every checksum of a (possibly mutated) segment image — the
+ * block CRCs of the entries the index yields (with their identities), then the series/index
+ * CRC, then the footer CRC — so that mutations reach the structure checks and the decoders.
+ * Never reads out of [d, d + size); stops at the first index entry it cannot parse. */
+void seg_fix_checksums(uint8_t *d, size_t size);
 
 #endif

@@ -26,21 +26,35 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
+static inline uint64_t mum64(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* In-memory only (never stored): 16 bytes per 64x64->128 multiply (wyhash-style), so hashing a
+ * ~100-byte series key costs a few nanoseconds. */
 uint64_t sidx_hash(const void *data, size_t len)
 {
     const uint8_t *p = data;
+    const uint64_t k0 = 0xa0761d6478bd642fULL, k1 = 0xe7037ed1a0b428dbULL;
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0x100000001b3ULL);
-    while (len >= 8) {
-        h = (h ^ mix64(rd64(p))) * 0x9fb21c651e98df25ULL;
-        h ^= h >> 29;
-        p += 8;
-        len -= 8;
+    size_t n = len;
+    while (n > 16) {
+        h = mum64(rd64(p) ^ k0, rd64(p + 8) ^ h ^ k1);
+        p += 16;
+        n -= 16;
     }
-    uint64_t t = 0;
-    for (size_t i = 0; i < len; i++)
-        t |= (uint64_t)p[i] << (8 * i);
-    h = (h ^ mix64(t ^ 0x5555)) * 0x9fb21c651e98df25ULL;
-    return mix64(h);
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = rd64(p);
+        b = rd64(p + n - 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            a |= (uint64_t)p[i] << (8 * i);
+    }
+    h = mum64(a ^ k0, b ^ h ^ k1);
+    return mix64(h ^ len);
 }
 
 void *sidx_map_get(const sidx_map *m, uint64_t hash, const void *key, size_t klen)
@@ -106,17 +120,57 @@ void sidx_map_free(sidx_map *m)
     memset(m, 0, sizeof *m);
 }
 
+static inline size_t uvarint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline uint8_t *put_uvarint(uint8_t *d, uint64_t v)
+{
+    while (v >= 0x80) {
+        *d++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *d++ = (uint8_t)v;
+    return d;
+}
+
+static inline uint8_t *put_lstr(uint8_t *d, const char *p, size_t len)
+{
+    d = put_uvarint(d, len);
+    if (len)
+        memcpy(d, p, len);
+    return d + len;
+}
+
+/* Hot path (once per written point): sizes the key, reserves once, writes it in place. */
 void series_key_build(vt_buf *b, vt_str measurement, const vt_tag *tags, size_t ntags)
 {
-    vt_buf_put_uvarint(b, measurement.len);
-    vt_buf_append(b, measurement.ptr, measurement.len);
-    vt_buf_put_uvarint(b, ntags);
+    size_t need = uvarint_size(measurement.len) + measurement.len + uvarint_size(ntags);
     for (size_t i = 0; i < ntags; i++) {
-        vt_buf_put_uvarint(b, tags[i].key.len);
-        vt_buf_append(b, tags[i].key.ptr, tags[i].key.len);
-        vt_buf_put_uvarint(b, tags[i].value.len);
-        vt_buf_append(b, tags[i].value.ptr, tags[i].value.len);
+        size_t kl = tags[i].key.len, vl = tags[i].value.len;
+        size_t add = uvarint_size(kl) + kl + uvarint_size(vl) + vl;
+        if (add > SIZE_MAX - need) {
+            b->oom = true;
+            return;
+        }
+        need += add;
     }
+    if (!vt_buf_reserve(b, need))
+        return;
+    uint8_t *d = b->data + b->len;
+    d = put_lstr(d, measurement.ptr, measurement.len);
+    d = put_uvarint(d, ntags);
+    for (size_t i = 0; i < ntags; i++) {
+        d = put_lstr(d, tags[i].key.ptr, tags[i].key.len);
+        d = put_lstr(d, tags[i].value.ptr, tags[i].value.len);
+    }
+    b->len += need;
 }
 
 void sidx_init(sidx *x)

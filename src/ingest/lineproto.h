@@ -72,6 +72,10 @@ typedef struct lp_parser lp_parser;
 /* Returns NULL only when out of memory. */
 lp_parser *lp_parser_new(const lp_options *opts);
 void lp_parser_free(lp_parser *p);
+/* Replaces the options of p (as lp_parser_new takes them; NULL = defaults), keeping its scratch
+ * storage, so one parser can serve many bodies with different precisions and default times.
+ * The parser then needs an lp_parser_reset before lp_parser_next. */
+void lp_parser_set_options(lp_parser *p, const lp_options *opts);
 /* Starts parsing a new body. Returns VT_ELIMIT when len exceeds max_body_bytes (then every
  * lp_parser_next returns LP_END). */
 vt_rc lp_parser_reset(lp_parser *p, const char *body, size_t len);

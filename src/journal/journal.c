@@ -36,8 +36,10 @@
  *
  * 1. One writer handle per directory: journal_open takes flock(LOCK_EX) on the directory. Readers
  *    (reader.c) and journal_verify take no lock and may run against a live journal.
- * 2. Appending is one write() of header+payload built in a reusable buffer, at the end of the
- *    active (last) segment, under j->mu. A record is never rewritten in place.
+ * 2. Appending is one write() of header+payload built in a reusable buffer (payloads up to
+ *    JNL_COPY_MAX), or for larger payloads a write() of the header followed by one of the payload
+ *    from the caller's memory (no copy under the mutex), at the end of the active (last) segment,
+ *    under j->mu. A record is never rewritten in place.
  * 3. Seqs are assigned under j->mu in write order; written_seq is the last seq whose write()
  *    returned, durable_seq the last seq known to be on stable storage. durable_seq <= written_seq.
  * 4. Group commit (journal_sync_to): if durable_seq already covers the seq, return. If a sync is
@@ -98,6 +100,8 @@
 #define JNL_DEFAULT_INTERVAL_MS 100u
 #define JNL_DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define JNL_DEFAULT_MAX_RECORD (256u << 20)
+/* Payloads up to this size are copied behind their header and written in one write() */
+#define JNL_COPY_MAX (64u << 10)
 
 struct journal {
     char *dir;
@@ -824,16 +828,30 @@ vt_rc journal_write(journal *j, uint16_t type, const void *payload, size_t len,
     if (now < j->last_time)
         now = j->last_time;
 
-    vt_buf_reset(&j->rec);
-    if (!vt_buf_reserve(&j->rec, JNL_REC_HDR_SIZE + len)) {
-        j->rec.oom = false; /* allow a later, smaller record */
-        rc = vt_err_set(err, VT_ENOMEM, "journal: out of memory for a record of %zu bytes", len);
-        goto out;
+    /* Small records go out in one write() of header + payload; large ones as the header, then
+     * the payload from the caller's memory (no copy of a large payload under the mutex). A crash
+     * or failure between the two leaves a partial record at the end: a torn tail (note 7). */
+    uint8_t hdr[JNL_REC_HDR_SIZE];
+    jnl_rec_header_encode(hdr, (uint32_t)len, type, seq, now, pcrc);
+    int wr;
+    if (len <= JNL_COPY_MAX) {
+        vt_buf_reset(&j->rec);
+        if (!vt_buf_reserve(&j->rec, JNL_REC_HDR_SIZE + len)) {
+            j->rec.oom = false; /* allow a later, smaller record */
+            rc = vt_err_set(err, VT_ENOMEM, "journal: out of memory for a record of %zu bytes",
+                            len);
+            goto out;
+        }
+        memcpy(j->rec.data, hdr, JNL_REC_HDR_SIZE);
+        if (len > 0)
+            memcpy(j->rec.data + JNL_REC_HDR_SIZE, payload, len);
+        wr = vt_io_write_all(j->fd, j->rec.data, JNL_REC_HDR_SIZE + len);
+    } else {
+        wr = vt_io_write_all(j->fd, hdr, JNL_REC_HDR_SIZE);
+        if (wr == 0)
+            wr = vt_io_write_all(j->fd, payload, len);
     }
-    jnl_rec_header_encode(j->rec.data, (uint32_t)len, type, seq, now, pcrc);
-    if (len > 0)
-        memcpy(j->rec.data + JNL_REC_HDR_SIZE, payload, len);
-    if (vt_io_write_all(j->fd, j->rec.data, JNL_REC_HDR_SIZE + len) != 0) {
+    if (wr != 0) {
         int e = errno;
         char path[PATH_MAX];
         jnl_seg_path(path, sizeof path, j->dir, j->seg_first);
@@ -925,6 +943,15 @@ vt_rc journal_truncate_before(journal *j, uint64_t keep_from, vt_err *err)
     vt_rc rc = VT_OK;
     size_t removed = 0;
     pthread_mutex_lock(&j->mu);
+    /* every record, the active segment's included, is disposable: roll to a fresh segment so the
+     * full one can go too (a clean shutdown then leaves only an empty segment) */
+    if (keep_from >= j->next_seq && !j->failed && j->seg_size > JNL_SEG_HDR_SIZE) {
+        rc = journal_roll(j, err);
+        if (rc != VT_OK) {
+            pthread_mutex_unlock(&j->mu);
+            return rc;
+        }
+    }
     /* segment k holds [segs[k], segs[k+1]); it can go when segs[k+1] <= keep_from */
     while (removed + 1 < j->nsegs && j->segs[removed + 1] <= keep_from) {
         char path[PATH_MAX];

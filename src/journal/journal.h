@@ -84,7 +84,8 @@ uint64_t journal_first_seq(journal *j);
 /* True once a write/fsync failed: every later append returns VT_EFATAL. */
 bool journal_failed(journal *j);
 
-/* Deletes whole segments all of whose records have seq < keep_from (retention). */
+/* Deletes whole segments all of whose records have seq < keep_from (retention). When every
+ * record written so far is below keep_from, the active segment is rolled first so it can go too. */
 vt_rc journal_truncate_before(journal *j, uint64_t keep_from, vt_err *err);
 
 /* Sequential reader from a given seq (inclusive), over the live journal or a directory.

@@ -40,6 +40,9 @@
 
 #include "server/server_int.h"
 
+/* default worker threads per online CPU (see http_server_start) */
+#define HTTP_THREADS_PER_CPU 4u
+
 #define HTTP_ERROR_TOO_LARGE "request entity too large"
 
 static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
@@ -784,8 +787,13 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
         s->opts.connection_timeout_s = 120;
     s->threads = s->opts.threads;
     if (s->threads == 0) {
+        /* A write holds its thread through the journal fsync (group commit), so with one
+         * thread per CPU a 2-CPU machine has at most 2 writes in flight and a CPU idles during
+         * each fsync. HTTP_THREADS_PER_CPU threads per CPU keep the CPUs busy and let
+         * concurrent writes share an fsync. */
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        s->threads = nc > 0 ? (unsigned)nc : 1;
+        unsigned long t = (nc > 0 ? (unsigned long)nc : 1ul) * HTTP_THREADS_PER_CPU;
+        s->threads = (unsigned)(t > 64 ? 64 : t);
     }
     snprintf(s->version, sizeof s->version, "1.8.10-volta-%s", VOLTA_VERSION);
     struct timespec ts;

@@ -24,7 +24,7 @@
 typedef struct http_options {
     const char *listen; /* "host:port", "[v6addr]:port", ":port" (all interfaces); port 0 = any */
     size_t max_body_bytes;         /* request body limit, after gunzip too; default 32 MiB */
-    unsigned threads;              /* worker threads; 0 = number of online CPUs */
+    unsigned threads;              /* worker threads; 0 = 4 per online CPU (at most 64) */
     unsigned connection_limit;     /* default 1024 */
     unsigned connection_timeout_s; /* idle connection timeout; default 120 */
 } http_options;

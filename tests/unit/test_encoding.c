@@ -632,6 +632,81 @@ static void test_f64_ons_file(void **state)
     assert_true(bpv < 24.0);
 }
 
+/* ---- Rice packing and seasonal deltas ---------------------------------------------------- */
+
+/* Hourly 3-decimal values with a daily shape and small noise: the value stream must pick Rice
+ * packing of seasonal deltas (period 24), round-trip, and refuse every corruption. */
+static void test_rice_seasonal(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    static const int shape[24] = {930, 880, 850, 830, 820, 830, 860, 910, 970, 1020, 1050, 1070,
+                                  1060, 1070, 1090, 1100, 1090, 1070, 1080, 1090, 1070, 1040,
+                                  1000, 960};
+    double *v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < N; i++) {
+        int64_t m = (int64_t)shape[i % 24] * 40000 + (int64_t)(rnd() % 200) + (int64_t)i * 7;
+        v[i] = (double)m / 1000.0;
+    }
+    vt_buf b;
+    vt_buf_init(&b);
+    enc_f64_encode(v, N, &b);
+    assert_false(b.oom);
+    assert_int_equal(b.data[0], ENC_F64_DECIMAL);
+    assert_int_equal(b.data[1], 3); /* k */
+    assert_int_equal(b.data[2], 0); /* s */
+    uint8_t mode = b.data[3];
+    assert_int_equal(mode & 3, 3);        /* seasonal delta */
+    assert_int_equal((mode >> 2) & 3, 2); /* Rice */
+    /* ~8 bits of noise difference a value, well under the plain deltas' 20+ bits */
+    print_message("seasonal: %zu bytes for %d values\n", b.len, N);
+    assert_true(b.len < N * 12 / 8);
+    assert_int_equal(f64_rt(v, N, NULL), ENC_F64_DECIMAL);
+    check_corruption(&b, N, sizeof(double), dec_f64);
+    vt_buf_free(&b);
+
+    /* Rice with escapes: mostly small deltas, a few huge jumps */
+    int64_t *iv = malloc(N * sizeof *iv);
+    assert_non_null(iv);
+    for (size_t i = 0; i < N; i++)
+        iv[i] = (int64_t)(rnd() % 16) + (i % 97 == 5 ? (int64_t)1 << 50 : 0) -
+                (i % 131 == 7 ? INT64_MAX / 2 : 0);
+    i64_rt(iv, N, NULL);
+    vt_buf_init(&b);
+    enc_i64_encode(iv, N, &b);
+    check_corruption(&b, N, sizeof(int64_t), dec_i64);
+    vt_buf_free(&b);
+    /* seasonal pattern at the int64 extremes (wrapping arithmetic) */
+    for (size_t i = 0; i < N; i++)
+        iv[i] = (i % 24 < 12 ? INT64_MAX - (int64_t)(i % 24) : INT64_MIN + (int64_t)(i % 24)) -
+                (int64_t)(rnd() % 3);
+    i64_rt(iv, N, NULL);
+    /* all-zero groups and constant runs mixed with noise */
+    for (size_t i = 0; i < N; i++)
+        iv[i] = (i / 64) % 2 ? (int64_t)(rnd() % 1000) : 5;
+    i64_rt(iv, N, NULL);
+    for (size_t n = 1; n < 80; n++) /* short columns around the group and period sizes */
+        i64_rt(iv, n, NULL);
+    free(iv);
+    free(v);
+
+    /* hand-made streams: seasonal period 0 / too large, reserved packing 3 */
+    int64_t out[4];
+    vt_err err;
+    const uint8_t p0[] = {ENC_I64_SIMPLE8B, 0x0B, 0x00, 0x00, 0x00};
+    assert_int_equal(enc_i64_decode(p0, sizeof p0, out, 4, &err), VT_ECORRUPT);
+    const uint8_t pbig[] = {ENC_I64_SIMPLE8B, 0x0B, 0x00, 0x81, 0x40, 0x00};
+    assert_int_equal(enc_i64_decode(pbig, sizeof pbig, out, 4, &err), VT_ECORRUPT);
+    const uint8_t pk3[] = {ENC_I64_SIMPLE8B, 0x0C, 0x00, 0x00};
+    assert_int_equal(enc_i64_decode(pk3, sizeof pk3, out, 4, &err), VT_ECORRUPT);
+    /* a valid hand-made Rice stream: DELTA, v0 = 0, one all-zero group -> four zeros */
+    const uint8_t ok[] = {ENC_I64_SIMPLE8B, 0x08, 0x00, 0xFC};
+    assert_int_equal(enc_i64_decode(ok, sizeof ok, out, 4, &err), VT_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i], 0);
+}
+
 /* ---- integers ---------------------------------------------------------------------------- */
 
 static void test_i64(void **state)
@@ -892,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_f64_random_bits),
         cmocka_unit_test(test_f64_decimal),
         cmocka_unit_test(test_f64_ons_file),
+        cmocka_unit_test(test_rice_seasonal),
         cmocka_unit_test(test_i64),
         cmocka_unit_test(test_u64),
         cmocka_unit_test(test_bool),

@@ -652,19 +652,27 @@ static void test_truncate_before(void **state)
     check_records(dir, 150, 300);
     check_records_from(dir, 0, segs[k], 300); /* from the oldest */
 
-    /* never the active segment */
-    assert_int_equal(journal_truncate_before(j, UINT64_MAX, &err), VT_OK);
+    /* the active segment stays while it holds a record at or above keep_from */
+    assert_int_equal(journal_truncate_before(j, 300, &err), VT_OK);
     assert_int_equal(jnl_list_segments(dir, &after, &m, &err), VT_OK);
     assert_int_equal(m, 1);
     assert_int_equal(after[0], segs[n - 1]);
     assert_int_equal(journal_first_seq(j), segs[n - 1]);
+    free(after);
+    /* when every record is below keep_from, the active segment is rolled and goes too */
+    assert_int_equal(journal_truncate_before(j, 301, &err), VT_OK);
+    assert_int_equal(jnl_list_segments(dir, &after, &m, &err), VT_OK);
+    assert_int_equal(m, 1);
+    assert_int_equal(after[0], 301); /* the fresh, empty segment */
+    assert_int_equal(journal_first_seq(j), 0);
+    assert_int_equal(journal_last_seq(j), 300);
     free(after);
     append_seq(j, 301);
     journal_close(j);
 
     journal_open_info info;
     j = open_ok(dir, JOURNAL_FSYNC_NEVER, 2048, &info);
-    assert_int_equal(info.first_seq, segs[n - 1]);
+    assert_int_equal(info.first_seq, 301);
     assert_int_equal(info.last_seq, 301);
     journal_close(j);
     assert_int_equal(verify_dir(dir, NULL, NULL, NULL), 0);
