@@ -12,8 +12,10 @@
  *    makes the engine see records in seq order, live and on replay, so last-write-wins resolves
  *    the same way both times. Everything that does not need the order is done before taking it:
  *    parsing, type check, the journal payload, and the series key + hash of every point
- *    (engine_build_keys), so that under the lock the engine only looks series up and appends. The fsync (journal_sync_to) happens after the lock is dropped and is
- *    shared by every writer that wrote before it started (group commit).
+ *    (built by batch_parse, from the series-key cache of note 7 when it can), so that under the
+ *    lock the engine only looks series up and appends. The fsync (journal_sync_to) happens after
+ *    the lock is dropped and is shared by every writer that wrote before it started (group
+ *    commit).
  * 4. The client is answered only after journal_sync_to returns: an acknowledged point is on disk.
  *    If the engine rejects a point at apply time that passed the check (two writers raced to
  *    create a field with different types), the record still holds it and replay rejects it the
@@ -22,6 +24,16 @@
  *    below the engine checkpoint (they are in segment files). The active segment is never deleted.
  * 6. Open: lock the directory (flock on <data>/LOCK: one process per data directory), open the
  *    engine (checkpoint C), open the journal (its torn tail is truncated), replay records C+1..last.
+ * 7. Series-key cache: each pooled batch keeps a map from a line's raw series part (its bytes up
+ *    to the first unescaped space, lp_parser_next_cached) to the parsed measurement, sorted
+ *    unescaped tags, canonical series key and key hash, all in cache-owned memory. On a hit the
+ *    parser skips the tags and batch_parse skips copying them, building the key and hashing it;
+ *    points of a hit reference the entry. What is cached is a pure function of the raw bytes
+ *    (no series id, no database), so there is nothing to invalidate when a database is dropped
+ *    or a series created, and the series lookup itself still happens under the apply lock. A
+ *    batch is used by one request at a time, so the cache needs no lock. Bounded: no insertion
+ *    past SKC_MAX_ENTRIES / SKC_MAX_BYTES; a full cache is emptied at the start of the next
+ *    parse (never during one: points of the current batch point into it).
  */
 #include "core/node.h"
 
@@ -39,8 +51,34 @@
 #include "common/buf.h"
 #include "common/durable.h"
 #include "core/record.h"
+#include "engine/series_index.h"
 
 #define NODE_NAME_MAX 255
+
+/* Series-key cache bounds, per pooled batch (note 7). */
+#define SKC_MAX_ENTRIES 16384
+#define SKC_MAX_BYTES ((size_t)4 << 20)
+
+/* One cached series part: the raw bytes as written -> the parsed series and its canonical key.
+ * One allocation: this struct, the tags, then raw bytes, measurement, tag strings and key. */
+typedef struct skc_entry {
+    struct skc_entry *next; /* all entries, for freeing */
+    const char *raw;
+    size_t raw_len;
+    vt_str measurement;
+    vt_tag *tags;
+    size_t ntags;
+    const uint8_t *key; /* canonical series key (series_key_build) */
+    size_t key_len;
+    uint64_t key_hash; /* sidx_hash of key */
+} skc_entry;
+
+typedef struct series_cache {
+    sidx_map map; /* sidx_hash(raw) -> skc_entry */
+    skc_entry *all;
+    size_t n, bytes;
+    const skc_entry *last; /* the entry of the last successful skc_lookup */
+} series_cache;
 
 /* A parsed write: points with their own storage, and where each came from in the body. */
 typedef struct node_batch {
@@ -56,7 +94,9 @@ typedef struct node_batch {
     size_t *line_len;
     bool *rejected;
     engine_key *keys; /* per point: its series key in keybuf (built outside the apply lock) */
+    const skc_entry **entry; /* per point: its series-cache entry, or NULL (note 7) */
     vt_buf keybuf;
+    series_cache cache;
     vt_buf record; /* journal payload under construction */
     struct node_batch *next_free;
 } node_batch;
@@ -92,12 +132,93 @@ void node_options_default(node_options *opts)
     opts->journal_trim = true;
 }
 
+/* ---- series-key cache (note 7) ---- */
+
+static void skc_reset(series_cache *c)
+{
+    while (c->all) {
+        skc_entry *e = c->all;
+        c->all = e->next;
+        free(e);
+    }
+    sidx_map_free(&c->map);
+    memset(c, 0, sizeof *c);
+}
+
+static bool skc_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
+{
+    series_cache *c = ctx;
+    if (c->n == 0)
+        return false;
+    const skc_entry *e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
+    if (!e)
+        return false;
+    c->last = e;
+    series->measurement = e->measurement;
+    series->tags = e->tags;
+    series->ntags = e->ntags;
+    return true;
+}
+
+/* Remembers raw -> pt's series with its canonical key key[0..klen) and hash. Returns the entry,
+ * or NULL when the cache is full or out of memory (the caller then keeps its own copies). */
+static const skc_entry *skc_insert(series_cache *c, const char *raw, size_t raw_len,
+                                   const vt_point *pt, const uint8_t *key, size_t klen,
+                                   uint64_t khash)
+{
+    if (c->n >= SKC_MAX_ENTRIES || c->bytes >= SKC_MAX_BYTES)
+        return NULL;
+    size_t size = sizeof(skc_entry) + pt->ntags * sizeof(vt_tag) + raw_len +
+                  pt->measurement.len + klen;
+    for (size_t i = 0; i < pt->ntags; i++)
+        size += pt->tags[i].key.len + pt->tags[i].value.len;
+    if (size > SKC_MAX_BYTES)
+        return NULL;
+    skc_entry *e = malloc(size);
+    if (!e)
+        return NULL;
+    e->tags = (vt_tag *)(void *)(e + 1);
+    char *d = (char *)(e->tags + pt->ntags);
+    memcpy(d, raw, raw_len);
+    e->raw = d;
+    e->raw_len = raw_len;
+    d += raw_len;
+    memcpy(d, pt->measurement.ptr, pt->measurement.len);
+    e->measurement = (vt_str){d, pt->measurement.len};
+    d += pt->measurement.len;
+    for (size_t i = 0; i < pt->ntags; i++) {
+        vt_str k = pt->tags[i].key, v = pt->tags[i].value;
+        memcpy(d, k.ptr, k.len);
+        e->tags[i].key = (vt_str){d, k.len};
+        d += k.len;
+        memcpy(d, v.ptr, v.len);
+        e->tags[i].value = (vt_str){d, v.len};
+        d += v.len;
+    }
+    e->ntags = pt->ntags;
+    memcpy(d, key, klen);
+    e->key = (const uint8_t *)d;
+    e->key_len = klen;
+    e->key_hash = khash;
+    if (!sidx_map_put(&c->map, sidx_hash(raw, raw_len), e->raw, raw_len, e)) {
+        free(e);
+        return NULL;
+    }
+    e->next = c->all;
+    c->all = e;
+    c->n++;
+    c->bytes += size;
+    return e;
+}
+
 /* ---- batches ---- */
 
 static void batch_free(node_batch *b)
 {
     if (!b)
         return;
+    skc_reset(&b->cache);
+    free(b->entry);
     lp_parser_free(b->parser);
     free(b->points);
     free(b->tags);
@@ -185,6 +306,10 @@ static bool grow_points(node_batch *b)
     if (!ek)
         return false;
     b->keys = ek;
+    const skc_entry **en = realloc(b->entry, cap * sizeof *en);
+    if (!en)
+        return false;
+    b->entry = en;
     b->cap_points = cap;
     return true;
 }
@@ -230,9 +355,15 @@ static void batch_resolve(node_batch *b, body_range br)
             resolve(b, br, &b->fields[i].value.v.s);
     }
     for (size_t i = 0; i < b->npoints; i++) {
-        resolve(b, br, &b->points[i].measurement);
-        /* tags/fields were stored as indexes into the batch arrays */
-        b->points[i].tags = b->tags + (uintptr_t)b->points[i].tags;
+        const skc_entry *e = b->entry[i];
+        if (e) {
+            b->points[i].measurement = e->measurement;
+            b->points[i].tags = e->tags;
+        } else {
+            resolve(b, br, &b->points[i].measurement);
+            /* tags were stored as indexes into the batch arrays */
+            b->points[i].tags = b->tags + (uintptr_t)b->points[i].tags;
+        }
         b->points[i].fields = b->fields + (uintptr_t)b->points[i].fields;
     }
 }
@@ -243,8 +374,8 @@ typedef struct parse_outcome {
     char first_error[512];
 } parse_outcome;
 
-/* Parses body into b. Returns VT_ENOMEM or VT_ELIMIT for the whole body; line errors are counted
- * in out. */
+/* Parses body into b, with the series key + hash of every point in b->keys/b->keybuf. Returns
+ * VT_ENOMEM or VT_ELIMIT for the whole body; line errors are counted in out. */
 static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t default_time,
                          const char *body, size_t len, parse_outcome *out, vt_err *err)
 {
@@ -261,6 +392,10 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
 
     b->npoints = b->ntags = b->nfields = 0;
     vt_buf_reset(&b->strings);
+    vt_buf_reset(&b->keybuf);
+    /* entries stay put while a batch references them: the cache is only emptied here */
+    if (b->cache.n >= SKC_MAX_ENTRIES || b->cache.bytes >= SKC_MAX_BYTES)
+        skc_reset(&b->cache);
     memset(out, 0, sizeof *out);
     if (lp_parser_reset(b->parser, body, len) != VT_OK)
         return vt_err_set(err, VT_ELIMIT, "request body of %zu bytes exceeds the limit", len);
@@ -268,8 +403,10 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
     body_range br = {body, len};
     vt_point pt;
     lp_error le;
+    lp_series_span span;
     int r;
-    while ((r = lp_parser_next(b->parser, &pt, &le)) != LP_END) {
+    while ((r = lp_parser_next_cached(b->parser, &pt, &le, skc_lookup, &b->cache, &span)) !=
+           LP_END) {
         if (r == LP_ERROR) {
             if (out->lines_rejected++ == 0) {
                 int shown = le.line_len > 200 ? 200 : (int)le.line_len;
@@ -282,21 +419,46 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         }
         if (b->npoints == b->cap_points && !grow_points(b))
             goto oom;
-        if (!grow((void **)&b->tags, &b->cap_tags, b->ntags + pt.ntags, sizeof *b->tags) ||
-            !grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields))
+        if (!grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields))
             goto oom;
+        /* the series: from the cache (hit), or parsed, keyed and then cached (miss) */
+        const skc_entry *ent = NULL;
+        engine_key *k = &b->keys[b->npoints];
+        k->off = b->keybuf.len;
+        if (span.hit) {
+            ent = b->cache.last; /* what skc_lookup found for this line */
+            vt_buf_append(&b->keybuf, ent->key, ent->key_len);
+            k->len = ent->key_len;
+            k->hash = ent->key_hash;
+        } else {
+            series_key_build(&b->keybuf, pt.measurement, pt.tags, pt.ntags);
+            if (b->keybuf.oom)
+                goto oom;
+            k->len = b->keybuf.len - k->off;
+            k->hash = sidx_hash(b->keybuf.data + k->off, k->len);
+            if (span.len)
+                ent = skc_insert(&b->cache, span.raw, span.len, &pt, b->keybuf.data + k->off,
+                                 k->len, k->hash);
+        }
+        if (b->keybuf.oom)
+            goto oom;
+        b->entry[b->npoints] = ent;
         vt_point *dst = &b->points[b->npoints];
-        dst->measurement = keep_str(b, br, pt.measurement);
-        dst->tags = (const vt_tag *)(uintptr_t)b->ntags;
+        if (!ent) {
+            if (!grow((void **)&b->tags, &b->cap_tags, b->ntags + pt.ntags, sizeof *b->tags))
+                goto oom;
+            dst->measurement = keep_str(b, br, pt.measurement);
+            dst->tags = (const vt_tag *)(uintptr_t)b->ntags;
+            for (size_t i = 0; i < pt.ntags; i++) {
+                b->tags[b->ntags].key = keep_str(b, br, pt.tags[i].key);
+                b->tags[b->ntags].value = keep_str(b, br, pt.tags[i].value);
+                b->ntags++;
+            }
+        }
         dst->ntags = pt.ntags;
         dst->fields = (const vt_field *)(uintptr_t)b->nfields;
         dst->nfields = pt.nfields;
         dst->time = pt.time;
-        for (size_t i = 0; i < pt.ntags; i++) {
-            b->tags[b->ntags].key = keep_str(b, br, pt.tags[i].key);
-            b->tags[b->ntags].value = keep_str(b, br, pt.tags[i].value);
-            b->ntags++;
-        }
         for (size_t i = 0; i < pt.nfields; i++) {
             vt_field *f = &b->fields[b->nfields++];
             *f = pt.fields[i];
@@ -366,7 +528,8 @@ static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, nod
     if (!engine_has_db(n->eng, db))
         return VT_OK; /* dropped later in the journal, and the drop is already in the engine */
     size_t skipped = 0;
-    rc = engine_apply(n->eng, rec->seq, db, b->points, b->npoints, &skipped, err);
+    rc = engine_apply_keyed(n->eng, rec->seq, db, b->points, b->keybuf.data, b->keys, b->npoints,
+                            &skipped, err);
     if (rc == VT_OK && info)
         info->replayed_points += b->npoints - skipped;
     return rc;
@@ -665,7 +828,8 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
                 continue;
             vt_buf_append(&b->record, b->line_ptr[i], b->line_len[i]);
             vt_buf_putc(&b->record, '\n');
-            /* compact the accepted points to the front for engine_apply */
+            /* compact the accepted points (and their keys) to the front for engine_apply */
+            b->keys[k] = b->keys[i];
             b->points[k++] = b->points[i];
         }
         b->npoints = k;
@@ -676,12 +840,7 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
     }
 
     if (accepted > 0) {
-        /* series keys and their hashes, outside the lock (note 3) */
-        vt_buf_reset(&b->keybuf);
-        if (!engine_build_keys(b->points, b->npoints, &b->keybuf, b->keys)) {
-            rc = vt_err_set(err, VT_ENOMEM, "out of memory building series keys");
-            goto done;
-        }
+        /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
         pthread_mutex_lock(&n->apply_lock);
         rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,

@@ -938,8 +938,13 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
     }
 }
 
-/* Parses one entry starting at ln->start. Returns LP_POINT or LP_ERROR. */
-static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
+/* Parses one entry starting at ln->start. Returns LP_POINT or LP_ERROR.
+ * With hit (lp_parser_next_cached): the series part, ln->start up to series_end, was parsed
+ * before into hit's measurement and sorted tags; it is not scanned again. Otherwise
+ * *series_end_out (when non-NULL) is set to where the series part ended (the space before the
+ * fields) once the point parsed. */
+static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out, const vt_point *hit,
+                       const char *series_end, const char **series_end_out)
 {
     const char *end = p->end;
     const char *c = ln->start;
@@ -950,6 +955,11 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
     p->arena_len = 0;
     p->measurement.ptr = NULL;
     p->measurement.len = 0;
+    const char *tags_at = c;
+    if (hit) {
+        c = series_end;
+        goto fields;
+    }
 
     /* measurement */
     const char *tok = c;
@@ -969,7 +979,7 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
         return lp_fail(p, ln, tok, "invalid character in comment line");
 
     /* tags */
-    const char *tags_at = c;
+    tags_at = c;
     while (c < end && *c == ',') {
         c++;
         if (c >= end || *c == ' ' || *c == '\r' || *c == '\n')
@@ -1010,6 +1020,8 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
             return lp_fail(p, ln, c, "missing fields");
         return lp_fail(p, ln, c, "expected tag key or fields, found %s", show_char(cb, c, end));
     }
+    series_end = c;
+fields:
     while (c < end && *c == ' ')
         c++;
 
@@ -1114,18 +1126,28 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out)
         return lp_fail(p, ln, ln->start, "line too long (%zu > %zu bytes)", entry_len,
                        p->opts.limits.max_line_bytes);
 
-    sort_tags(p->tags, p->ntags);
-    for (size_t i = 1; i < p->ntags; i++)
-        if (vt_str_eq(p->tags[i - 1].key, p->tags[i].key))
-            return lp_fail(p, ln, tags_at, "duplicate tag key \"%.*s\"",
-                           (int)(p->tags[i].key.len > 64 ? 64 : p->tags[i].key.len),
-                           p->tags[i].key.ptr);
+    if (!hit) {
+        sort_tags(p->tags, p->ntags);
+        for (size_t i = 1; i < p->ntags; i++)
+            if (vt_str_eq(p->tags[i - 1].key, p->tags[i].key))
+                return lp_fail(p, ln, tags_at, "duplicate tag key \"%.*s\"",
+                               (int)(p->tags[i].key.len > 64 ? 64 : p->tags[i].key.len),
+                               p->tags[i].key.ptr);
+    }
     if (p->nfields > LP_LINEAR_DUP_FIELDS && !dedup_fields_sorted(p))
         return lp_fail(p, ln, ln->start, "out of memory");
 
-    out->measurement = p->measurement;
-    out->tags = p->tags;
-    out->ntags = p->ntags;
+    if (hit) {
+        out->measurement = hit->measurement;
+        out->tags = hit->tags;
+        out->ntags = hit->ntags;
+    } else {
+        out->measurement = p->measurement;
+        out->tags = p->tags;
+        out->ntags = p->ntags;
+        if (series_end_out)
+            *series_end_out = series_end;
+    }
     out->fields = p->fields;
     out->nfields = p->nfields;
     out->time = ts;
@@ -1171,8 +1193,53 @@ static const char *skip_empty(lp_parser *p, const char *c)
     }
 }
 
-int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
+/* The series part of the entry at c (phys_end: its line end): up to the first space that no
+ * backslash precedes. A backslash is never itself escapable, so a backslash right before a
+ * space always escapes it (in the measurement, keys and tag values alike) and any other space
+ * ends the series part in the full parser too (space is in none of C_MEAS, C_KEY, C_TAGV).
+ * Returns NULL when the line has no such space. */
+static const char *series_span_end(const char *c, const char *phys_end)
 {
+#if defined(__SSE2__)
+    /* 16 bytes at a time: every space, then whether a backslash precedes it */
+    const unsigned char *u = (const unsigned char *)c, *e = (const unsigned char *)phys_end;
+    const __m128i sp = _mm_set1_epi8(' ');
+    while (e - u >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)u);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, sp));
+        while (m) {
+            const unsigned char *q = u + __builtin_ctz(m);
+            if (q == (const unsigned char *)c || q[-1] != '\\')
+                return (const char *)q;
+            m &= m - 1;
+        }
+        u += 16;
+    }
+    for (; u < e; u++)
+        if (*u == ' ' && (u == (const unsigned char *)c || u[-1] != '\\'))
+            return (const char *)u;
+    return NULL;
+#else
+    const char *s = c;
+    for (;;) {
+        const char *sp = memchr(s, ' ', (size_t)(phys_end - s));
+        if (!sp)
+            return NULL;
+        if (sp == c || sp[-1] != '\\')
+            return sp;
+        s = sp + 1;
+    }
+#endif
+}
+
+static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_lookup lookup,
+                      void *ctx, lp_series_span *span)
+{
+    if (span) {
+        span->raw = NULL;
+        span->len = 0;
+        span->hit = false;
+    }
     if (p->dead)
         return LP_END;
     const char *end = p->end;
@@ -1195,8 +1262,27 @@ int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
         ln.pos = phys_end;
         r = lp_fail(p, &ln, c, "line too long (%zu > %zu bytes)", (size_t)(phys_end - c),
                     p->opts.limits.max_line_bytes);
+    } else if (!span) {
+        r = parse_entry(p, &ln, out, NULL, NULL, NULL);
     } else {
-        r = parse_entry(p, &ln, out);
+        const char *se = series_span_end(c, phys_end);
+        vt_point hit;
+        if (se && se > c && *c != '#' &&
+            lookup(ctx, c, (size_t)(se - c), &hit) &&
+            hit.ntags <= p->opts.limits.max_tags) {
+            r = parse_entry(p, &ln, out, &hit, se, NULL);
+            span->hit = r == LP_POINT;
+        } else {
+            const char *parsed_end = NULL;
+            r = parse_entry(p, &ln, out, NULL, NULL, &parsed_end);
+            if (r != LP_POINT || parsed_end != se)
+                se = NULL; /* only a parsed point's series part is remembered; for one,
+                            * parsed_end == se always holds (series_span_end): defensive */
+        }
+        if (r == LP_POINT && se) {
+            span->raw = c;
+            span->len = (size_t)(se - c);
+        }
     }
 
     const char *next;
@@ -1224,6 +1310,17 @@ int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
     p->line += count_newlines(c, next);
     p->pos = next;
     return r;
+}
+
+int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
+{
+    return next_entry(p, out, err, NULL, NULL, NULL);
+}
+
+int lp_parser_next_cached(lp_parser *p, vt_point *out, lp_error *err, lp_series_lookup lookup,
+                          void *ctx, lp_series_span *span)
+{
+    return next_entry(p, out, err, lookup, ctx, span);
 }
 
 /* ---- writer ------------------------------------------------------------------------------- */

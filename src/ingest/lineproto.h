@@ -98,4 +98,28 @@ size_t lp_format_float(char out[32], double v);
 /* Same measurement, tags, fields (types and values; floats bit for bit) and time. */
 bool lp_point_equal(const vt_point *a, const vt_point *b);
 
+/* Series-part cache support (added by perf2, for the write path's series-key cache).
+ *
+ * The series part of a line is its bytes from the measurement up to the first space that is
+ * not preceded by a backslash: `measurement,tag=v,...` exactly as written, before unescaping
+ * and sorting. Everything the parser derives from it (the unescaped measurement and the sorted,
+ * unescaped tags) depends on those bytes alone, so a caller may remember it per spelling.
+ *
+ * lp_parser_next_cached works like lp_parser_next and returns the same points, but first looks
+ * the series part up with lookup(ctx, raw, len, &series). When lookup returns true it must have
+ * filled series->measurement, ->tags and ->ntags with what an earlier call produced for the same
+ * bytes; the parser then skips the measurement and tags and parses fields and timestamp only,
+ * and out's measurement/tags are series'. On return, for LP_POINT: span->raw/len is the series
+ * part (len 0: not cacheable) and span->hit whether lookup supplied it. After a miss
+ * (LP_POINT, len > 0, !hit) the caller may remember raw[0..len) -> out's measurement and tags
+ * (copied: they live in the parser's scratch storage). */
+typedef bool (*lp_series_lookup)(void *ctx, const char *raw, size_t len, vt_point *series);
+typedef struct lp_series_span {
+    const char *raw;
+    size_t len;
+    bool hit;
+} lp_series_span;
+int lp_parser_next_cached(lp_parser *p, vt_point *out, lp_error *err, lp_series_lookup lookup,
+                          void *ctx, lp_series_span *span);
+
 #endif

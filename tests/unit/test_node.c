@@ -1,7 +1,9 @@
 /*
  * Unit tests for core/node: the write path (parse -> journal -> engine), partial writes, type
  * conflicts, replay after a crash (a forked child that exits without closing), sticky failure on
- * an injected fsync error, the data-directory lock.
+ * an injected fsync error, the data-directory lock; the series-key cache (lp_parser_next_cached
+ * gives the same points and errors as lp_parser_next; the node stores the same data as a
+ * cache-less parse + engine_apply, live and after replay; drop + re-create of a database).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,9 @@
 #include <unistd.h>
 
 #include "common/faultinj.h"
+#include "common/buf.h"
 #include "core/node.h"
+#include "ingest/lineproto.h"
 
 static char *make_tmpdir(void)
 {
@@ -349,6 +353,346 @@ static void test_journal_trim_after_flush(void **state)
     rm_rf(dir);
 }
 
+/* ---- series-key cache (node.c note 7) ---- */
+
+/* A tiny cache for lp_parser_next_cached, as the node keeps one: raw series part -> copies. */
+typedef struct tcache_ent {
+    char raw[256];
+    size_t raw_len;
+    char meas[128];
+    size_t meas_len;
+    char strs[16][2][64];
+    vt_tag tags[16];
+    size_t ntags;
+} tcache_ent;
+
+typedef struct tcache {
+    tcache_ent ents[64];
+    size_t n;
+    size_t hits;
+} tcache;
+
+static bool tcache_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
+{
+    tcache *c = ctx;
+    for (size_t i = 0; i < c->n; i++) {
+        tcache_ent *e = &c->ents[i];
+        if (e->raw_len == len && memcmp(e->raw, raw, len) == 0) {
+            series->measurement = (vt_str){e->meas, e->meas_len};
+            series->tags = e->tags;
+            series->ntags = e->ntags;
+            c->hits++;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void tcache_put(tcache *c, const lp_series_span *sp, const vt_point *pt)
+{
+    if (c->n == 64 || sp->len > 256 || pt->measurement.len > 128 || pt->ntags > 16)
+        return;
+    tcache_ent *e = &c->ents[c->n];
+    memcpy(e->raw, sp->raw, sp->len);
+    e->raw_len = sp->len;
+    memcpy(e->meas, pt->measurement.ptr, pt->measurement.len);
+    e->meas_len = pt->measurement.len;
+    for (size_t i = 0; i < pt->ntags; i++) {
+        assert_true(pt->tags[i].key.len <= 64 && pt->tags[i].value.len <= 64);
+        memcpy(e->strs[i][0], pt->tags[i].key.ptr, pt->tags[i].key.len);
+        memcpy(e->strs[i][1], pt->tags[i].value.ptr, pt->tags[i].value.len);
+        e->tags[i].key = (vt_str){e->strs[i][0], pt->tags[i].key.len};
+        e->tags[i].value = (vt_str){e->strs[i][1], pt->tags[i].value.len};
+    }
+    e->ntags = pt->ntags;
+    c->n++;
+}
+
+/* Random spellings of a few series: tags in random order, names and values with escaped
+ * spaces, commas, equals signs and literal backslashes. */
+static size_t rand_series(char *out, size_t cap, unsigned *seed)
+{
+    static const char *meas[] = {"gen", "load\\ curve", "a\\,b", "x\\\\y"};
+    static const char *keys[] = {"plant", "sub\\ system", "k\\=ey", "z"};
+    static const char *vals[] = {"UHE\\ Serra\\ Azul\\ 3", "N", "a\\,b\\=c", "back\\\\slash",
+                                 "t\\\\\\ x", "é"};
+    int order[4] = {0, 1, 2, 3};
+    int nt = rand_r(seed) % 5;
+    for (int i = 3; i > 0; i--) {
+        int j = rand_r(seed) % (i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    size_t len = (size_t)snprintf(out, cap, "%s", meas[rand_r(seed) % 4]);
+    for (int i = 0; i < nt; i++)
+        len += (size_t)snprintf(out + len, cap - len, ",%s=%s", keys[order[i]],
+                                vals[(order[i] + (rand_r(seed) % 2)) % 6]);
+    return len;
+}
+
+/* A line of one of 48 series spellings (several spell the same series); now and then a broken
+ * line. */
+static size_t rand_line(char *out, size_t cap, unsigned *seed)
+{
+    static char pool[48][256];
+    static bool made;
+    if (!made) {
+        unsigned ps = 7;
+        for (int i = 0; i < 48; i++)
+            rand_series(pool[i], sizeof pool[i], &ps);
+        made = true;
+    }
+    size_t len = (size_t)snprintf(out, cap, "%s", pool[rand_r(seed) % 48]);
+    switch (rand_r(seed) % 12) {
+    case 0: /* duplicate tag key: an error on every path */
+        len += (size_t)snprintf(out + len, cap - len, ",z=1,z=2 f=1 5\n");
+        break;
+    case 1: /* a bad field after a valid series part */
+        len += (size_t)snprintf(out + len, cap - len, " f=bad 5\n");
+        break;
+    case 2: /* no timestamp, several fields, string with a space */
+        len += (size_t)snprintf(out + len, cap - len, "  s=\"x y\",f=%di,g=1.5\n",
+                                rand_r(seed) % 100);
+        break;
+    default:
+        len += (size_t)snprintf(out + len, cap - len, " f=%d.25 %d\n", rand_r(seed) % 1000,
+                                rand_r(seed) % 100000);
+    }
+    return len;
+}
+
+static void test_lp_cached_parse_matches(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    vt_buf body;
+    vt_buf_init(&body);
+    char line[1024];
+    for (int i = 0; i < 3000; i++) {
+        size_t n = rand_line(line, sizeof line, &seed);
+        vt_buf_append(&body, line, n);
+    }
+    assert_false(body.oom);
+    lp_options o;
+    memset(&o, 0, sizeof o);
+    o.default_time = 77;
+    lp_parser *a = lp_parser_new(&o), *b = lp_parser_new(&o);
+    assert_non_null(a);
+    assert_non_null(b);
+    tcache *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    assert_int_equal(lp_parser_reset(a, (const char *)body.data, body.len), VT_OK);
+    assert_int_equal(lp_parser_reset(b, (const char *)body.data, body.len), VT_OK);
+    size_t points = 0, errors = 0;
+    for (;;) {
+        vt_point pa, pb;
+        lp_error ea, eb;
+        lp_series_span sp;
+        int ra = lp_parser_next(a, &pa, &ea);
+        int rb = lp_parser_next_cached(b, &pb, &eb, tcache_lookup, c, &sp);
+        assert_int_equal(ra, rb);
+        if (ra == LP_END)
+            break;
+        if (ra == LP_ERROR) {
+            errors++;
+            assert_int_equal(ea.line, eb.line);
+            assert_int_equal(ea.column, eb.column);
+            assert_string_equal(ea.msg, eb.msg);
+            continue;
+        }
+        points++;
+        assert_true(lp_point_equal(&pa, &pb));
+        assert_true(sp.len > 0);
+        if (!sp.hit)
+            tcache_put(c, &sp, &pb);
+    }
+    assert_true(points > 2000);
+    assert_true(errors > 100);
+    assert_true(c->hits > 1500); /* the cached path was really taken */
+    free(c);
+    lp_parser_free(a);
+    lp_parser_free(b);
+    vt_buf_free(&body);
+}
+
+/* Dumps every series/field/point of db as sorted text lines. */
+typedef struct dump {
+    engine *eng;
+    const char *db;
+    vt_buf out;
+    const engine_series_info *cur;
+    const char *field;
+} dump;
+
+static bool dump_points(void *ctx, const engine_points *p)
+{
+    dump *d = ctx;
+    for (size_t i = 0; i < p->n; i++) {
+        char tmp[64];
+        vt_buf_append(&d->out, d->cur->measurement, strlen(d->cur->measurement));
+        for (size_t t = 0; t < d->cur->ntags; t++) {
+            vt_buf_putc(&d->out, '|');
+            vt_buf_append(&d->out, d->cur->tags[t].key.ptr, d->cur->tags[t].key.len);
+            vt_buf_putc(&d->out, '=');
+            vt_buf_append(&d->out, d->cur->tags[t].value.ptr, d->cur->tags[t].value.len);
+        }
+        int n = snprintf(tmp, sizeof tmp, " %s %lld ", d->field, (long long)p->time[i]);
+        vt_buf_append(&d->out, tmp, (size_t)n);
+        if (p->type == VT_TYPE_FLOAT)
+            n = snprintf(tmp, sizeof tmp, "%.17g\n", p->f[i]);
+        else if (p->type == VT_TYPE_INT)
+            n = snprintf(tmp, sizeof tmp, "%lldi\n", (long long)p->i[i]);
+        else if (p->type == VT_TYPE_STRING)
+            n = snprintf(tmp, sizeof tmp, "\"%.*s\"\n", (int)p->s[i].len, p->s[i].ptr);
+        else
+            n = snprintf(tmp, sizeof tmp, "?\n");
+        vt_buf_append(&d->out, tmp, (size_t)n);
+    }
+    return true;
+}
+
+static bool dump_series(void *ctx, const engine_series_info *s)
+{
+    dump *d = ctx;
+    d->cur = s;
+    for (size_t i = 0; i < s->nfields; i++) {
+        vt_err err;
+        d->field = s->fields[i].name;
+        if (engine_read(d->eng, d->db, s->id, s->fields[i].name, INT64_MIN, INT64_MAX,
+                        dump_points, d, &err) != VT_OK)
+            fail_msg("engine_read: %s", err.msg);
+    }
+    return true;
+}
+
+static char *dump_db(engine *e, const char *db)
+{
+    dump d = {.eng = e, .db = db};
+    vt_buf_init(&d.out);
+    vt_err err;
+    if (engine_foreach_series(e, db, NULL, dump_series, &d, &err) != VT_OK)
+        fail_msg("engine_foreach_series: %s", err.msg);
+    vt_buf_putc(&d.out, '\0');
+    assert_false(d.out.oom);
+    return (char *)d.out.data; /* series come in key order, points in time order */
+}
+
+static void test_series_cache_same_data(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), *edir = make_tmpdir();
+    node *n = open_node(dir, NULL);
+    vt_err err;
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    /* the reference: the same lines parsed without the cache, applied straight to an engine */
+    engine_options eo;
+    memset(&eo, 0, sizeof eo);
+    engine *e = NULL;
+    engine_open_info ei;
+    assert_int_equal(engine_open(edir, &eo, &e, &ei, &err), VT_OK);
+    assert_int_equal(engine_create_db(e, "db", 1, &err), VT_OK);
+    lp_options o;
+    memset(&o, 0, sizeof o);
+    o.default_time = 1000;
+    lp_parser *p = lp_parser_new(&o);
+    assert_non_null(p);
+    unsigned seed = 99;
+    char line[1024];
+    uint64_t seq = 2;
+    for (int w = 0; w < 40; w++) { /* 40 writes of 50 lines: later writes hit the cache */
+        vt_buf body;
+        vt_buf_init(&body);
+        for (int i = 0; i < 50; i++) {
+            size_t len = rand_line(line, sizeof line, &seed);
+            vt_buf_append(&body, line, len);
+        }
+        node_write_result res;
+        vt_rc rc = node_write(n, "db", "", LP_PRECISION_NS, 1000, (const char *)body.data,
+                              body.len, &res, &err);
+        assert_true(rc == VT_OK || rc == VT_EPARSE || rc == VT_ETYPE);
+        assert_int_equal(lp_parser_reset(p, (const char *)body.data, body.len), VT_OK);
+        vt_point pt;
+        int r;
+        size_t applied = 0;
+        bool rejected[1];
+        while ((r = lp_parser_next(p, &pt, NULL)) != LP_END) {
+            if (r != LP_POINT)
+                continue;
+            size_t nrej = 0;
+            assert_int_equal(engine_check_types(e, "db", &pt, 1, rejected, &nrej, &err) ==
+                                 VT_ENOTFOUND,
+                             false);
+            if (nrej)
+                continue;
+            size_t skipped = 0;
+            assert_int_equal(engine_apply(e, seq++, "db", &pt, 1, &skipped, &err), VT_OK);
+            applied += 1 - skipped;
+        }
+        assert_int_equal(res.points, applied);
+        vt_buf_free(&body);
+    }
+    char *want = dump_db(e, "db");
+    char *got = dump_db(node_engine(n), "db");
+    assert_true(strlen(want) > 1000);
+    assert_string_equal(got, want);
+    free(got);
+    /* replay (through the cache too) gives the same points */
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node(dir, NULL);
+    got = dump_db(node_engine(n), "db");
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    assert_int_equal(engine_close(e, &err), VT_OK);
+    lp_parser_free(p);
+    rm_rf(dir);
+    rm_rf(edir);
+}
+
+static void test_series_cache_drop_recreate(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    node *n = open_node(dir, NULL);
+    vt_err err;
+    node_write_result res;
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    assert_int_equal(node_create_db(n, "other", &err), VT_OK);
+    const char *b1 = "gen,plant=UHE\\ Serra\\ Azul\\ 3,sub=SE value=1 10\n"
+                     "gen,sub=SE,plant=UHE\\ Serra\\ Azul\\ 3 value=2 20\n"
+                     "gen,plant=B,sub=N value=3 30\n";
+    for (int i = 0; i < 3; i++) { /* warm the cache */
+        assert_int_equal(write_str(n, "db", b1, &res, &err), VT_OK);
+        assert_int_equal(write_str(n, "other", b1, &res, &err), VT_OK);
+    }
+    tally t = count_db(n, "db");
+    assert_int_equal(t.points, 3);
+    assert_int_equal(node_drop_db(n, "db", &err), VT_OK);
+    assert_int_equal(write_str(n, "db", b1, &res, &err), VT_ENOTFOUND);
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    /* the same spellings again: new series in the new database, nothing of the old one */
+    const char *b2 = "gen,sub=SE,plant=UHE\\ Serra\\ Azul\\ 3 value=7 40\n"
+                     "gen,plant=B,sub=N value=8 50\n";
+    assert_int_equal(write_str(n, "db", b2, &res, &err), VT_OK);
+    assert_int_equal(res.points, 2);
+    char *d = dump_db(node_engine(n), "db");
+    assert_string_equal(d, "gen|plant=B|sub=N value 50 8\n"
+                           "gen|plant=UHE Serra Azul 3|sub=SE value 40 7\n");
+    free(d);
+    t = count_db(n, "other");
+    assert_int_equal(t.points, 3);
+    /* and after a restart (replay of create, writes, drop, create, write) */
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node(dir, NULL);
+    d = dump_db(node_engine(n), "db");
+    assert_string_equal(d, "gen|plant=B|sub=N value 50 8\n"
+                           "gen|plant=UHE Serra Azul 3|sub=SE value 40 7\n");
+    free(d);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +703,9 @@ int main(void)
         cmocka_unit_test(test_precision_and_limits),
         cmocka_unit_test(test_datadir_lock),
         cmocka_unit_test(test_journal_trim_after_flush),
+        cmocka_unit_test(test_lp_cached_parse_matches),
+        cmocka_unit_test(test_series_cache_same_data),
+        cmocka_unit_test(test_series_cache_drop_recreate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
