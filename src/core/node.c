@@ -124,7 +124,7 @@ void node_options_default(node_options *opts)
     opts->journal.fsync = JOURNAL_FSYNC_ALWAYS;
     opts->journal.interval_ms = 100;
     opts->journal.segment_bytes = 64u << 20;
-    opts->engine.memtable_bytes = 64u << 20;
+    opts->engine.memtable_bytes = 32u << 20;
     opts->engine.compact_trigger = 8;
     opts->engine.block_points = 4096;
     opts->engine.background = true;

@@ -33,7 +33,7 @@
 #include "common/point.h"
 
 typedef struct engine_options {
-    size_t memtable_bytes;      /* flush when the memtable passes this; default 64 MiB */
+    size_t memtable_bytes;      /* flush when the memtable passes this; default 32 MiB */
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
     size_t block_points;        /* max points per block; default 4096 */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
