@@ -1,8 +1,11 @@
 /*
  * libFuzzer target for ingest/lineproto: parses arbitrary bytes with small limits; every point
  * is written back with lp_write_point and re-parsed, and must come back identical (abort
- * otherwise). Errors must carry a line and column inside the body.
+ * otherwise). Errors must carry a line and column inside the body. A second pass parses the same
+ * body with lp_parser_next_cached and a small series cache: every result (point or error, line
+ * and column) must equal the plain parser's.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,97 @@ static void check_roundtrip(const vt_point *pt)
     }
     if (lp_parser_next(reparser, &again, &e) != LP_END)
         abort();
+}
+
+/* A tiny series cache for the second pass: raw series bytes -> copies of measurement and tags. */
+#define FZ_CACHE 8
+typedef struct fz_entry {
+    char raw[600];
+    size_t raw_len;
+    char strings[1400];
+    vt_tag tags[8];
+    vt_str measurement;
+    size_t ntags;
+} fz_entry;
+static fz_entry fz_cache[FZ_CACHE];
+static size_t fz_used;
+
+static bool fz_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
+{
+    (void)ctx;
+    for (size_t i = 0; i < fz_used; i++) {
+        if (fz_cache[i].raw_len == len && memcmp(fz_cache[i].raw, raw, len) == 0) {
+            series->measurement = fz_cache[i].measurement;
+            series->tags = fz_cache[i].tags;
+            series->ntags = fz_cache[i].ntags;
+            return true;
+        }
+    }
+    return false;
+}
+
+static vt_str fz_copy(char **w, const char *end, vt_str s, bool *ok)
+{
+    vt_str r = {*w, s.len};
+    if ((size_t)(end - *w) < s.len) {
+        *ok = false;
+        return r;
+    }
+    memcpy(*w, s.ptr, s.len);
+    *w += s.len;
+    return r;
+}
+
+static void fz_remember(const lp_series_span *span, const vt_point *pt)
+{
+    if (fz_used == FZ_CACHE || span->len == 0 || span->len > sizeof fz_cache[0].raw ||
+        pt->ntags > 8)
+        return;
+    fz_entry *e = &fz_cache[fz_used];
+    bool ok = true;
+    char *w = e->strings, *end = e->strings + sizeof e->strings;
+    memcpy(e->raw, span->raw, span->len);
+    e->raw_len = span->len;
+    e->measurement = fz_copy(&w, end, pt->measurement, &ok);
+    for (size_t i = 0; i < pt->ntags; i++) {
+        e->tags[i].key = fz_copy(&w, end, pt->tags[i].key, &ok);
+        e->tags[i].value = fz_copy(&w, end, pt->tags[i].value, &ok);
+    }
+    e->ntags = pt->ntags;
+    if (ok)
+        fz_used++;
+}
+
+/* Parses body with both entry points in lock step; aborts on any difference. */
+static void compare_cached(const lp_options *o, const char *body, size_t size)
+{
+    lp_parser *plain = lp_parser_new(o), *cached = lp_parser_new(o);
+    if (!plain || !cached)
+        abort();
+    if (lp_parser_reset(plain, body, size) != VT_OK || lp_parser_reset(cached, body, size) != VT_OK)
+        abort();
+    fz_used = 0;
+    for (;;) {
+        vt_point a, b;
+        lp_error ea, eb;
+        lp_series_span span;
+        int ra = lp_parser_next(plain, &a, &ea);
+        int rb = lp_parser_next_cached(cached, &b, &eb, fz_lookup, NULL, &span);
+        if (ra != rb)
+            abort();
+        if (ra == LP_END)
+            break;
+        if (ra == LP_POINT) {
+            if (!lp_point_equal(&a, &b))
+                abort();
+            if (!span.hit)
+                fz_remember(&span, &b);
+        } else if (ea.line != eb.line || ea.column != eb.column) {
+            abort();
+        }
+    }
+    lp_parser_free(plain);
+    lp_parser_free(cached);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -100,5 +194,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     lp_parser_free(p);
+    compare_cached(&o, body, size);
     return 0;
 }
