@@ -8,14 +8,17 @@
  * 2. The batch is type-checked against the engine. Lines that fail to parse or to type-check are
  *    dropped; only accepted lines are journaled (verbatim when every line was accepted, else the
  *    accepted lines copied one by one), so replay never meets a bad line.
- * 3. Under apply_lock: journal_write (assigns the seq) then engine_apply. Holding one lock for both
- *    makes the engine see records in seq order, live and on replay, so last-write-wins resolves
- *    the same way both times. Everything that does not need the order is done before taking it:
+ * 3. Seq order without one long critical section: journal_write (under the journal's own mutex)
+ *    assigns the seq and writes the record; then the writer waits for its turn under apply_lock
+ *    (every record before its seq applied: apply_turn_wait) and applies. So the engine sees
+ *    records in seq order, live and on replay, and last-write-wins resolves the same way both
+ *    times; yet one writer's journal write (the kernel copying the body into the page cache)
+ *    overlaps another's engine apply. Everything that does not need the order is done before:
  *    parsing, type check, the journal payload, and the series key + hash of every point
- *    (built by batch_parse, from the series-key cache of note 7 when it can), so that under the
- *    lock the engine only looks series up and appends. The fsync (journal_sync_to) happens after
- *    the lock is dropped and is shared by every writer that wrote before it started (group
- *    commit).
+ *    (built by batch_parse, from the series-key cache of note 7 when it can), so that in its turn
+ *    the engine only looks series up and appends. A record whose apply fails still ends its turn
+ *    (apply_turn_done), so no writer waits for ever. The fsync (journal_sync_to) happens last and
+ *    is shared by every writer that wrote before it started (group commit).
  * 4. The client is answered only after journal_sync_to returns: an acknowledged point is on disk.
  *    If the engine rejects a point at apply time that passed the check (two writers raced to
  *    create a field with different types), the record still holds it and replay rejects it the
@@ -107,7 +110,9 @@ struct node {
     node_options opts;
     journal *jr;
     engine *eng;
-    pthread_mutex_t apply_lock; /* orders journal_write + engine_apply (note 3) */
+    pthread_mutex_t apply_lock; /* turns of engine applies in seq order (note 3) */
+    pthread_cond_t apply_turn;
+    uint64_t applied_upto; /* every record <= this seq has been applied (or failed to) */
     pthread_mutex_t pool_lock;
     node_batch *free_batches;
     pthread_t maint_thread;
@@ -636,6 +641,7 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
         return vt_err_set(err, VT_ENOMEM, "out of memory");
     n->lock_fd = -1;
     pthread_mutex_init(&n->apply_lock, NULL);
+    pthread_cond_init(&n->apply_turn, NULL);
     pthread_mutex_init(&n->pool_lock, NULL);
     pthread_mutex_init(&n->maint_lock, NULL);
     pthread_cond_init(&n->maint_cond, NULL);
@@ -700,6 +706,7 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
             goto fail;
         }
     }
+    n->applied_upto = journal_last_seq(n->jr); /* the next record written is the next turn */
     if (n->opts.journal_trim) {
         if (pthread_create(&n->maint_thread, NULL, maintenance_main, n) != 0) {
             rc = vt_err_set(err, VT_ENOMEM, "cannot start the maintenance thread");
@@ -749,6 +756,7 @@ vt_rc node_close(node *n, vt_err *err)
     if (n->lock_fd >= 0)
         close(n->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&n->apply_lock);
+    pthread_cond_destroy(&n->apply_turn);
     pthread_mutex_destroy(&n->pool_lock);
     pthread_mutex_destroy(&n->maint_lock);
     pthread_cond_destroy(&n->maint_cond);
@@ -766,6 +774,21 @@ static vt_rc check_name(const char *name, vt_err *err)
     if (len > NODE_NAME_MAX)
         return vt_err_set(err, VT_EINVAL, "database name longer than %d bytes", NODE_NAME_MAX);
     return VT_OK;
+}
+
+/* apply_lock held: waits until every record before seq has been applied (note 3). */
+static void apply_turn_wait(node *n, uint64_t seq)
+{
+    while (n->applied_upto + 1 < seq)
+        pthread_cond_wait(&n->apply_turn, &n->apply_lock);
+}
+
+/* apply_lock held: record seq is applied (or failed); the next one may go. */
+static void apply_turn_done(node *n, uint64_t seq)
+{
+    if (seq > n->applied_upto)
+        n->applied_upto = seq;
+    pthread_cond_broadcast(&n->apply_turn);
 }
 
 vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
@@ -842,13 +865,16 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
     if (accepted > 0) {
         /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
-        pthread_mutex_lock(&n->apply_lock);
         rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
                            err);
-        if (rc == VT_OK)
+        if (rc == VT_OK) {
+            pthread_mutex_lock(&n->apply_lock);
+            apply_turn_wait(n, res->seq);
             rc = engine_apply_keyed(n->eng, res->seq, db, b->points, b->keybuf.data, b->keys,
                                     b->npoints, &skipped, err);
-        pthread_mutex_unlock(&n->apply_lock);
+            apply_turn_done(n, res->seq);
+            pthread_mutex_unlock(&n->apply_lock);
+        }
         if (rc == VT_OK)
             rc = journal_sync_to(n->jr, res->seq, err);
         if (rc != VT_OK) {
@@ -901,9 +927,17 @@ static vt_rc db_op(node *n, uint16_t type, const char *name, vt_err *err)
         return VT_OK;
     }
     rc = journal_write(n->jr, type, rec.data, rec.len, &seq, err);
-    if (rc == VT_OK)
-        rc = type == JOURNAL_REC_CREATE_DB ? engine_create_db(n->eng, name, seq, err)
-                                           : engine_drop_db(n->eng, name, seq, err);
+    if (rc == VT_OK) {
+        apply_turn_wait(n, seq); /* releases apply_lock while earlier records apply */
+        /* an earlier record in the queue may have done the same already: replay treats the
+         * duplicate the same way (create of an existing / drop of a missing database: no-op) */
+        exists = engine_has_db(n->eng, name);
+        if (type == JOURNAL_REC_CREATE_DB && !exists)
+            rc = engine_create_db(n->eng, name, seq, err);
+        else if (type == JOURNAL_REC_DROP_DB && exists)
+            rc = engine_drop_db(n->eng, name, seq, err);
+        apply_turn_done(n, seq);
+    }
     pthread_mutex_unlock(&n->apply_lock);
     if (rc == VT_OK)
         rc = journal_sync_to(n->jr, seq, err);
