@@ -8,10 +8,11 @@
  *     <data>/journal/     journal segments (journal/journal.h)
  *     <data>/engine/      native engine (engine/engine.h)
  *
- * Ordering: the journal write and the engine apply of a record happen under one lock, so the
- * engine sees records in seq order (live and on replay alike: LWW gives the same answer); the
- * fsync happens outside it, shared by concurrent writers. A write is acknowledged only after its
- * record is durable per the fsync policy.
+ * Ordering: the journal assigns seqs in the order records are written; each writer then applies
+ * its record to the engine in its seq turn, so the engine sees records in seq order (live and on
+ * replay alike: LWW gives the same answer) while one writer's journal write overlaps another's
+ * apply. The fsync comes last, shared by concurrent writers. A write is acknowledged only after
+ * its record is durable per the fsync policy.
  *
  * Open: the engine loads its segments; the journal records after the engine's checkpoint are
  * replayed into it. Close: flushes the memtable, so the next open replays nothing.
