@@ -6,6 +6,7 @@
  * `volta serve` would. (Backups, JSON format and filters by time string come with the backup
  * issue; this is the raw dump every later tool builds on.)
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -74,15 +75,37 @@ static bool export_series(void *arg, const engine_series_info *s)
 }
 
 typedef struct db_list {
-    char names[256][256];
-    size_t n;
+    char **names;
+    size_t n, cap;
+    bool oom;
 } db_list;
 
 static void collect_db(void *ctx, const char *name)
 {
     db_list *l = ctx;
-    if (l->n < 256)
-        snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
+    if (l->oom)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **names = realloc(l->names, cap * sizeof *names);
+        if (!names) {
+            l->oom = true;
+            return;
+        }
+        l->names = names;
+        l->cap = cap;
+    }
+    if (!(l->names[l->n] = strdup(name)))
+        l->oom = true;
+    else
+        l->n++;
+}
+
+static void db_list_free(db_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
 }
 
 static void export_usage(FILE *out)
@@ -110,8 +133,22 @@ int cmd_export(int argc, char **argv)
         case 'd': datadir = optarg; break;
         case 'b': only_db = optarg; break;
         case 'm': measurement = optarg; break;
-        case 's': tmin = strtoll(optarg, NULL, 10); break;
-        case 'e': tmax = strtoll(optarg, NULL, 10); break;
+        case 's':
+        case 'e': {
+            char *end;
+            errno = 0;
+            long long v = strtoll(optarg, &end, 10);
+            if (errno || end == optarg || *end) {
+                fprintf(stderr, "volta export: --%s takes a time in ns since the epoch, not '%s'\n",
+                        c == 's' ? "start" : "end", optarg);
+                return 2;
+            }
+            if (c == 's')
+                tmin = v;
+            else
+                tmax = v;
+            break;
+        }
         case 'h': export_usage(stdout); return 0;
         default: export_usage(stderr); return 2;
         }
@@ -131,9 +168,14 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "volta export: %s\n", err.msg);
         return vt_rc_exit_code(rc);
     }
-    static db_list dbs;
-    dbs.n = 0;
+    db_list dbs = {0};
     engine_list_dbs(node_engine(n), collect_db, &dbs);
+    if (dbs.oom) {
+        fprintf(stderr, "volta export: out of memory listing databases\n");
+        db_list_free(&dbs);
+        node_close(n, &err);
+        return vt_rc_exit_code(VT_ENOMEM);
+    }
     export_ctx x;
     memset(&x, 0, sizeof x);
     x.eng = node_engine(n);
@@ -150,6 +192,7 @@ int cmd_export(int argc, char **argv)
             x.rc = rc, x.err = err;
     }
     vt_buf_free(&x.line);
+    db_list_free(&dbs);
     fflush(stdout);
     int status = 0;
     if (x.rc != VT_OK) {

@@ -327,19 +327,19 @@ typedef struct {
     size_t body_len;
 } body_range;
 
+static bool in_body(body_range br, vt_str s)
+{
+    return s.len == 0 || (s.ptr >= br.body && s.ptr + s.len <= br.body + br.body_len);
+}
+
 static vt_str keep_str(node_batch *b, body_range br, vt_str s)
 {
-    if (s.len == 0 || (s.ptr >= br.body && s.ptr + s.len <= br.body + br.body_len))
+    if (in_body(br, s))
         return s;
     size_t off = b->strings.len;
     vt_buf_append(&b->strings, s.ptr, s.len);
     vt_str r = {(const char *)(uintptr_t)(off + 1), s.len}; /* offset + 1; resolved later */
     return r;
-}
-
-static bool in_body(body_range br, vt_str s)
-{
-    return s.len == 0 || (s.ptr >= br.body && s.ptr + s.len <= br.body + br.body_len);
 }
 
 static void resolve(node_batch *b, body_range br, vt_str *s)

@@ -559,42 +559,7 @@ static const char *scan_string(lp_parser *p, const char *s, vt_str *out, bool *b
 
 /* ---- numbers ------------------------------------------------------------------------------ */
 
-/* Go's strconv.ParseInt(s, 10, 64) / ParseUint: 0 ok, -1 syntax, -2 range. */
-static int parse_i64(const char *s, size_t n, int64_t *out)
-{
-    bool neg = false;
-    size_t i = 0;
-    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
-    if (i == n)
-        return -1;
-    uint64_t v = 0;
-    bool range = false;
-    for (; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9)
-            return -1;
-        if (v > (UINT64_MAX - d) / 10)
-            range = true;
-        else
-            v = v * 10 + d;
-    }
-    if (range)
-        return -2;
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1)
-            return -2;
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX)
-            return -2;
-        *out = (int64_t)v;
-    }
-    return 0;
-}
-
+/* Go's strconv.ParseUint(s, 10, 64): 0 ok, -1 syntax, -2 range. */
 static int parse_u64(const char *s, size_t n, uint64_t *out)
 {
     if (n == 0)
@@ -613,6 +578,31 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
     if (range)
         return -2;
     *out = v;
+    return 0;
+}
+
+/* Go's strconv.ParseInt(s, 10, 64): 0 ok, -1 syntax, -2 range. */
+static int parse_i64(const char *s, size_t n, int64_t *out)
+{
+    bool neg = false;
+    size_t i = 0;
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    uint64_t v;
+    int r = parse_u64(s + i, n - i, &v);
+    if (r != 0)
+        return r;
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1)
+            return -2;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX)
+            return -2;
+        *out = (int64_t)v;
+    }
     return 0;
 }
 

@@ -64,10 +64,7 @@ enum MHD_Result http_handle_write(http_request *rq)
         snprintf(msg, sizeof msg, "invalid precision \"%.64s\" (use n, u, ms, s, m or h)", ps);
         return http_respond_error(rq, 400, msg);
     }
-    int64_t now = http_now_ns();
-    int64_t unit = lp_precision_ns(prec);
-    if (unit > 1)
-        now -= now % unit;
+    int64_t now = http_now_ns(); /* the parser floors it to the precision */
 
     node_write_result res;
     vt_err err;

@@ -54,10 +54,7 @@ enum MHD_Result http_handle_v2_write(http_request *rq)
             return v2_error(rq, 400, "invalid", msg);
         }
     }
-    int64_t now = http_now_ns();
-    int64_t unit = lp_precision_ns(prec);
-    if (unit > 1)
-        now -= now % unit;
+    int64_t now = http_now_ns(); /* the parser floors it to the precision */
 
     node_write_result res;
     vt_err err;

@@ -55,6 +55,14 @@ def test_verify_clean_and_export_counts(volta_server):
     assert parsed(lines) == parsed(gen.stdout.splitlines()), \
         "export must give back exactly what volta gen produced"
 
+    # --start/--end select by time (inclusive): the second day only
+    first = min(p[3] for p in parsed(lines))
+    day2 = run("export", "--data", data, "--db", "ons", "--start", str(first + 24 * 3600 * 10**9),
+               "--end", str(first + 48 * 3600 * 10**9 - 1))
+    assert day2.returncode == 0, day2.stderr
+    got = [l for l in day2.stdout.splitlines() if l and not l.startswith("#")]
+    assert len(got) == 24 * 508
+
 
 def test_verify_reports_corrupt_segment_block(volta_server):
     data = make_demo_dir(volta_server)
@@ -88,5 +96,7 @@ def test_verify_reports_corrupt_journal_record(volta_server, tmp_path):
 def test_verify_usage_errors():
     assert run("verify").returncode == 2
     assert run("verify", "/nonexistent/volta-dir").returncode == 2
+    bad = run("export", "--data", "/nonexistent/volta-dir", "--start", "yesterday")
+    assert bad.returncode == 2 and "--start" in bad.stderr
     h = run("verify", "--help")
     assert h.returncode == 0 and "usage: volta verify" in h.stdout
