@@ -37,6 +37,11 @@
  *    batch is used by one request at a time, so the cache needs no lock. Bounded: no insertion
  *    past SKC_MAX_ENTRIES / SKC_MAX_BYTES; a full cache is emptied at the start of the next
  *    parse (never during one: points of the current batch point into it).
+ * 8. Deletes (node_delete, node_drop_measurement) take the same path as writes: the record
+ *    (record.h: series named by canonical key, or the measurement by name) is journaled, applied
+ *    in its seq turn, then synced. The ids a DELETE names are turned into keys before the record
+ *    is written; a series that disappears meanwhile is simply not found at apply time, live and
+ *    on replay alike. A huge DROP SERIES is split into records of at most 16 MiB.
  */
 #include "core/node.h"
 
@@ -540,6 +545,53 @@ static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, nod
     return rc;
 }
 
+static vt_rc replay_delete(node *n, const journal_record *rec, vt_err *err)
+{
+    record_delete rd;
+    vt_rc rc = record_delete_decode(rec->data, rec->len, &rd, err);
+    if (rc != VT_OK)
+        return rc;
+    char db[NODE_NAME_MAX + 1];
+    engine_key *keys = NULL;
+    if (rd.db_len > NODE_NAME_MAX) {
+        rc = vt_err_set(err, VT_ECORRUPT, "journal record %llu: database name too long",
+                        (unsigned long long)rec->seq);
+        goto done;
+    }
+    memcpy(db, rd.db, rd.db_len);
+    db[rd.db_len] = '\0';
+    if (!engine_has_db(n->eng, db))
+        goto done; /* dropped later in the journal */
+    keys = malloc((rd.nkeys ? rd.nkeys : 1) * sizeof *keys);
+    if (!keys) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < rd.nkeys; i++)
+        keys[i] = (engine_key){(size_t)(rd.keys[i].p - rec->data), rd.keys[i].len,
+                               sidx_hash(rd.keys[i].p, rd.keys[i].len)};
+    rc = engine_delete_keyed(n->eng, rec->seq, db, rec->data, keys, rd.nkeys, rd.tmin, rd.tmax,
+                             err);
+done:
+    free(keys);
+    free(rd.keys);
+    return rc;
+}
+
+static vt_rc replay_drop_measurement(node *n, const journal_record *rec, vt_err *err)
+{
+    char db[NODE_NAME_MAX + 1];
+    char *meas = malloc(UINT16_MAX + 1);
+    if (!meas)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    vt_rc rc = record_drop_measurement_decode(rec->data, rec->len, db, sizeof db, meas,
+                                              UINT16_MAX + 1, err);
+    if (rc == VT_OK && engine_has_db(n->eng, db))
+        rc = engine_drop_measurement(n->eng, rec->seq, db, meas, err);
+    free(meas);
+    return rc;
+}
+
 static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
 {
     char dir[PATH_MAX + 16];
@@ -575,6 +627,12 @@ static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
             rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
             if (rc == VT_OK && engine_has_db(n->eng, name))
                 rc = engine_drop_db(n->eng, name, rec.seq, err);
+            break;
+        case RECORD_TYPE_DELETE:
+            rc = replay_delete(n, &rec, err);
+            break;
+        case RECORD_TYPE_DROP_MEASUREMENT:
+            rc = replay_drop_measurement(n, &rec, err);
             break;
         default:
             rc = vt_err_set(err, VT_ECORRUPT, "journal record %llu: unknown type %u",
@@ -953,6 +1011,131 @@ vt_rc node_create_db(node *n, const char *name, vt_err *err)
 vt_rc node_drop_db(node *n, const char *name, vt_err *err)
 {
     return db_op(n, JOURNAL_REC_DROP_DB, name, err);
+}
+
+/* Journals one delete-like record and applies it in its seq turn (note 3). apply is called
+ * with the record's seq. */
+typedef vt_rc (*node_apply_fn)(node *n, uint64_t seq, void *arg, vt_err *err);
+
+static vt_rc journal_and_apply(node *n, uint16_t type, const vt_buf *rec, node_apply_fn apply,
+                               void *arg, vt_err *err)
+{
+    uint64_t seq = 0;
+    vt_rc rc = journal_write(n->jr, type, rec->data, rec->len, &seq, err);
+    if (rc != VT_OK)
+        return rc;
+    pthread_mutex_lock(&n->apply_lock);
+    apply_turn_wait(n, seq);
+    rc = apply(n, seq, arg, err);
+    apply_turn_done(n, seq);
+    pthread_mutex_unlock(&n->apply_lock);
+    if (rc == VT_OK)
+        rc = journal_sync_to(n->jr, seq, err);
+    return rc;
+}
+
+typedef struct delete_args {
+    const char *db;
+    const uint8_t *base;
+    const engine_key *keys;
+    size_t n;
+    int64_t tmin, tmax;
+} delete_args;
+
+static vt_rc apply_delete(node *n, uint64_t seq, void *arg, vt_err *err)
+{
+    delete_args *a = arg;
+    return engine_delete_keyed(n->eng, seq, a->db, a->base, a->keys, a->n, a->tmin, a->tmax, err);
+}
+
+/* Keys per DELETE record at most (a huge DROP SERIES becomes several records; each is a delete
+ * of its own, so splitting changes nothing). */
+#define NODE_DELETE_CHUNK_BYTES ((size_t)16 << 20)
+
+vt_rc node_delete(node *n, const char *db, const uint64_t *series_ids, size_t nseries,
+                  int64_t tmin, int64_t tmax, vt_err *err)
+{
+    if (check_name(db, err) != VT_OK)
+        return VT_EINVAL;
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart");
+    if (!engine_has_db(n->eng, db))
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    if (nseries == 0 || tmin > tmax)
+        return VT_OK;
+    vt_buf kb, rec;
+    vt_buf_init(&kb);
+    vt_buf_init(&rec);
+    size_t *off = NULL, *len = NULL, found = 0;
+    engine_key *keys = malloc(nseries * sizeof *keys);
+    vt_rc rc = keys ? engine_series_keys(n->eng, db, series_ids, nseries, &kb, keys, &found, err)
+                    : vt_err_set(err, VT_ENOMEM, "out of memory");
+    if (rc != VT_OK || found == 0)
+        goto done;
+    off = malloc(found * sizeof *off);
+    len = malloc(found * sizeof *len);
+    if (!off || !len) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < found; i++) {
+        off[i] = keys[i].off;
+        len[i] = keys[i].len;
+    }
+    for (size_t from = 0; from < found && rc == VT_OK;) {
+        size_t to = from, bytes = 0;
+        while (to < found && (to == from || bytes + len[to] + 4 <= NODE_DELETE_CHUNK_BYTES))
+            bytes += len[to++] + 4;
+        vt_buf_reset(&rec);
+        record_delete_encode(&rec, db, tmin, tmax, kb.data, off + from, len + from, to - from);
+        if (rec.oom || kb.oom) {
+            rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+            break;
+        }
+        delete_args a = {db, kb.data, keys + from, to - from, tmin, tmax};
+        rc = journal_and_apply(n, RECORD_TYPE_DELETE, &rec, apply_delete, &a, err);
+        from = to;
+    }
+done:
+    free(keys);
+    free(off);
+    free(len);
+    vt_buf_free(&kb);
+    vt_buf_free(&rec);
+    return rc;
+}
+
+static vt_rc apply_drop_measurement(node *n, uint64_t seq, void *arg, vt_err *err)
+{
+    const char *const *a = arg;
+    return engine_drop_measurement(n->eng, seq, a[0], a[1], err);
+}
+
+vt_rc node_drop_measurement(node *n, const char *db, const char *measurement, vt_err *err)
+{
+    if (check_name(db, err) != VT_OK)
+        return VT_EINVAL;
+    if (strlen(measurement) > UINT16_MAX)
+        return vt_err_set(err, VT_EINVAL, "measurement name longer than %d bytes", UINT16_MAX);
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart");
+    if (!engine_has_db(n->eng, db))
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    vt_buf rec;
+    vt_buf_init(&rec);
+    record_drop_measurement_encode(&rec, db, measurement);
+    vt_rc rc;
+    if (rec.oom) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+    } else {
+        const char *a[2] = {db, measurement};
+        rc = journal_and_apply(n, RECORD_TYPE_DROP_MEASUREMENT, &rec, apply_drop_measurement,
+                               (void *)a, err);
+    }
+    vt_buf_free(&rec);
+    return rc;
 }
 
 engine *node_engine(node *n)

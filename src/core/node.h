@@ -80,6 +80,16 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
 
 vt_rc node_create_db(node *n, const char *name, vt_err *err);
 vt_rc node_drop_db(node *n, const char *name, vt_err *err);
+/* Deletes the points (all fields) of series_ids[0..nseries) of db with tmin <= time <= tmax
+ * (DROP SERIES: INT64_MIN..INT64_MAX). Journaled with the series' canonical keys (record.h),
+ * applied in seq order like writes, durable when it returns (per the fsync policy). Ids that no
+ * longer name a series are ignored; a series left without points disappears (engine.h).
+ * VT_ENOTFOUND when db does not exist. */
+vt_rc node_delete(node *n, const char *db, const uint64_t *series_ids, size_t nseries,
+                  int64_t tmin, int64_t tmax, vt_err *err);
+/* DROP MEASUREMENT: deletes every series of measurement (journaled by name: series written to
+ * it before the record's seq are dropped, on replay too). VT_OK when it has none. */
+vt_rc node_drop_measurement(node *n, const char *db, const char *measurement, vt_err *err);
 /* Runs one journal trim now (what the maintenance thread does); returns segments deleted. */
 unsigned node_trim_journal(node *n, vt_err *err);
 engine *node_engine(node *n);

@@ -32,6 +32,34 @@
  *      in memory and readable.
  *   6. Last write wins on (series, field, time): within a memtable the later append, across
  *      sources active > imm > segments newest first (segment order in the MANIFEST).
+ *   7. Deletes (engine_delete*, engine_drop_measurement) take the maintenance token, then the
+ *      lock, so no flush or compaction is in flight: imm is NULL and the segment list is
+ *      stable. A delete of series s over [tmin, tmax]:
+ *        a. removes the points of s in range from the active memtable (in place);
+ *        b. when some segment holds s, adds the tombstone (s, tmin, tmax, seg_bound =
+ *           next_segment_id): it hides those points in every segment whose id is below
+ *           seg_bound, i.e. every segment existing now. Segments written later (flushes of the
+ *           memtable purged in a., compactions) get higher ids, so the tombstone never hides a
+ *           point written after the delete;
+ *        c. if s has no point left (memtable, or segments minus tombstones, decoding only the
+ *           blocks a tombstone cuts), s is removed from the index and its memtable slot freed;
+ *           its tombstones become one over all time, so that open can tell it is gone without
+ *           reading its blocks (index_segment skips a series a whole-time tombstone covers).
+ *      Why tombstones rather than rewriting segments: a DELETE costs no segment I/O (a DROP
+ *      SERIES over a large store would otherwise rewrite every segment, under the token), and
+ *      compaction already rewrites everything: it applies the tombstones of each input while
+ *      merging, drops series left empty from its output, then drops every tombstone whose
+ *      seg_bound is not above the oldest remaining segment id (they hide nothing any more).
+ *   8. Durability of deletes: the journal record is the delete's WAL. Tombstones live in
+ *      memory and in every MANIFEST published afterwards (MANIFEST version 2); a MANIFEST whose
+ *      checkpoint is >= the delete's seq is published only after the delete was applied, so it
+ *      carries its tombstones (or a compaction already purged the data). Before that, replay
+ *      re-applies the delete: it purges the replayed memtable and re-adds the tombstones
+ *      (covering every segment: all hold data older than the delete).
+ *   9. Tombstones are read by readers (shared lock) and by the compactor (token, no lock); they
+ *      change only under the token plus the exclusive lock. Removed series are freed at once:
+ *      nothing outside the lock keeps pointers to index series (the memtable being flushed is
+ *      the only one, and deletes wait for the token), and the read APIs copy what they return.
  */
 #include "engine/engine.h"
 
@@ -55,12 +83,31 @@
 #define ENGINE_CHUNK 4096
 #define ENGINE_PATH_MAX 4096
 
+/* A tombstone (note 7) and the tombstones of one series. */
+typedef struct etomb {
+    int64_t tmin, tmax;
+    uint64_t seg_bound; /* hides points in segments with id < seg_bound */
+} etomb;
+
+typedef struct etomb_list {
+    uint64_t sid; /* the map key */
+    etomb *v;
+    size_t n, cap;
+} etomb_list;
+
+/* A time range [lo, hi]; arrays of them are sorted and disjoint (coalesced). */
+typedef struct trange {
+    int64_t lo, hi;
+} trange;
+
 typedef struct edb {
     char *name;
     uint32_t id;
     sidx idx;
     seg_reader **segs; /* oldest first */
     size_t nsegs, scap;
+    sidx_map tombs; /* series id -> etomb_list */
+    size_t ntombs;  /* tombstones in all lists */
 } edb;
 
 struct engine {
@@ -103,10 +150,203 @@ static edb *db_find(engine *e, const char *name)
     return NULL;
 }
 
+static void tombs_free(edb *d)
+{
+    for (size_t i = 0; i < d->tombs.cap; i++) {
+        etomb_list *l = d->tombs.slots[i].key ? d->tombs.slots[i].val : NULL;
+        if (l) {
+            free(l->v);
+            free(l);
+        }
+    }
+    sidx_map_free(&d->tombs);
+    d->ntombs = 0;
+}
+
+static etomb_list *tombs_of(const edb *d, uint64_t sid)
+{
+    return sidx_map_get(&d->tombs, sidx_hash(&sid, sizeof sid), &sid, sizeof sid);
+}
+
+/* Adds a tombstone, merging it into one of the same seg_bound that it overlaps or touches. */
+static bool tomb_add(edb *d, uint64_t sid, int64_t tmin, int64_t tmax, uint64_t bound)
+{
+    etomb_list *l = tombs_of(d, sid);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l)
+            return false;
+        l->sid = sid;
+        if (!sidx_map_put(&d->tombs, sidx_hash(&sid, sizeof sid), &l->sid, sizeof l->sid, l)) {
+            free(l);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        etomb *t = &l->v[i];
+        /* [tmin, tmax] and [t->tmin, t->tmax] overlap or are adjacent */
+        bool touch = (t->tmax == INT64_MAX || tmin <= t->tmax + 1) &&
+                     (tmax == INT64_MAX || t->tmin <= tmax + 1);
+        if (t->seg_bound == bound && touch) {
+            if (tmin < t->tmin)
+                t->tmin = tmin;
+            if (tmax > t->tmax)
+                t->tmax = tmax;
+            return true;
+        }
+    }
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 2;
+        etomb *nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n++] = (etomb){tmin, tmax, bound};
+    d->ntombs++;
+    return true;
+}
+
+/* Replaces the tombstones of sid by one over all time (the series is gone, note 7c). */
+static bool tomb_kill(edb *d, uint64_t sid, uint64_t bound)
+{
+    etomb_list *l = tombs_of(d, sid);
+    if (l) {
+        d->ntombs -= l->n;
+        l->n = 0;
+    }
+    return tomb_add(d, sid, INT64_MIN, INT64_MAX, bound);
+}
+
+/* Drops the tombstones that hide nothing: seg_bound not above the oldest segment's id. */
+static void tombs_purge(edb *d)
+{
+    uint64_t oldest = d->nsegs ? d->segs[0]->segment_id : UINT64_MAX;
+    if (d->ntombs == 0)
+        return;
+    if (d->nsegs == 0) {
+        tombs_free(d);
+        return;
+    }
+    size_t nempty = 0;
+    for (size_t i = 0; i < d->tombs.cap; i++) {
+        etomb_list *l = d->tombs.slots[i].key ? d->tombs.slots[i].val : NULL;
+        if (!l)
+            continue;
+        size_t k = 0;
+        for (size_t j = 0; j < l->n; j++)
+            if (l->v[j].seg_bound > oldest)
+                l->v[k++] = l->v[j];
+        d->ntombs -= l->n - k;
+        l->n = k;
+        nempty += k == 0;
+    }
+    if (nempty == 0)
+        return;
+    uint64_t *gone = malloc(nempty * sizeof *gone);
+    if (!gone)
+        return; /* empty lists are harmless */
+    size_t g = 0;
+    for (size_t i = 0; i < d->tombs.cap; i++) {
+        etomb_list *l = d->tombs.slots[i].key ? d->tombs.slots[i].val : NULL;
+        if (l && l->n == 0)
+            gone[g++] = l->sid;
+    }
+    for (size_t i = 0; i < g; i++) {
+        etomb_list *l = sidx_map_del(&d->tombs, sidx_hash(&gone[i], sizeof gone[i]), &gone[i],
+                                     sizeof gone[i]);
+        if (l) {
+            free(l->v);
+            free(l);
+        }
+    }
+    free(gone);
+}
+
+static int trange_cmp(const void *a, const void *b)
+{
+    const trange *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The ranges of sid hidden in segment seg_id, sorted and coalesced, in *out (malloc'ed, NULL
+ * when none). false on out-of-memory. */
+static bool tomb_ranges(const edb *d, uint64_t sid, uint64_t seg_id, trange **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    const etomb_list *l = d->ntombs ? tombs_of(d, sid) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; l && i < l->n; i++)
+        k += l->v[i].seg_bound > seg_id;
+    if (k == 0)
+        return true;
+    trange *r = malloc(k * sizeof *r);
+    if (!r)
+        return false;
+    k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].seg_bound > seg_id)
+            r[k++] = (trange){l->v[i].tmin, l->v[i].tmax};
+    qsort(r, k, sizeof *r, trange_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m > 0 && (r[m - 1].hi == INT64_MAX || r[i].lo <= r[m - 1].hi + 1)) {
+            if (r[i].hi > r[m - 1].hi)
+                r[m - 1].hi = r[i].hi;
+        } else {
+            r[m++] = r[i];
+        }
+    }
+    *out = r;
+    *n = m;
+    return true;
+}
+
+/* True when one range holds all of [lo, hi]. */
+static bool ranges_cover(const trange *r, size_t n, int64_t lo, int64_t hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].lo <= lo && hi <= r[i].hi)
+            return true;
+    return false;
+}
+
+/* True when some range meets [lo, hi]. */
+static bool ranges_meet(const trange *r, size_t n, int64_t lo, int64_t hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].lo <= hi && lo <= r[i].hi)
+            return true;
+    return false;
+}
+
+/* Drops the points of c from index from on that fall in a range (times ascending). */
+static void col_drop_ranges(seg_col *c, size_t from, const trange *r, size_t n)
+{
+    size_t es = seg_type_size(c->type), k = from, j = 0;
+    uint8_t *val = c->val;
+    for (size_t i = from; i < c->n; i++) {
+        int64_t t = c->time[i];
+        while (j < n && r[j].hi < t)
+            j++;
+        if (j < n && r[j].lo <= t)
+            continue;
+        if (k != i) {
+            c->time[k] = t;
+            memcpy(val + k * es, val + i * es, es);
+        }
+        k++;
+    }
+    c->n = k;
+}
+
 static void db_free(edb *d)
 {
     if (!d)
         return;
+    tombs_free(d);
     for (size_t i = 0; i < d->nsegs; i++)
         seg_unref(d->segs[i]);
     free(d->segs);
@@ -134,6 +374,16 @@ static void seg_path(engine *e, char *out, size_t n, uint32_t db_id, uint64_t se
     manifest_segment_path(out, n, e->dir, db_id, seg_id);
 }
 
+static int mtomb_cmp(const void *a, const void *b)
+{
+    const manifest_tomb *x = a, *y = b;
+    if (x->series_id != y->series_id)
+        return x->series_id < y->series_id ? -1 : 1;
+    if (x->seg_bound != y->seg_bound)
+        return x->seg_bound < y->seg_bound ? -1 : 1;
+    return x->tmin < y->tmin ? -1 : x->tmin > y->tmin;
+}
+
 /* Publishes the MANIFEST of the current state with checkpoint ckpt (caller holds lock). */
 static vt_rc publish_manifest(engine *e, uint64_t ckpt, vt_err *err)
 {
@@ -156,6 +406,25 @@ static vt_rc publish_manifest(engine *e, uint64_t ckpt, vt_err *err)
         }
         for (size_t s = 0; s < d->nsegs; s++)
             m.dbs[i].segments[s] = d->segs[s]->segment_id;
+        if (d->ntombs == 0)
+            continue;
+        m.dbs[i].tombs = malloc(d->ntombs * sizeof *m.dbs[i].tombs);
+        if (!m.dbs[i].tombs) {
+            rc = vt_err_set(err, VT_ENOMEM, "manifest: out of memory");
+            goto cleanup;
+        }
+        /* tombstones that hide nothing (no segment below their bound) are not kept */
+        uint64_t oldest = d->nsegs ? d->segs[0]->segment_id : UINT64_MAX;
+        size_t nt = 0;
+        for (size_t k = 0; k < d->tombs.cap; k++) {
+            const etomb_list *l = d->tombs.slots[k].key ? d->tombs.slots[k].val : NULL;
+            for (size_t j = 0; l && j < l->n && nt < d->ntombs; j++)
+                if (l->v[j].seg_bound > oldest)
+                    m.dbs[i].tombs[nt++] =
+                        (manifest_tomb){l->sid, l->v[j].tmin, l->v[j].tmax, l->v[j].seg_bound};
+        }
+        qsort(m.dbs[i].tombs, nt, sizeof *m.dbs[i].tombs, mtomb_cmp);
+        m.dbs[i].ntombs = nt;
     }
     manifest_encode(&m, &b);
     if (b.oom) {
@@ -166,8 +435,10 @@ static vt_rc publish_manifest(engine *e, uint64_t ckpt, vt_err *err)
     snprintf(path, sizeof path, "%s/MANIFEST", e->dir);
     rc = durable_publish(path, b.data, b.len, err);
 cleanup:
-    for (size_t i = 0; i < e->ndbs; i++)
+    for (size_t i = 0; i < e->ndbs; i++) {
         free(m.dbs[i].segments);
+        free(m.dbs[i].tombs);
+    }
     free(m.dbs);
     vt_buf_free(&b);
     return rc;
@@ -197,6 +468,9 @@ typedef struct src {
     const seg_reader *r; /* NULL for a memtable snapshot */
     size_t bnext, bend;
     int64_t tmin, tmax;
+    trange *tr; /* tombstone ranges hiding points of this segment (owned unless tr_shared) */
+    size_t ntr;
+    bool tr_shared;
 } src;
 
 /* Makes src->pos point at a point in range, loading blocks as needed; false when exhausted. */
@@ -213,7 +487,7 @@ static vt_rc src_fill(src *s, bool *has, vt_err *err)
             continue;
         }
         size_t bi = s->bnext++;
-        if (b->max_time < s->tmin)
+        if (b->max_time < s->tmin || ranges_cover(s->tr, s->ntr, b->min_time, b->max_time))
             continue;
         seg_col_clear(&s->col);
         s->pos = 0;
@@ -224,6 +498,8 @@ static vt_rc src_fill(src *s, bool *has, vt_err *err)
             s->pos++;
         while (s->col.n > s->pos && s->col.time[s->col.n - 1] > s->tmax)
             s->col.n--;
+        if (s->ntr && ranges_meet(s->tr, s->ntr, b->min_time, b->max_time))
+            col_drop_ranges(&s->col, s->pos, s->tr, s->ntr);
     }
     *has = true;
     return VT_OK;
@@ -316,10 +592,25 @@ static void src_segment(src *s, const seg_reader *r, uint64_t sid, const char *f
     *added = true;
 }
 
+/* Attaches the tombstone ranges of (sid, segment of s) to segment source s. */
+static bool src_tombs(src *s, const edb *d, uint64_t sid)
+{
+    return tomb_ranges(d, sid, s->r->segment_id, &s->tr, &s->ntr);
+}
+
+static void src_release(src *s)
+{
+    seg_col_free(&s->col);
+    if (!s->tr_shared)
+        free(s->tr);
+    s->tr = NULL;
+    s->ntr = 0;
+}
+
 static void srcs_free(src *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        seg_col_free(&s[i].col);
+        src_release(&s[i]);
     free(s);
 }
 
@@ -370,8 +661,8 @@ static vt_rc write_memtable_segment(engine *e, memtable *m, edb *db, uint64_t se
     list = malloc((m->nseries ? m->nseries : 1) * sizeof *list);
     if (!list)
         return vt_err_set(err, VT_ENOMEM, "flush: out of memory");
-    for (size_t i = 0; i < m->nseries; i++)
-        if (m->series[i]->db == db && m->series[i]->ncols > 0)
+    for (size_t i = 0; i < m->nseries; i++) /* a series a delete emptied is not written */
+        if (m->series[i]->db == db && mt_series_has_points(m->series[i]))
             list[nlist++] = m->series[i];
     qsort(list, nlist, sizeof *list, ms_cmp);
     defs = calloc(nlist ? nlist : 1, sizeof *defs);
@@ -458,7 +749,7 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     for (size_t d = 0; d < e->ndbs; d++) {
         bool has = false;
         for (size_t i = 0; i < m->nseries && !has; i++)
-            has = m->series[i]->db == e->dbs[d] && m->series[i]->ncols > 0;
+            has = m->series[i]->db == e->dbs[d] && mt_series_has_points(m->series[i]);
         if (has)
             job->parts[job->nparts++] = (flush_part){e->dbs[d], e->next_segment_id++, NULL};
     }
@@ -601,6 +892,7 @@ static vt_rc compact_write(engine *e, compact_job *job, vt_err *err)
     vt_rc rc = VT_OK;
     uint64_t *ids = NULL;
     size_t nids = 0, idcap = 0;
+    size_t ndefs = 0; /* series with points left (the others are not written) */
     seg_series_def *defs = NULL;
     cfield **fieldsets = NULL;
     src *srcs = NULL;
@@ -670,35 +962,56 @@ static vt_rc compact_write(engine *e, compact_job *job, vt_err *err)
         }
         for (size_t f = 0; f < nf; f++)
             fd[f] = (seg_field_def){fs[f].name, fs[f].type};
-        defs[i] = (seg_series_def){sid, newest->measurement, newest->tags, newest->ntags, fd, nf};
+        defs[ndefs] = (seg_series_def){sid, newest->measurement, newest->tags, newest->ntags, fd,
+                                       nf};
+        size_t written = 0;
         for (size_t f = 0; f < nf; f++) {
             size_t ns = 0;
             for (size_t k = job->nold; k-- > 0;) {
                 bool added;
                 src_segment(&srcs[ns], job->old[k], sid, fs[f].name.ptr, fs[f].name.len,
                             fs[f].type, INT64_MIN, INT64_MAX, &added);
-                if (added)
-                    ns++;
+                if (!added)
+                    continue;
+                /* tombstones hide their points: the merged segment no longer has them */
+                if (!src_tombs(&srcs[ns], job->db, sid)) {
+                    src_release(&srcs[ns]);
+                    for (size_t q = 0; q < ns; q++)
+                        src_release(&srcs[q]);
+                    rc = vt_err_set(err, VT_ENOMEM, "compact: out of memory");
+                    goto cleanup_def;
+                }
+                ns++;
             }
             seg_col acc;
             seg_col_init(&acc, fs[f].type);
             accum_ctx ac = {&acc};
             rc = merge_sources(srcs, ns, fs[f].type, accum_emit, &ac, err);
             for (size_t q = 0; q < ns; q++)
-                seg_col_free(&srcs[q].col);
+                src_release(&srcs[q]);
             if (rc == VT_OK && acc.oom)
                 rc = vt_err_set(err, VT_ENOMEM, "compact: out of memory");
             if (rc == VT_OK) {
                 seg_col_fix_strings(&acc);
+                written += acc.n;
                 rc = seg_writer_add(&w, sid, (uint32_t)f, &acc, err);
             }
             seg_col_free(&acc);
             if (rc != VT_OK)
-                goto cleanup;
+                goto cleanup_def;
         }
+        if (written > 0) {
+            ndefs++; /* else every point was deleted: the series is left out */
+            continue;
+        }
+    cleanup_def:
+        free(fd);
+        defs[ndefs].fields = NULL;
+        if (rc != VT_OK)
+            goto cleanup;
     }
     began = false;
-    rc = seg_writer_finish(&w, defs, nids, NULL, err);
+    rc = seg_writer_finish(&w, defs, ndefs, NULL, err);
     if (rc != VT_OK)
         goto cleanup;
     rc = seg_open_file(path, &job->merged, err);
@@ -710,7 +1023,7 @@ static vt_rc compact_write(engine *e, compact_job *job, vt_err *err)
 cleanup:
     if (began)
         seg_writer_abort(&w);
-    for (size_t i = 0; defs && i < nids; i++)
+    for (size_t i = 0; defs && i < ndefs; i++)
         free((void *)defs[i].fields);
     for (size_t i = 0; fieldsets && i < nids; i++)
         free(fieldsets[i]);
@@ -778,6 +1091,9 @@ static vt_rc compact_finish(engine *e, compact_job *job, vt_rc wrc, vt_err *err)
                 }
                 job->merged = NULL;
                 e->compactions++;
+                /* the old segments are gone, and with them what their tombstones hid (the
+                 * MANIFEST just published already left those tombstones out) */
+                tombs_purge(db);
             }
             free(saved);
         }
@@ -897,6 +1213,308 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
+/* ---- deletes (note 7) ---- */
+
+static void note_seq(engine *e, uint64_t seq);
+
+static mt_series *active_slot(engine *e, const sidx_series *s)
+{
+    return s->mt_active && s->mt_gen == e->active->gen ? s->mt_active : NULL;
+}
+
+static bool series_in_segments(const edb *d, uint64_t sid)
+{
+    for (size_t k = 0; k < d->nsegs; k++)
+        if (seg_find_series(d->segs[k], sid))
+            return true;
+    return false;
+}
+
+/* Whether s still has a point: in a memtable, or in a segment outside its tombstones (only
+ * blocks a tombstone cuts are decoded). A block that cannot be read counts as holding points
+ * (the series is kept; the read reports the corruption). */
+static vt_rc series_alive(engine *e, const edb *d, const sidx_series *s, bool *alive, vt_err *err)
+{
+    *alive = true;
+    if (mt_series_has_points(active_slot(e, s)) || mt_series_has_points(s->mt_imm))
+        return VT_OK;
+    for (size_t k = 0; k < d->nsegs; k++) {
+        const seg_reader *r = d->segs[k];
+        const seg_series *ss = seg_find_series(r, s->id);
+        if (!ss)
+            continue;
+        trange *tr;
+        size_t ntr;
+        if (!tomb_ranges(d, s->id, r->segment_id, &tr, &ntr))
+            return vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+        for (size_t f = 0; f < ss->nfields; f++) {
+            size_t first, count;
+            seg_find_blocks(r, s->id, (uint32_t)f, &first, &count);
+            for (size_t b = first; b < first + count; b++) {
+                const seg_index_entry *be = &r->blocks[b];
+                if (ranges_cover(tr, ntr, be->min_time, be->max_time))
+                    continue;
+                bool any = true;
+                if (ranges_meet(tr, ntr, be->min_time, be->max_time)) {
+                    seg_col col;
+                    seg_col_init(&col, (vt_type)be->type);
+                    vt_err rerr;
+                    vt_err_clear(&rerr);
+                    vt_rc rc = seg_read_block(r, b, &col, &rerr);
+                    if (rc == VT_OK)
+                        col_drop_ranges(&col, 0, tr, ntr);
+                    any = rc != VT_OK || col.n > 0;
+                    seg_col_free(&col);
+                    if (rc == VT_ENOMEM) {
+                        free(tr);
+                        return vt_err_set(err, rc, "%s", rerr.msg);
+                    }
+                }
+                if (any) {
+                    free(tr);
+                    return VT_OK;
+                }
+            }
+        }
+        free(tr);
+    }
+    *alive = false;
+    return VT_OK;
+}
+
+/* Under the token and the lock: deletes [tmin, tmax] of the distinct series v[0..n) of d. A
+ * failure after the first change makes the engine fail (replay redoes the delete). */
+static vt_rc delete_series(engine *e, edb *d, sidx_series **v, size_t n, int64_t tmin,
+                           int64_t tmax, vt_err *err)
+{
+    if (n == 0 || tmin > tmax)
+        return VT_OK;
+    if (e->imm) /* cannot happen: deletes hold the token (note 7) */
+        return vt_err_set(err, VT_EBUSY, "delete: a flush is in progress");
+    bool all_time = tmin == INT64_MIN && tmax == INT64_MAX;
+    uint64_t bound = e->next_segment_id;
+    vt_rc rc = VT_OK;
+    sidx_series **dead = malloc(n * sizeof *dead);
+    mt_series **slots = malloc(n * sizeof *slots);
+    size_t ndead = 0, nslots = 0;
+    if (!dead || !slots) {
+        free(dead);
+        free(slots);
+        return vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        sidx_series *s = v[i];
+        mt_series *ms = active_slot(e, s);
+        for (size_t c = 0; ms && c < ms->ncols; c++)
+            mt_column_delete(e->active, &ms->cols[c], tmin, tmax);
+        bool in_segs = series_in_segments(d, s->id);
+        if (in_segs && !all_time && !tomb_add(d, s->id, tmin, tmax, bound)) {
+            rc = vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+            goto fail;
+        }
+        bool alive = false;
+        if (!all_time) {
+            rc = series_alive(e, d, s, &alive, err);
+            if (rc != VT_OK)
+                goto fail;
+        }
+        if (alive)
+            continue;
+        if (in_segs && !tomb_kill(d, s->id, bound)) {
+            rc = vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+            goto fail;
+        }
+        dead[ndead++] = s;
+        if (ms)
+            slots[nslots++] = ms;
+    }
+    /* index first: sidx_remove fails (out of memory) before changing anything */
+    if (!sidx_remove(&d->idx, dead, ndead)) {
+        rc = vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+        goto fail;
+    }
+    memtable_remove_series(e->active, slots, nslots);
+    free(dead);
+    free(slots);
+    return VT_OK;
+fail:
+    free(dead);
+    free(slots);
+    return fail_sticky(e, rc, err);
+}
+
+/* At open: removes the series whose every point a tombstone hides. */
+static vt_rc drop_emptied_series(engine *e, edb *d, vt_err *err)
+{
+    if (d->ntombs == 0)
+        return VT_OK;
+    size_t cap = d->tombs.n, n = 0;
+    sidx_series **v = malloc((cap ? cap : 1) * sizeof *v);
+    if (!v)
+        return vt_err_set(err, VT_ENOMEM, "engine: out of memory");
+    for (size_t i = 0; i < d->tombs.cap && n < cap; i++) {
+        const etomb_list *l = d->tombs.slots[i].key ? d->tombs.slots[i].val : NULL;
+        sidx_series *s = l && l->n ? sidx_find_id(&d->idx, l->sid) : NULL;
+        if (s)
+            v[n++] = s;
+    }
+    vt_rc rc = VT_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < n && rc == VT_OK; i++) {
+        bool alive;
+        rc = series_alive(e, d, v[i], &alive, err);
+        if (rc == VT_OK && !alive)
+            v[k++] = v[i];
+    }
+    if (rc == VT_OK)
+        rc = delete_series(e, d, v, k, INT64_MIN, INT64_MAX, err);
+    free(v);
+    return rc;
+}
+
+static int sptr_cmp(const void *a, const void *b)
+{
+    const sidx_series *x = *(sidx_series *const *)a, *y = *(sidx_series *const *)b;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Sorts v by id and drops duplicates; returns the new count. */
+static size_t sptr_unique(sidx_series **v, size_t n)
+{
+    qsort(v, n, sizeof *v, sptr_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || v[k - 1] != v[i])
+            v[k++] = v[i];
+    return k;
+}
+
+/* Takes the token and the lock and finds db; on VT_OK the caller ends with delete_end. */
+static vt_rc delete_begin(engine *e, const char *db, uint64_t seq, edb **d, vt_err *err)
+{
+    token_take(e);
+    pthread_rwlock_wrlock(&e->lock);
+    vt_rc rc = VT_OK;
+    if (e->failed) {
+        rc = refuse(e, err);
+    } else {
+        note_seq(e, seq);
+        *d = db_find(e, db);
+        if (!*d)
+            rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    }
+    if (rc != VT_OK) {
+        pthread_rwlock_unlock(&e->lock);
+        token_give(e);
+    }
+    return rc;
+}
+
+static void delete_end(engine *e)
+{
+    pthread_rwlock_unlock(&e->lock);
+    token_give(e);
+}
+
+vt_rc engine_delete(engine *e, uint64_t seq, const char *db, const uint64_t *ids, size_t n,
+                    int64_t tmin, int64_t tmax, vt_err *err)
+{
+    edb *d;
+    vt_rc rc = delete_begin(e, db, seq, &d, err);
+    if (rc != VT_OK)
+        return rc;
+    sidx_series **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        rc = vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            sidx_series *s = sidx_find_id(&d->idx, ids[i]);
+            if (s)
+                v[k++] = s;
+        }
+        rc = delete_series(e, d, v, sptr_unique(v, k), tmin, tmax, err);
+        free(v);
+    }
+    delete_end(e);
+    return rc;
+}
+
+vt_rc engine_delete_keyed(engine *e, uint64_t seq, const char *db, const uint8_t *base,
+                          const engine_key *keys, size_t n, int64_t tmin, int64_t tmax,
+                          vt_err *err)
+{
+    edb *d;
+    vt_rc rc = delete_begin(e, db, seq, &d, err);
+    if (rc != VT_OK)
+        return rc;
+    sidx_series **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        rc = vt_err_set(err, VT_ENOMEM, "delete: out of memory");
+    } else {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            sidx_series *s = sidx_find(&d->idx, base + keys[i].off, keys[i].len, keys[i].hash);
+            if (s)
+                v[k++] = s;
+        }
+        rc = delete_series(e, d, v, sptr_unique(v, k), tmin, tmax, err);
+        free(v);
+    }
+    delete_end(e);
+    return rc;
+}
+
+vt_rc engine_drop_measurement(engine *e, uint64_t seq, const char *db, const char *measurement,
+                              vt_err *err)
+{
+    edb *d;
+    vt_rc rc = delete_begin(e, db, seq, &d, err);
+    if (rc != VT_OK)
+        return rc;
+    const sidx_list *l = sidx_measurement(&d->idx, vt_str_c(measurement));
+    if (l && l->n) {
+        sidx_series **v = malloc(l->n * sizeof *v);
+        if (!v) {
+            rc = vt_err_set(err, VT_ENOMEM, "drop measurement: out of memory");
+        } else {
+            size_t n = l->n; /* l is freed by the removal of its last series */
+            memcpy(v, l->series, n * sizeof *v);
+            rc = delete_series(e, d, v, n, INT64_MIN, INT64_MAX, err);
+            free(v);
+        }
+    }
+    delete_end(e);
+    return rc;
+}
+
+vt_rc engine_series_keys(engine *e, const char *db, const uint64_t *ids, size_t n, vt_buf *kb,
+                         engine_key *keys, size_t *nfound, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    size_t k = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const sidx_series *s = sidx_find_id(&d->idx, ids[i]);
+        if (!s)
+            continue;
+        keys[k] = (engine_key){kb->len, s->keylen, s->hash};
+        vt_buf_append(kb, s->key, s->keylen);
+        k++;
+    }
+    if (kb->oom)
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+done:
+    pthread_rwlock_unlock(&e->lock);
+    *nfound = k;
+    return rc;
+}
+
 /* ---- open / close ---- */
 
 static bool db_name_ok(const char *name)
@@ -964,11 +1582,27 @@ static vt_rc load_manifest(const char *dir, manifest *m, bool *exists, vt_err *e
     return rc;
 }
 
+/* True when a whole-time tombstone of sid covers segment seg_id: the series is gone there. */
+static bool series_killed_in(const edb *d, uint64_t sid, uint64_t seg_id)
+{
+    const etomb_list *l = d->ntombs ? tombs_of(d, sid) : NULL;
+    for (size_t i = 0; l && i < l->n; i++)
+        if (l->v[i].tmin == INT64_MIN && l->v[i].tmax == INT64_MAX && l->v[i].seg_bound > seg_id)
+            return true;
+    return false;
+}
+
 /* Adds the series and fields of segment r to the index of d. */
 static vt_rc index_segment(edb *d, const seg_reader *r, vt_buf *kb, vt_err *err)
 {
     for (size_t i = 0; i < r->nseries; i++) {
         const seg_series *ss = &r->series[i];
+        if (series_killed_in(d, ss->id, r->segment_id)) {
+            /* deleted (note 7c); its id is not given to another series while data remains */
+            if (ss->id >= d->idx.next_id)
+                d->idx.next_id = ss->id + 1;
+            continue;
+        }
         vt_buf_reset(kb);
         series_key_build(kb, ss->measurement, ss->tags, ss->ntags);
         if (kb->oom)
@@ -1087,6 +1721,13 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
         d->name = m.dbs[i].name;
         m.dbs[i].name = NULL;
         d->id = m.dbs[i].id;
+        for (size_t t = 0; t < m.dbs[i].ntombs; t++) {
+            const manifest_tomb *mt = &m.dbs[i].tombs[t];
+            if (!tomb_add(d, mt->series_id, mt->tmin, mt->tmax, mt->seg_bound)) {
+                rc = vt_err_set(err, VT_ENOMEM, "engine: out of memory");
+                goto fail;
+            }
+        }
         for (size_t s = 0; s < m.dbs[i].nsegments; s++) {
             char path[ENGINE_PATH_MAX];
             seg_path(e, path, sizeof path, d->id, m.dbs[i].segments[s]);
@@ -1109,6 +1750,10 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
             if (rc != VT_OK)
                 goto fail;
         }
+        tombs_purge(d);
+        rc = drop_emptied_series(e, d, err);
+        if (rc != VT_OK)
+            goto fail;
     }
     /* leftovers of interrupted flushes/compactions: the MANIFEST does not list them */
     DIR *dd = opendir(segdir);
@@ -1714,6 +2359,7 @@ done:
 typedef struct read_ctx {
     bool (*cb)(void *ctx, const engine_points *pts);
     void *ctx;
+    bool stopped; /* cb returned false */
 } read_ctx;
 
 static bool read_emit(void *ctx, seg_col *c)
@@ -1741,7 +2387,10 @@ static bool read_emit(void *ctx, seg_col *c)
         p.s = c->val;
         break;
     }
-    return rc->cb(rc->ctx, &p);
+    bool go = rc->cb(rc->ctx, &p);
+    if (!go)
+        rc->stopped = true;
+    return go;
 }
 
 static const mt_column *mt_find_col(const mt_series *ms, const char *field, size_t flen)
@@ -1752,60 +2401,528 @@ static const mt_column *mt_find_col(const mt_series *ms, const char *field, size
     return NULL;
 }
 
-vt_rc engine_read(engine *e, const char *db, uint64_t series_id, const char *field, int64_t tmin,
-                  int64_t tmax, bool (*cb)(void *ctx, const engine_points *pts), void *ctx,
-                  vt_err *err)
+/* Under the read lock: the sources of (s, field) over [tmin, tmax], newest first: memtable
+ * snapshots, then segments (not yet filled) with the tombstone ranges that apply to each. */
+static vt_rc read_sources(engine *e, const edb *d, const sidx_series *s, const char *field,
+                          size_t flen, vt_type type, int64_t tmin, int64_t tmax, src **out,
+                          size_t *nout, vt_err *err)
 {
-    vt_rc rc = VT_OK;
-    src *srcs = NULL;
     size_t ns = 0;
-    pthread_rwlock_rdlock(&e->lock);
-    edb *d = db_find(e, db);
-    if (!d) {
-        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
-        goto done;
-    }
-    sidx_series *s = sidx_find_id(&d->idx, series_id);
-    if (!s) {
-        rc = vt_err_set(err, VT_ENOTFOUND, "series %" PRIu64 " not found in database %s",
-                        series_id, db);
-        goto done;
-    }
-    size_t flen = strlen(field);
-    int fi = sidx_series_field(s, field, flen);
-    if (fi < 0 || tmin > tmax)
-        goto done;
-    vt_type type = s->fields[fi].type;
-    srcs = calloc(d->nsegs + 2, sizeof *srcs);
-    if (!srcs) {
-        rc = vt_err_set(err, VT_ENOMEM, "read: out of memory");
-        goto done;
-    }
-    const mt_series *mss[2] = {s->mt_gen == e->active->gen ? s->mt_active : NULL, s->mt_imm};
+    src *srcs = calloc(d->nsegs + 2, sizeof *srcs);
+    *out = srcs;
+    *nout = 0;
+    if (!srcs)
+        return vt_err_set(err, VT_ENOMEM, "read: out of memory");
+    const mt_series *mss[2] = {active_slot(e, s), s->mt_imm};
     for (int k = 0; k < 2; k++) {
         const mt_column *c = mt_find_col(mss[k], field, flen);
         if (!c || c->type != type)
             continue;
         src *sr = &srcs[ns];
         seg_col_init(&sr->col, type);
-        ns++;
-        if (!mt_column_snapshot(c, tmin, tmax, &sr->col)) {
-            rc = vt_err_set(err, VT_ENOMEM, "read: out of memory");
-            goto done;
-        }
+        *nout = ++ns;
+        if (!mt_column_snapshot(c, tmin, tmax, &sr->col))
+            return vt_err_set(err, VT_ENOMEM, "read: out of memory");
     }
     for (size_t k = d->nsegs; k-- > 0;) {
         bool added;
-        src_segment(&srcs[ns], d->segs[k], series_id, field, flen, type, tmin, tmax, &added);
-        if (added)
-            ns++;
+        src_segment(&srcs[ns], d->segs[k], s->id, field, flen, type, tmin, tmax, &added);
+        if (!added)
+            continue;
+        *nout = ++ns;
+        if (!src_tombs(&srcs[ns - 1], d, s->id))
+            return vt_err_set(err, VT_ENOMEM, "read: out of memory");
     }
-    read_ctx rctx = {cb, ctx};
-    rc = merge_sources(srcs, ns, type, read_emit, &rctx, err);
+    return VT_OK;
+}
+
+/* Under the read lock: finds db, the series and the field's type (VT_TYPE_NONE when the series
+ * has no such field). */
+static vt_rc read_lookup(engine *e, const char *db, uint64_t series_id, const char *field,
+                         edb **d, sidx_series **s, vt_type *type, vt_err *err)
+{
+    *type = VT_TYPE_NONE;
+    *d = db_find(e, db);
+    if (!*d)
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    *s = sidx_find_id(&(*d)->idx, series_id);
+    if (!*s)
+        return vt_err_set(err, VT_ENOTFOUND, "series %" PRIu64 " not found in database %s",
+                          series_id, db);
+    int fi = sidx_series_field(*s, field, strlen(field));
+    if (fi >= 0)
+        *type = (*s)->fields[fi].type;
+    return VT_OK;
+}
+
+vt_rc engine_read(engine *e, const char *db, uint64_t series_id, const char *field, int64_t tmin,
+                  int64_t tmax, bool (*cb)(void *ctx, const engine_points *pts), void *ctx,
+                  vt_err *err)
+{
+    return engine_read_agg(e, db, series_id, field, tmin, tmax, NULL, cb, ctx, err);
+}
+
+/* ---- pre-aggregated reads ---- */
+
+typedef struct agg_cand {
+    size_t src; /* index of the segment source */
+    size_t bi;  /* block */
+    int64_t lo, hi;
+} agg_cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const agg_cand *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* First index of times[0..n) with times[i] >= t. */
+static size_t lower_bound(const int64_t *times, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (times[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Whether source x (not filled yet) may hold a point in [lo, hi]: a memtable snapshot is
+ * searched, a segment judged by its block spans (disjoint and ascending within a column). */
+static bool src_may_have(const src *x, int64_t lo, int64_t hi)
+{
+    if (!x->r) {
+        size_t i = lower_bound(x->col.time, x->col.n, lo);
+        return i < x->col.n && x->col.time[i] <= hi;
+    }
+    size_t a = x->bnext, b = x->bend;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (x->r->blocks[mid].max_time < lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < x->bend && x->r->blocks[a].min_time <= hi;
+}
+
+/* Merges the sources over [lo, hi] into rctx, through fresh cursors over the base sources
+ * (memtable snapshots are viewed, not copied; tombstone ranges shared). */
+static vt_rc merge_range(const src *base, size_t nbase, src *sub, uint64_t sid, const char *field,
+                         size_t flen, vt_type type, int64_t lo, int64_t hi, read_ctx *rctx,
+                         vt_err *err)
+{
+    size_t ns = 0;
+    for (size_t j = 0; j < nbase; j++) {
+        const src *b = &base[j];
+        if (!b->r) {
+            size_t from = lower_bound(b->col.time, b->col.n, lo);
+            size_t to = hi == INT64_MAX ? b->col.n : lower_bound(b->col.time, b->col.n, hi + 1);
+            if (from >= to)
+                continue;
+            sub[ns] = *b;
+            sub[ns].pos = from;
+            sub[ns].col.n = to;
+            ns++;
+            continue;
+        }
+        bool added;
+        src_segment(&sub[ns], b->r, sid, field, flen, type, lo, hi, &added);
+        if (!added)
+            continue;
+        sub[ns].tr = b->tr;
+        sub[ns].ntr = b->ntr;
+        sub[ns].tr_shared = true;
+        ns++;
+    }
+    vt_rc rc = merge_sources(sub, ns, type, read_emit, rctx, err);
+    for (size_t j = 0; j < ns; j++)
+        if (sub[j].r)
+            seg_col_free(&sub[j].col);
+    return rc;
+}
+
+vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char *field,
+                      int64_t tmin, int64_t tmax,
+                      int (*block_cb)(void *ctx, const engine_block_agg *b),
+                      bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
+                      vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    src *srcs = NULL, *sub = NULL;
+    size_t ns = 0, ncand = 0;
+    agg_cand *cands = NULL;
+    seg_col blk;
+    bool blk_init = false;
+    read_ctx rctx = {points_cb, ctx, false};
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d;
+    sidx_series *s;
+    vt_type type;
+    rc = read_lookup(e, db, series_id, field, &d, &s, &type, err);
+    if (rc != VT_OK || type == VT_TYPE_NONE || tmin > tmax)
+        goto done;
+    size_t flen = strlen(field);
+    rc = read_sources(e, d, s, field, flen, type, tmin, tmax, &srcs, &ns, err);
+    if (rc != VT_OK)
+        goto done;
+    if (!block_cb) {
+        rc = merge_sources(srcs, ns, type, read_emit, &rctx, err);
+        goto done;
+    }
+    /* blocks that may be answered from the index: inside [tmin, tmax], not cut by a tombstone,
+     * and no other source may hold a point in their span */
+    size_t capc = 0;
+    for (size_t k = 0; k < ns; k++)
+        if (srcs[k].r)
+            capc += srcs[k].bend - srcs[k].bnext;
+    cands = malloc((capc ? capc : 1) * sizeof *cands);
+    sub = calloc(ns ? ns : 1, sizeof *sub);
+    if (!cands || !sub) {
+        rc = vt_err_set(err, VT_ENOMEM, "read: out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < ns; k++) {
+        const src *x = &srcs[k];
+        for (size_t bi = x->r ? x->bnext : 0; x->r && bi < x->bend; bi++) {
+            const seg_index_entry *be = &x->r->blocks[bi];
+            if (be->min_time > tmax)
+                break;
+            if (be->min_time < tmin || be->max_time > tmax ||
+                ranges_meet(x->tr, x->ntr, be->min_time, be->max_time))
+                continue;
+            bool alone = true;
+            for (size_t j = 0; j < ns && alone; j++)
+                alone = j == k || !src_may_have(&srcs[j], be->min_time, be->max_time);
+            if (alone)
+                cands[ncand++] = (agg_cand){k, bi, be->min_time, be->max_time};
+        }
+    }
+    qsort(cands, ncand, sizeof *cands, cand_cmp);
+    seg_col_init(&blk, type);
+    blk_init = true;
+    int64_t cur = tmin;
+    bool finished = false;
+    for (size_t c = 0; c < ncand && !finished; c++) {
+        const agg_cand *cd = &cands[c];
+        if (cd->lo > cur) {
+            rc = merge_range(srcs, ns, sub, series_id, field, flen, type, cur, cd->lo - 1, &rctx,
+                             err);
+            if (rc != VT_OK || rctx.stopped)
+                goto done;
+        }
+        const seg_reader *r = srcs[cd->src].r;
+        const seg_index_entry *be = &r->blocks[cd->bi];
+        engine_block_agg ba = {be->min_time, be->max_time, be->count, (vt_type)be->type, be->agg};
+        int took = block_cb(ctx, &ba);
+        if (took < 0)
+            goto done;
+        if (took == 0) {
+            seg_col_clear(&blk);
+            rc = seg_read_block(r, cd->bi, &blk, err);
+            if (rc != VT_OK)
+                goto done;
+            if (!read_emit(&rctx, &blk))
+                goto done;
+        }
+        if (cd->hi == INT64_MAX)
+            finished = true;
+        else
+            cur = cd->hi + 1;
+    }
+    if (!finished && cur <= tmax)
+        rc = merge_range(srcs, ns, sub, series_id, field, flen, type, cur, tmax, &rctx, err);
 done:
     pthread_rwlock_unlock(&e->lock);
+    if (blk_init)
+        seg_col_free(&blk);
+    free(cands);
+    free(sub);
     if (srcs)
         srcs_free(srcs, ns);
+    return rc;
+}
+
+/* ---- metadata reads ---- */
+
+typedef struct name_ref {
+    const char *p;
+    size_t len;
+} name_ref;
+
+static int name_ref_cmp(const void *a, const void *b)
+{
+    const name_ref *x = a, *y = b;
+    return vstr_cmp((vt_str){x->p, x->len}, (vt_str){y->p, y->len});
+}
+
+vt_rc engine_foreach_measurement(engine *e, const char *db,
+                                 bool (*cb)(void *ctx, const char *name), void *ctx, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    name_ref *names = NULL;
+    char *buf = NULL;
+    size_t n = 0, total = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+        goto done;
+    }
+    const sidx_map *m = &d->idx.measurements;
+    names = malloc((m->n ? m->n : 1) * sizeof *names);
+    if (!names) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        const sidx_list *l = m->slots[i].key ? m->slots[i].val : NULL;
+        if (l && l->n > 0) {
+            names[n++] = (name_ref){(const char *)l->key, l->klen};
+            total += l->klen + 1;
+        }
+    }
+    qsort(names, n, sizeof *names, name_ref_cmp);
+    /* copied out, so that cb runs on strings of its own (NUL-terminated) */
+    buf = malloc(total ? total : 1);
+    if (!buf) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + off, names[i].p, names[i].len);
+        buf[off + names[i].len] = '\0';
+        off += names[i].len + 1;
+    }
+    off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!cb(ctx, buf + off))
+            break;
+        off += names[i].len + 1;
+    }
+done:
+    pthread_rwlock_unlock(&e->lock);
+    free(names);
+    free(buf);
+    return rc;
+}
+
+/* Copies the ids of l (ascending) that pass the measurement filter into a malloc'ed array. */
+static vt_rc ids_copy(const sidx_list *l, const char *measurement, uint64_t **ids, size_t *n,
+                      vt_err *err)
+{
+    *ids = NULL;
+    *n = 0;
+    if (!l || l->n == 0)
+        return VT_OK;
+    uint64_t *v = malloc(l->n * sizeof *v);
+    if (!v)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    vt_str m = measurement ? vt_str_c(measurement) : (vt_str){NULL, 0};
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!measurement || vt_str_eq(l->series[i]->measurement, m))
+            v[k++] = l->ids[i];
+    if (k == 0) {
+        free(v);
+        v = NULL;
+    }
+    *ids = v;
+    *n = k;
+    return VT_OK;
+}
+
+vt_rc engine_series_by_tag(engine *e, const char *db, const char *measurement, const char *key,
+                           const char *value, uint64_t **ids, size_t *n, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    *ids = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    } else {
+        const sidx_list *p = sidx_postings(&d->idx, vt_str_c(key), vt_str_c(value));
+        const sidx_list *m = measurement ? sidx_measurement(&d->idx, vt_str_c(measurement)) : NULL;
+        if (measurement && (!m || !p)) {
+            /* nothing */
+        } else if (measurement && m->n < p->n) {
+            /* fewer series in the measurement than carry the tag: filter those by tag */
+            uint64_t *v = malloc((m->n ? m->n : 1) * sizeof *v);
+            if (!v) {
+                rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+            } else {
+                vt_str k = vt_str_c(key), val = vt_str_c(value);
+                size_t c = 0;
+                for (size_t i = 0; i < m->n; i++) {
+                    const sidx_series *s = m->series[i];
+                    for (size_t t = 0; t < s->ntags; t++)
+                        if (vt_str_eq(s->tags[t].key, k)) {
+                            if (vt_str_eq(s->tags[t].value, val))
+                                v[c++] = m->ids[i];
+                            break;
+                        }
+                }
+                if (c == 0) {
+                    free(v);
+                    v = NULL;
+                }
+                *ids = v;
+                *n = c;
+            }
+        } else {
+            rc = ids_copy(p, measurement, ids, n, err);
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+vt_rc engine_series_of_measurement(engine *e, const char *db, const char *measurement,
+                                   uint64_t **ids, size_t *n, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    *ids = NULL;
+    *n = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (!d)
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    else
+        rc = ids_copy(sidx_measurement(&d->idx, vt_str_c(measurement)), NULL, ids, n, err);
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+vt_rc engine_series_lookup(engine *e, const char *db, uint64_t id, vt_buf *store,
+                           engine_series_info *out, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    const sidx_series *s = d ? sidx_find_id(&d->idx, id) : NULL;
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+        goto done;
+    }
+    if (!s) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "series %" PRIu64 " not found in database %s", id,
+                        db);
+        goto done;
+    }
+    /* one reservation, then pointers: [pad][tags][fields][strings] */
+    size_t align = _Alignof(max_align_t);
+    size_t pad = (align - store->len % align) % align;
+    size_t tags_at = pad, fields_at = tags_at + s->ntags * sizeof(vt_tag);
+    size_t str_at = fields_at + s->nfields * sizeof(engine_field_info);
+    size_t total = str_at + s->measurement.len + 1;
+    for (size_t t = 0; t < s->ntags; t++)
+        total += s->tags[t].key.len + s->tags[t].value.len + 2;
+    for (size_t f = 0; f < s->nfields; f++)
+        total += s->fields[f].len + 1;
+    if (!vt_buf_reserve(store, total)) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    uint8_t *base = store->data + store->len;
+    memset(base, 0, pad);
+    vt_tag *tags = (vt_tag *)(void *)(base + tags_at);
+    engine_field_info *fi = (engine_field_info *)(void *)(base + fields_at);
+    char *sp = (char *)base + str_at;
+#define COPY_STR(dst, p, len)                                                                      \
+    do {                                                                                           \
+        memcpy(sp, (p), (len));                                                                    \
+        sp[(len)] = '\0';                                                                          \
+        (dst) = sp;                                                                                \
+        sp += (len) + 1;                                                                           \
+    } while (0)
+    const char *mp;
+    COPY_STR(mp, s->measurement.ptr, s->measurement.len);
+    for (size_t t = 0; t < s->ntags; t++) {
+        const char *kp, *vp;
+        COPY_STR(kp, s->tags[t].key.ptr, s->tags[t].key.len);
+        COPY_STR(vp, s->tags[t].value.ptr, s->tags[t].value.len);
+        tags[t] = (vt_tag){{kp, s->tags[t].key.len}, {vp, s->tags[t].value.len}};
+    }
+    for (size_t f = 0; f < s->nfields; f++) {
+        const char *np;
+        COPY_STR(np, s->fields[f].name, s->fields[f].len);
+        fi[f] = (engine_field_info){np, s->fields[f].type};
+    }
+#undef COPY_STR
+    if (s->nfields > 1)
+        qsort(fi, s->nfields, sizeof *fi, finfo_cmp);
+    store->len += total;
+    *out = (engine_series_info){s->id, mp, s->ntags ? tags : NULL, s->ntags,
+                                s->nfields ? fi : NULL, s->nfields};
+done:
+    pthread_rwlock_unlock(&e->lock);
+    return rc;
+}
+
+vt_type engine_field_type(engine *e, const char *db, const char *measurement, const char *field)
+{
+    vt_type t = VT_TYPE_NONE;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (d)
+        t = sidx_field_type(&d->idx, vt_str_c(measurement), field, strlen(field));
+    pthread_rwlock_unlock(&e->lock);
+    return t;
+}
+
+vt_rc engine_foreach_field(engine *e, const char *db, const char *measurement,
+                           bool (*cb)(void *ctx, const engine_field_info *f), void *ctx,
+                           vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    engine_field_info *fi = NULL;
+    char *names = NULL;
+    size_t n = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    edb *d = db_find(e, db);
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+        goto done;
+    }
+    const sidx_list *l = sidx_measurement(&d->idx, vt_str_c(measurement));
+    if (!l || l->n == 0 || l->nmfields == 0)
+        goto done;
+    size_t total = 0;
+    for (size_t i = 0; i < l->nmfields; i++)
+        total += l->mfields[i].len + 1;
+    fi = malloc(l->nmfields * sizeof *fi);
+    names = malloc(total);
+    if (!fi || !names) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < l->nmfields; i++) {
+        memcpy(names + off, l->mfields[i].name, l->mfields[i].len + 1);
+        fi[i] = (engine_field_info){names + off, l->mfields[i].type};
+        off += l->mfields[i].len + 1;
+    }
+    n = l->nmfields;
+    qsort(fi, n, sizeof *fi, finfo_cmp);
+    /* cb runs after the lock is released: it sees copies */
+    pthread_rwlock_unlock(&e->lock);
+    for (size_t i = 0; i < n; i++)
+        if (!cb(ctx, &fi[i]))
+            break;
+    free(fi);
+    free(names);
+    return VT_OK;
+done:
+    pthread_rwlock_unlock(&e->lock);
+    free(fi);
+    free(names);
     return rc;
 }
 

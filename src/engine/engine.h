@@ -19,8 +19,15 @@
  * Reads verify block checksums: a corrupt block yields VT_ECORRUPT naming file and block, never
  * wrong data.
  *
+ * Deletes (DELETE, DROP SERIES, DROP MEASUREMENT) are applied in seq order like writes: points
+ * in the memtable are removed at once; points in segments are hidden by tombstones kept in the
+ * MANIFEST and applied at read time, until a compaction rewrites the data without them. A series
+ * left without any point disappears from the index (and a measurement without series, with its
+ * field types). See the design note of engine.c and docs/format/segment.md.
+ *
  * Threading: any number of readers and writers; writers are serialised inside (callers that need
- * seq order, like the node, already apply in seq order). Reads see every applied point.
+ * seq order, like the node, already apply in seq order). Reads see every applied point and never
+ * a deleted one.
  */
 #ifndef ENGINE_ENGINE_H
 #define ENGINE_ENGINE_H
@@ -31,6 +38,7 @@
 
 #include "common/error.h"
 #include "common/point.h"
+#include "engine/segment.h"
 
 typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 32 MiB */
@@ -141,6 +149,84 @@ typedef struct engine_points {
 vt_rc engine_read(engine *e, const char *db, uint64_t series_id, const char *field, int64_t tmin,
                   int64_t tmax, bool (*cb)(void *ctx, const engine_points *pts), void *ctx,
                   vt_err *err);
+
+/* ---- deletes ----
+ * All three are journaled by the caller (seq; 0 when not journaled) and idempotent on replay.
+ * A series whose last point goes disappears: SHOW SERIES / MEASUREMENTS / TAG VALUES no longer
+ * list it, its id is never returned again (engine_read on it: VT_ENOTFOUND), and a later write
+ * of the same series key re-creates it with a new id and only the new points. A measurement
+ * losing its last series forgets its field types. tmin > tmax deletes nothing. */
+
+/* Deletes the points (every field) of the series ids[0..n) with tmin <= time <= tmax. Ids that
+ * name no series are ignored. DROP SERIES = INT64_MIN..INT64_MAX. */
+vt_rc engine_delete(engine *e, uint64_t seq, const char *db, const uint64_t *ids, size_t n,
+                    int64_t tmin, int64_t tmax, vt_err *err);
+/* The same, the series named by canonical series keys (base + keys[i].off, keys[i].len, hash =
+ * sidx_hash of the key), as in the journal: ids are per engine, keys are not. Unknown keys are
+ * ignored. */
+vt_rc engine_delete_keyed(engine *e, uint64_t seq, const char *db, const uint8_t *base,
+                          const engine_key *keys, size_t n, int64_t tmin, int64_t tmax,
+                          vt_err *err);
+/* Deletes every series of measurement over all time (no-op when it has none). */
+vt_rc engine_drop_measurement(engine *e, uint64_t seq, const char *db, const char *measurement,
+                              vt_err *err);
+/* Appends to *kb the canonical keys of the live series among ids[0..n) and fills
+ * keys[0..*nfound) (offsets into kb->data, hashes). keys must have room for n entries. */
+vt_rc engine_series_keys(engine *e, const char *db, const uint64_t *ids, size_t n,
+                         struct vt_buf *kb, engine_key *keys, size_t *nfound, vt_err *err);
+
+/* ---- metadata reads for the query executor ----
+ * Lifetime: what these return is either a copy the caller owns (id arrays, the store of
+ * engine_series_lookup) or valid only during the callback. Nothing is handed out that a
+ * concurrent DROP SERIES could free: every call copies under the engine's read lock. An id
+ * obtained here may be deleted before the caller reads it: engine_read / engine_read_agg then
+ * return VT_ENOTFOUND, which an executor treats as "no points". */
+
+/* Calls cb with each measurement of db that has at least one series, sorted by name (bytewise);
+ * cb returns false to stop. */
+vt_rc engine_foreach_measurement(engine *e, const char *db,
+                                 bool (*cb)(void *ctx, const char *name), void *ctx, vt_err *err);
+/* Ids (ascending) of the series of measurement that carry tag key=value (from the tag postings;
+ * measurement NULL = of every measurement). *ids is malloc'ed (NULL when *n = 0): free() it. */
+vt_rc engine_series_by_tag(engine *e, const char *db, const char *measurement, const char *key,
+                           const char *value, uint64_t **ids, size_t *n, vt_err *err);
+/* Ids (ascending) of every series of measurement; same ownership. */
+vt_rc engine_series_of_measurement(engine *e, const char *db, const char *measurement,
+                                   uint64_t **ids, size_t *n, vt_err *err);
+/* Fills *out for series id (as engine_foreach_series would): every pointer of out points into
+ * bytes appended to *store, valid until the caller next changes or frees store. VT_ENOTFOUND
+ * when db or the series does not exist (e.g. deleted). */
+vt_rc engine_series_lookup(engine *e, const char *db, uint64_t id, struct vt_buf *store,
+                           engine_series_info *out, vt_err *err);
+/* Type of (measurement, field) in db, VT_TYPE_NONE when unknown. */
+vt_type engine_field_type(engine *e, const char *db, const char *measurement, const char *field);
+/* Calls cb with each field key of measurement (the union of its series' fields since it last had
+ * no series) and its type, sorted by name; the info is valid during the call. */
+vt_rc engine_foreach_field(engine *e, const char *db, const char *measurement,
+                           bool (*cb)(void *ctx, const engine_field_info *f), void *ctx,
+                           vt_err *err);
+
+/* ---- pre-aggregated reads ---- */
+
+/* A whole segment block, described by its index entry (see seg_preagg for agg). */
+typedef struct engine_block_agg {
+    int64_t min_time, max_time; /* of its first and last points */
+    uint32_t count;
+    vt_type type;
+    seg_preagg agg;
+} engine_block_agg;
+
+/* Like engine_read, but each segment block lying entirely inside [tmin, tmax] whose time span
+ * holds no point of the same column from any other source (memtable, other segments — judged by
+ * their block spans — or a tombstone) is first offered to block_cb without being decoded:
+ * block_cb returns 1 = consumed, 0 = deliver its points to points_cb instead, -1 = stop.
+ * Blocks and point runs are delivered in ascending time order, never overlapping; points_cb
+ * returning false stops. block_cb may be NULL (then this is engine_read). */
+vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char *field,
+                      int64_t tmin, int64_t tmax,
+                      int (*block_cb)(void *ctx, const engine_block_agg *b),
+                      bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
+                      vt_err *err);
 
 typedef struct engine_stats {
     uint64_t series;

@@ -1,7 +1,7 @@
 /*
  * engine/manifest.c — MANIFEST encoding.
  *
- * Layout (version 1, little-endian):
+ * Layout (versions 1 and 2, little-endian):
  *     0   4  magic "VMAN"
  *     4   2  version (1)
  *     6   2  flags (0)
@@ -12,13 +12,19 @@
  *    32      per database, sorted by name:
  *              u32 id, u16 name length, name bytes (1..255, no '/' or NUL),
  *              u32 number of segments, that many u64 segment ids (oldest first, ascending)
+ *              version 2 only: u32 number of tombstones, that many 32-byte tombstones
+ *                  u64 series id, i64 tmin, i64 tmax, u64 seg_bound
  *     .   4  CRC-32C of every preceding byte
  * The file ends right after the CRC. Database ids and segment ids are unique and below the
- * "next" counters.
+ * "next" counters. A tombstone deletes the points of its series with tmin <= time <= tmax from
+ * the segments of its database whose id is below seg_bound (tmin <= tmax, seg_bound <= next
+ * segment id). Version 1 is written whenever no database has a tombstone, so a store that never
+ * saw a DELETE keeps the original layout byte for byte.
  */
 #include "engine/manifest.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +33,17 @@
 
 #define MAN_MAGIC "VMAN"
 #define MAN_VERSION 1
+#define MAN_VERSION_TOMBS 2
+#define MAN_TOMB_BYTES 32
 
 void manifest_encode(const manifest *m, vt_buf *out)
 {
     size_t start = out->len;
+    bool tombs = false;
+    for (size_t i = 0; i < m->ndbs; i++)
+        tombs = tombs || m->dbs[i].ntombs > 0;
     vt_buf_append(out, MAN_MAGIC, 4);
-    vt_buf_put_u16(out, MAN_VERSION);
+    vt_buf_put_u16(out, tombs ? MAN_VERSION_TOMBS : MAN_VERSION);
     vt_buf_put_u16(out, 0);
     vt_buf_put_u64(out, m->checkpoint_seq);
     vt_buf_put_u64(out, m->next_segment_id);
@@ -47,6 +58,15 @@ void manifest_encode(const manifest *m, vt_buf *out)
         vt_buf_put_u32(out, (uint32_t)d->nsegments);
         for (size_t s = 0; s < d->nsegments; s++)
             vt_buf_put_u64(out, d->segments[s]);
+        if (!tombs)
+            continue;
+        vt_buf_put_u32(out, (uint32_t)d->ntombs);
+        for (size_t t = 0; t < d->ntombs; t++) {
+            vt_buf_put_u64(out, d->tombs[t].series_id);
+            vt_buf_put_u64(out, (uint64_t)d->tombs[t].tmin);
+            vt_buf_put_u64(out, (uint64_t)d->tombs[t].tmax);
+            vt_buf_put_u64(out, d->tombs[t].seg_bound);
+        }
     }
     if (!out->oom)
         vt_buf_put_u32(out, crc32c(out->data + start, out->len - start));
@@ -57,6 +77,7 @@ void manifest_free(manifest *m)
     for (size_t i = 0; i < m->ndbs; i++) {
         free(m->dbs[i].name);
         free(m->dbs[i].segments);
+        free(m->dbs[i].tombs);
     }
     free(m->dbs);
     memset(m, 0, sizeof *m);
@@ -80,8 +101,9 @@ vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifes
         BAD(0, "bad magic");
     if (crc32c(data, len - 4) != vt_get_u32(data + len - 4))
         BAD(len - 4, "checksum mismatch");
-    if (vt_get_u16(data + 4) != MAN_VERSION)
-        BAD(4, "unsupported version %u", vt_get_u16(data + 4));
+    uint16_t version = vt_get_u16(data + 4);
+    if (version != MAN_VERSION && version != MAN_VERSION_TOMBS)
+        BAD(4, "unsupported version %u", version);
     vt_reader r;
     vt_reader_init(&r, data + 8, len - 12);
     uint32_t ndbs;
@@ -127,6 +149,29 @@ vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifes
             if (d->segments[s] >= m->next_segment_id || (s > 0 && d->segments[s] <= d->segments[s - 1]))
                 BAD(at, "database '%s': segment id %" PRIu64 " out of order or range", d->name,
                     d->segments[s]);
+        }
+        if (version != MAN_VERSION_TOMBS)
+            continue;
+        uint32_t ntombs;
+        size_t tat = (size_t)(r.p - data);
+        if (!vt_read_u32(&r, &ntombs) || ntombs > vt_reader_left(&r) / MAN_TOMB_BYTES)
+            BAD(tat, "bad tombstone count for database '%s'", d->name);
+        d->tombs = calloc(ntombs ? ntombs : 1, sizeof *d->tombs);
+        if (!d->tombs)
+            return vt_err_set(err, VT_ENOMEM, "manifest %s: out of memory", name);
+        d->ntombs = ntombs;
+        for (uint32_t t = 0; t < ntombs; t++) {
+            manifest_tomb *tb = &d->tombs[t];
+            uint64_t lo, hi;
+            tat = (size_t)(r.p - data);
+            vt_read_u64(&r, &tb->series_id);
+            vt_read_u64(&r, &lo);
+            vt_read_u64(&r, &hi);
+            vt_read_u64(&r, &tb->seg_bound);
+            tb->tmin = (int64_t)lo;
+            tb->tmax = (int64_t)hi;
+            if (tb->tmin > tb->tmax || tb->seg_bound > m->next_segment_id || tb->series_id == 0)
+                BAD(tat, "database '%s': bad tombstone %u", d->name, t);
         }
     }
     if (r.bad)

@@ -14,11 +14,22 @@
 #include "common/buf.h"
 #include "common/error.h"
 
+/* A tombstone: the points of series series_id with tmin <= time <= tmax are deleted from every
+ * segment of the database whose id is below seg_bound (segments written later hold only points
+ * written after the delete). Applied at read time, purged by compaction. */
+typedef struct manifest_tomb {
+    uint64_t series_id;
+    int64_t tmin, tmax;
+    uint64_t seg_bound;
+} manifest_tomb;
+
 typedef struct manifest_db {
     char *name; /* owned */
     uint32_t id;
     uint64_t *segments; /* owned, oldest first */
     size_t nsegments;
+    manifest_tomb *tombs; /* owned (version 2) */
+    size_t ntombs;
 } manifest_db;
 
 typedef struct manifest {
@@ -29,6 +40,7 @@ typedef struct manifest {
     size_t ndbs;
 } manifest;
 
+/* Writes version 1 when no database has tombstones, else version 2. */
 void manifest_encode(const manifest *m, vt_buf *out);
 /* Parses and validates (CRC, structure); name is used in messages. Fills m (caller frees). */
 vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifest *m,

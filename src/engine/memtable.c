@@ -168,6 +168,61 @@ bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
     return true;
 }
 
+size_t mt_column_delete(memtable *m, mt_column *c, int64_t tmin, int64_t tmax)
+{
+    size_t es = seg_type_size(c->type), k = 0;
+    uint8_t *val = c->val;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->time[i] >= tmin && c->time[i] <= tmax)
+            continue;
+        if (k != i) {
+            c->time[k] = c->time[i];
+            memcpy(val + k * es, val + i * es, es);
+        }
+        k++;
+    }
+    size_t removed = c->n - k;
+    c->n = k;
+    m->points -= removed;
+    return removed;
+}
+
+static void series_slot_free(memtable *m, mt_series *ms)
+{
+    for (size_t c = 0; c < ms->ncols; c++) {
+        m->points -= ms->cols[c].n;
+        free(ms->cols[c].time);
+        free(ms->cols[c].val);
+    }
+    free(ms->cols);
+    free(ms);
+}
+
+void memtable_remove_series(memtable *m, mt_series *const *v, size_t n)
+{
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i]->db = NULL; /* marks the victims */
+    size_t k = 0;
+    for (size_t i = 0; i < m->nseries; i++) {
+        mt_series *ms = m->series[i];
+        if (ms->db == NULL)
+            series_slot_free(m, ms);
+        else
+            m->series[k++] = ms;
+    }
+    m->nseries = k;
+}
+
+bool mt_series_has_points(const mt_series *ms)
+{
+    for (size_t c = 0; ms && c < ms->ncols; c++)
+        if (ms->cols[c].n > 0)
+            return true;
+    return false;
+}
+
 typedef struct mt_order {
     int64_t time;
     size_t idx;

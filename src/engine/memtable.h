@@ -62,6 +62,14 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
 /* Appends one value (of the column's type); false on out-of-memory. */
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v);
 
+/* Deletes the points of c with tmin <= time <= tmax (arrival order of the others kept, so last
+ * write wins as before); returns how many were removed (m->points is reduced by as many). */
+size_t mt_column_delete(memtable *m, mt_column *c, int64_t tmin, int64_t tmax);
+/* Removes and frees the slots v[0..n) (all in m); their points are gone. */
+void memtable_remove_series(memtable *m, mt_series *const *v, size_t n);
+/* True when some column of ms holds a point. */
+bool mt_series_has_points(const mt_series *ms);
+
 /* Appends to out (type = column type) the points of c with tmin <= time <= tmax, ascending, last
  * write winning on equal times. Strings in out point into the memtable. false on OOM. */
 bool mt_column_snapshot(const mt_column *c, int64_t tmin, int64_t tmax, seg_col *out);

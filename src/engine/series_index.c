@@ -2,7 +2,13 @@
  * engine/series_index.c — hash maps and the per-database series index (see series_index.h).
  *
  * The maps are open addressing with linear probing, grown at 70% load; a slot stores the full
- * 64-bit hash so most mismatches are rejected without touching the key bytes.
+ * 64-bit hash so most mismatches are rejected without touching the key bytes. Deletion uses
+ * backward shifting (Knuth 6.4 algorithm R), so lookups never meet tombstone slots.
+ *
+ * Removal of series (sidx_remove) is done in passes so that removing k series that share lists
+ * compacts each list once: mark every victim dead; compact each list they belong to the first
+ * time it is met (dropping all dead entries at once); free the lists left empty; then take the
+ * series out of the maps and of `all` (swap with the last, via all_pos) and free them.
  */
 #include "engine/series_index.h"
 
@@ -114,6 +120,33 @@ bool sidx_map_put(sidx_map *m, uint64_t hash, const void *key, size_t klen, void
     return true;
 }
 
+void *sidx_map_del(sidx_map *m, uint64_t hash, const void *key, size_t klen)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1, i = (size_t)hash & mask;
+    for (;; i = (i + 1) & mask) {
+        const sidx_slot *s = &m->slots[i];
+        if (!s->key)
+            return NULL;
+        if (s->hash == hash && s->klen == klen && memcmp(s->key, key, klen) == 0)
+            break;
+    }
+    void *val = m->slots[i].val;
+    /* shift back every later entry of the cluster whose home slot is not in (i, j] */
+    for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {
+        size_t home = (size_t)m->slots[j].hash & mask;
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            m->slots[i] = m->slots[j];
+            i = j;
+        }
+    }
+    memset(&m->slots[i], 0, sizeof m->slots[i]);
+    m->n--;
+    return val;
+}
+
 void sidx_map_free(sidx_map *m)
 {
     free(m->slots);
@@ -183,6 +216,9 @@ static void list_free(sidx_list *l)
 {
     if (!l)
         return;
+    for (size_t i = 0; i < l->nmfields; i++)
+        free(l->mfields[i].tkey);
+    free(l->mfields);
     free(l->key);
     free(l->ids);
     free(l->series);
@@ -197,26 +233,26 @@ static void map_free_lists(sidx_map *m)
     sidx_map_free(m);
 }
 
+static void series_free(sidx_series *s)
+{
+    for (size_t f = 0; f < s->nfields; f++)
+        free(s->fields[f].name);
+    free(s->fields);
+    free(s->tags);
+    free(s->key);
+    free(s);
+}
+
 void sidx_free(sidx *x)
 {
-    for (size_t i = 0; i < x->n; i++) {
-        sidx_series *s = x->all[i];
-        for (size_t f = 0; f < s->nfields; f++)
-            free(s->fields[f].name);
-        free(s->fields);
-        free(s->tags);
-        free(s->key);
-        free(s);
-    }
+    for (size_t i = 0; i < x->n; i++)
+        series_free(x->all[i]);
     free(x->all);
     sidx_map_free(&x->by_key);
     sidx_map_free(&x->by_id);
-    sidx_map_free(&x->types);
+    sidx_map_free(&x->types); /* keys owned by the measurement lists' mfields */
     map_free_lists(&x->postings);
     map_free_lists(&x->measurements);
-    for (size_t i = 0; i < x->nowned; i++)
-        free(x->owned[i]);
-    free(x->owned);
     sidx_init(x);
 }
 
@@ -241,27 +277,36 @@ static bool read_str(vt_reader *r, vt_str *s)
     return true;
 }
 
-/* Adds s (id) to the list under key in m, creating it; keeps ids ascending. */
-static bool list_add(sidx_map *m, const uint8_t *key, size_t klen, sidx_series *s)
+/* The list under key in m, created empty when absent; NULL on out-of-memory. */
+static sidx_list *list_get(sidx_map *m, const uint8_t *key, size_t klen)
 {
     uint64_t h = sidx_hash(key, klen);
     sidx_list *l = sidx_map_get(m, h, key, klen);
     if (!l) {
         l = calloc(1, sizeof *l);
         if (!l)
-            return false;
+            return NULL;
         l->key = malloc(klen ? klen : 1);
         if (!l->key) {
             free(l);
-            return false;
+            return NULL;
         }
         memcpy(l->key, key, klen);
         l->klen = klen;
         if (!sidx_map_put(m, h, l->key, klen, l)) {
             list_free(l);
-            return false;
+            return NULL;
         }
     }
+    return l;
+}
+
+/* Adds s (id) to the list under key in m, creating it; keeps ids ascending. */
+static bool list_add(sidx_map *m, const uint8_t *key, size_t klen, sidx_series *s)
+{
+    sidx_list *l = list_get(m, key, klen);
+    if (!l)
+        return false;
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 4;
         uint64_t *ni = realloc(l->ids, nc * sizeof *ni);
@@ -338,6 +383,7 @@ sidx_series *sidx_add(sidx *x, uint64_t id, const uint8_t *key, size_t klen, uin
         goto fail;
     if (!sidx_map_put(&x->by_id, sidx_hash(&s->id, sizeof s->id), &s->id, sizeof s->id, s))
         goto fail; /* by_key holds a dangling entry only on OOM; the engine fails then anyway */
+    s->all_pos = x->n;
     x->all[x->n++] = s;
     if (!list_add(&x->measurements, (const uint8_t *)s->measurement.ptr, s->measurement.len, s))
         goto fail_added;
@@ -399,34 +445,42 @@ vt_type sidx_field_type(const sidx *x, vt_str measurement, const char *field, si
 
 bool sidx_set_field_type(sidx *x, vt_str measurement, const char *field, size_t flen, vt_type t)
 {
-    vt_buf kb;
-    vt_buf_init(&kb);
-    bool ok = false;
-    if (!pair_key(&kb, measurement, field, flen))
-        goto done;
-    uint64_t h = sidx_hash(kb.data, kb.len);
-    if (sidx_map_get(&x->types, h, kb.data, kb.len)) {
-        ok = sidx_map_put(&x->types, h, kb.data, kb.len, (void *)(uintptr_t)t);
-        /* the map keeps pointing at the key stored the first time */
-        goto done;
+    sidx_list *l = list_get(&x->measurements, (const uint8_t *)measurement.ptr, measurement.len);
+    if (!l)
+        return false;
+    for (size_t i = 0; i < l->nmfields; i++) {
+        sidx_mfield *mf = &l->mfields[i];
+        if (mf->len == flen && memcmp(mf->name, field, flen) == 0) {
+            mf->type = t;
+            return sidx_map_put(&x->types, sidx_hash(mf->tkey, mf->tklen), mf->tkey, mf->tklen,
+                                (void *)(uintptr_t)t);
+        }
     }
-    if (x->nowned == x->owned_cap) {
-        size_t nc = x->owned_cap ? x->owned_cap * 2 : 16;
-        void **no = realloc(x->owned, nc * sizeof *no);
-        if (!no)
-            goto done;
-        x->owned = no;
-        x->owned_cap = nc;
+    if (l->nmfields == l->mfcap) {
+        size_t nc = l->mfcap ? l->mfcap * 2 : 4;
+        sidx_mfield *nf = realloc(l->mfields, nc * sizeof *nf);
+        if (!nf)
+            return false;
+        l->mfields = nf;
+        l->mfcap = nc;
     }
-    uint8_t *k = malloc(kb.len);
+    size_t tklen = measurement.len + 1 + flen;
+    uint8_t *k = malloc(tklen + 1);
     if (!k)
-        goto done;
-    memcpy(k, kb.data, kb.len);
-    x->owned[x->nowned++] = k;
-    ok = sidx_map_put(&x->types, h, k, kb.len, (void *)(uintptr_t)t);
-done:
-    vt_buf_free(&kb);
-    return ok;
+        return false;
+    if (measurement.len)
+        memcpy(k, measurement.ptr, measurement.len);
+    k[measurement.len] = 0;
+    if (flen)
+        memcpy(k + measurement.len + 1, field, flen);
+    k[tklen] = 0;
+    if (!sidx_map_put(&x->types, sidx_hash(k, tklen), k, tklen, (void *)(uintptr_t)t)) {
+        free(k);
+        return false;
+    }
+    l->mfields[l->nmfields++] =
+        (sidx_mfield){k, tklen, (const char *)k + measurement.len + 1, flen, t};
+    return true;
 }
 
 const sidx_list *sidx_postings(const sidx *x, vt_str key, vt_str value)
@@ -444,4 +498,85 @@ const sidx_list *sidx_measurement(const sidx *x, vt_str measurement)
 {
     return sidx_map_get(&x->measurements, sidx_hash(measurement.ptr, measurement.len),
                         measurement.ptr, measurement.len);
+}
+
+/* Drops the dead entries of l (ids stay ascending). */
+static void list_compact(sidx_list *l)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->series[i]->dead)
+            continue;
+        l->ids[k] = l->ids[i];
+        l->series[k++] = l->series[i];
+    }
+    l->n = k;
+}
+
+/* The list of s for slot j: 0 = its measurement's, j > 0 = the posting of tag j - 1. */
+static sidx_list *series_list(const sidx *x, const sidx_series *s, size_t j, vt_buf *kb)
+{
+    if (j == 0)
+        return sidx_map_get(&x->measurements, sidx_hash(s->measurement.ptr, s->measurement.len),
+                            s->measurement.ptr, s->measurement.len);
+    const vt_tag *t = &s->tags[j - 1];
+    pair_key(kb, t->key, t->value.ptr, t->value.len); /* reserved by the caller: cannot fail */
+    return sidx_map_get(&x->postings, sidx_hash(kb->data, kb->len), kb->data, kb->len);
+}
+
+bool sidx_remove(sidx *x, sidx_series **v, size_t n)
+{
+    size_t need = 1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < v[i]->ntags; t++) {
+            size_t l = v[i]->tags[t].key.len + 1 + v[i]->tags[t].value.len;
+            if (l > need)
+                need = l;
+        }
+    vt_buf kb;
+    vt_buf_init(&kb);
+    if (!vt_buf_reserve(&kb, need)) {
+        vt_buf_free(&kb);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i]->dead = true;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= v[i]->ntags; j++) {
+            sidx_list *l = series_list(x, v[i], j, &kb);
+            if (l && !l->dirty) {
+                list_compact(l);
+                l->dirty = true;
+            }
+        }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= v[i]->ntags; j++) {
+            sidx_list *l = series_list(x, v[i], j, &kb);
+            if (!l || !l->dirty)
+                continue;
+            l->dirty = false;
+            if (l->n > 0)
+                continue;
+            if (j == 0) {
+                /* the measurement is gone: forget its field types */
+                for (size_t f = 0; f < l->nmfields; f++)
+                    sidx_map_del(&x->types, sidx_hash(l->mfields[f].tkey, l->mfields[f].tklen),
+                                 l->mfields[f].tkey, l->mfields[f].tklen);
+                sidx_map_del(&x->measurements, sidx_hash(l->key, l->klen), l->key, l->klen);
+            } else {
+                sidx_map_del(&x->postings, sidx_hash(l->key, l->klen), l->key, l->klen);
+            }
+            list_free(l);
+        }
+    for (size_t i = 0; i < n; i++) {
+        sidx_series *s = v[i];
+        sidx_map_del(&x->by_key, s->hash, s->key, s->keylen);
+        sidx_map_del(&x->by_id, sidx_hash(&s->id, sizeof s->id), &s->id, sizeof s->id);
+        sidx_series *last = x->all[--x->n];
+        x->all[s->all_pos] = last;
+        last->all_pos = s->all_pos;
+        series_free(s);
+    }
+    vt_buf_free(&kb);
+    return true;
 }

@@ -10,6 +10,13 @@
  *   (measurement, field) -> type (one type per field of a measurement, InfluxDB's rule)
  * It lives in memory only and is rebuilt on open from the series sections of the segments.
  *
+ * Deletion (sidx_remove, used by DELETE / DROP SERIES / DROP MEASUREMENT): a series is taken out
+ * of every map and list and freed; a posting or measurement list left empty is freed too, and a
+ * measurement losing its last series forgets its (measurement, field) types, so that a later
+ * write may give a field another type (InfluxDB 1.x). Each measurement list keeps the
+ * measurement's field set (name, type) in the order fields first appeared; the types map keys
+ * are owned by those entries.
+ *
  * Ownership: the index owns every series and string it returns; they stay valid (and at the
  * same address) until sidx_free. A series' field array may grow (realloc) when a field is added,
  * but each field name is a separate allocation that never moves.
@@ -25,7 +32,7 @@
 #include "common/point.h"
 
 /* Open-addressing hash map over byte keys; the key bytes are owned by the caller and must
- * outlive the entry. No deletion (a database's index is freed as a whole). */
+ * outlive the entry. Deletion shifts the following entries back (no tombstone slots). */
 typedef struct sidx_slot {
     uint64_t hash;
     const uint8_t *key; /* NULL = empty slot */
@@ -43,6 +50,8 @@ uint64_t sidx_hash(const void *data, size_t len);
 void *sidx_map_get(const sidx_map *m, uint64_t hash, const void *key, size_t klen);
 /* Inserts or replaces; returns false on out-of-memory. */
 bool sidx_map_put(sidx_map *m, uint64_t hash, const void *key, size_t klen, void *val);
+/* Removes key; returns the value it had (NULL when absent). */
+void *sidx_map_del(sidx_map *m, uint64_t hash, const void *key, size_t klen);
 void sidx_map_free(sidx_map *m);
 
 typedef struct sidx_field {
@@ -66,6 +75,8 @@ typedef struct sidx_series {
     void *mt_active;
     uint64_t mt_gen;
     void *mt_imm;
+    size_t all_pos; /* index in sidx.all */
+    bool dead;      /* being removed (sidx_remove) */
 } sidx_series;
 
 typedef struct sidx {
@@ -77,10 +88,17 @@ typedef struct sidx {
     sidx_series **all;
     size_t n, cap;
     uint64_t next_id; /* ids start at 1 */
-    /* owned key storage of the types/postings/measurements maps */
-    void **owned;
-    size_t nowned, owned_cap;
 } sidx;
+
+/* One field of a measurement; tkey ("measurement\0field", owned) is the types map key, name
+ * points into it (NUL-terminated). */
+typedef struct sidx_mfield {
+    uint8_t *tkey;
+    size_t tklen;
+    const char *name;
+    size_t len;
+    vt_type type;
+} sidx_mfield;
 
 typedef struct sidx_list {
     uint8_t *key; /* owned */
@@ -88,6 +106,9 @@ typedef struct sidx_list {
     uint64_t *ids;
     sidx_series **series;
     size_t n, cap;
+    sidx_mfield *mfields; /* measurement lists only: the measurement's fields */
+    size_t nmfields, mfcap;
+    bool dirty; /* scratch of sidx_remove */
 } sidx_list;
 
 /* Canonical key: uvarint len + measurement, uvarint ntags, per tag uvarint len + key, uvarint
@@ -111,5 +132,9 @@ bool sidx_set_field_type(sidx *x, vt_str measurement, const char *field, size_t 
 /* Series carrying tag key=value / of a measurement (NULL when none). */
 const sidx_list *sidx_postings(const sidx *x, vt_str key, vt_str value);
 const sidx_list *sidx_measurement(const sidx *x, vt_str measurement);
+/* Removes series v[0..n) (distinct, all in x) from the index and frees them; the pointers are
+ * invalid afterwards. Lists left empty are freed; a measurement left without series forgets its
+ * field types. Returns false on out-of-memory (nothing removed then). */
+bool sidx_remove(sidx *x, sidx_series **v, size_t n);
 
 #endif

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/influxql_admin.h"
+#include "query/influxql_exec.h"
+#include "query/influxql_parser.h"
+#include "query/result.h"
 #include "server/server_int.h"
 
 enum MHD_Result http_handle_ping(http_request *rq)
@@ -99,81 +101,6 @@ enum MHD_Result http_handle_write(http_request *rq)
 
 /* ---- /query ---- */
 
-typedef struct http_list_ctx {
-    vt_buf b;
-    size_t count;
-} http_list_ctx;
-
-static void http_list_db_cb(void *ctx, const char *name)
-{
-    http_list_ctx *lc = ctx;
-    if (lc->count)
-        vt_buf_append(&lc->b, ",[", 2);
-    else
-        vt_buf_append(&lc->b, ",\"values\":[[", 12);
-    http_json_cstr(&lc->b, name);
-    vt_buf_putc(&lc->b, ']');
-    lc->count++;
-}
-
-static void http_stmt_error(vt_buf *out, size_t i, const char *msg)
-{
-    vt_buf_printf(out, "{\"statement_id\":%zu,\"error\":", i);
-    http_json_cstr(out, msg);
-    vt_buf_putc(out, '}');
-}
-
-/* Runs the statements; appends the "results" array members to out. */
-static void http_run_statements(http_server *srv, const influxql_admin_query *q, vt_buf *out)
-{
-    size_t i = 0;
-    for (; i < q->n; i++) {
-        const influxql_admin_stmt *st = &q->stmts[i];
-        if (i)
-            vt_buf_putc(out, ',');
-        vt_err err;
-        vt_err_clear(&err);
-        vt_rc rc = VT_OK;
-        switch (st->kind) {
-        case IQA_CREATE_DATABASE: rc = node_create_db(srv->node, st->name, &err); break;
-        case IQA_DROP_DATABASE: rc = node_drop_db(srv->node, st->name, &err); break;
-        case IQA_SHOW_DATABASES: {
-            http_list_ctx lc;
-            vt_buf_init(&lc.b);
-            lc.count = 0;
-            vt_buf_printf(&lc.b,
-                          "{\"statement_id\":%zu,\"series\":[{\"name\":\"databases\","
-                          "\"columns\":[\"name\"]",
-                          i);
-            engine_list_dbs(node_engine(srv->node), http_list_db_cb, &lc);
-            vt_buf_append(&lc.b, lc.count ? "]}]}" : "}]}", lc.count ? 4 : 3);
-            vt_buf_append(out, lc.b.data, lc.b.len);
-            if (lc.b.oom)
-                out->oom = true;
-            vt_buf_free(&lc.b);
-            continue;
-        }
-        case IQA_OTHER:
-            rc = vt_err_set(&err, VT_EUNSUPPORTED, "not implemented in this volta version: %s",
-                            st->keyword);
-            break;
-        }
-        if (rc == VT_OK) {
-            vt_buf_printf(out, "{\"statement_id\":%zu}", i);
-            continue;
-        }
-        if (rc != VT_EUNSUPPORTED && rc != VT_EINVAL)
-            http_log("error", NULL, "statement %zu failed (%s): %s", i, vt_rc_name(rc), err.msg);
-        http_stmt_error(out, i, err.msg);
-        /* InfluxDB stops at the first failing statement */
-        for (i++; i < q->n; i++) {
-            vt_buf_putc(out, ',');
-            http_stmt_error(out, i, "not executed");
-        }
-        break;
-    }
-}
-
 /* pretty=true: re-indent with jansson (4 spaces, like InfluxDB). Keeps b on failure. */
 static void http_pretty(vt_buf *b)
 {
@@ -191,56 +118,146 @@ static void http_pretty(vt_buf *b)
     free(s);
 }
 
+/* A /query parameter from the URL, else from an application/x-www-form-urlencoded body
+ * (malloc'd into *owned when it came from the body). */
+static const char *http_query_param(http_request *rq, bool form, const char *key, char **owned)
+{
+    const char *v = http_arg(rq, key);
+    if (v && v[0])
+        return v;
+    if (form && rq->body.len > 0) {
+        *owned = http_form_value((const char *)rq->body.data, rq->body.len, key);
+        if (*owned)
+            return *owned;
+    }
+    return v;
+}
+
 enum MHD_Result http_handle_query(http_request *rq)
 {
     http_server *srv = rq->srv;
-    char *form_q = NULL, *form_pretty = NULL;
-    const char *q = http_arg(rq, "q");
-    const char *pretty = http_arg(rq, "pretty");
-    if ((!q || !q[0]) && rq->body.len > 0) {
-        const char *ct =
-            MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-        if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0) {
-            form_q = http_form_value((const char *)rq->body.data, rq->body.len, "q");
-            q = form_q;
-            if (!pretty) {
-                form_pretty = http_form_value((const char *)rq->body.data, rq->body.len, "pretty");
-                pretty = form_pretty;
-            }
-        }
-    }
+    const char *ct =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    bool form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+    enum { P_Q, P_DB, P_RP, P_EPOCH, P_PRETTY, P_CHUNKED, P_CHUNK_SIZE, P_PARAMS, P_COUNT };
+    static const char *const names[P_COUNT] = {"q", "db", "rp", "epoch", "pretty",
+                                               "chunked", "chunk_size", "params"};
+    char *owned[P_COUNT] = {0};
+    const char *p[P_COUNT];
+    for (int i = 0; i < P_COUNT; i++)
+        p[i] = http_query_param(rq, form, names[i], &owned[i]);
     enum MHD_Result r;
-    if (!q || !q[0]) {
+    arena *a = NULL;
+    if (!p[P_Q] || !p[P_Q][0]) {
         r = http_respond_error(rq, 400, "missing required parameter \"q\"");
         goto cleanup;
     }
-    influxql_admin_query parsed;
-    vt_err err;
-    vt_err_clear(&err);
-    vt_rc rc = influxql_admin_parse(q, strlen(q), &parsed, &err);
-    if (rc == VT_EPARSE) {
-        char msg[VT_ERR_MSG_MAX + 32];
-        snprintf(msg, sizeof msg, "error parsing query: %s", err.msg);
-        r = http_respond_error(rq, 400, msg);
+    int64_t epoch_div = 0;
+    if (!qr_parse_epoch(p[P_EPOCH], &epoch_div))
+        epoch_div = 1; /* InfluxDB: any other non-empty epoch means nanoseconds */
+    a = arena_new(0);
+    if (!a) {
+        r = http_respond_error(rq, 500, "out of memory");
         goto cleanup;
     }
+    influxql_params params = {0};
+    influxql_error perr;
+    memset(&perr, 0, sizeof perr);
+    if (p[P_PARAMS] && p[P_PARAMS][0]) {
+        json_error_t jerr;
+        json_t *j = json_loads(p[P_PARAMS], 0, &jerr);
+        if (!j) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "error parsing query parameters: %s", jerr.text);
+            r = http_respond_error(rq, 400, msg);
+            goto cleanup;
+        }
+        if (!json_is_object(j)) {
+            /* Go's encoding/json wording, as InfluxDB answers */
+            const char *what = json_is_array(j) ? "array" : json_is_string(j) ? "string"
+                             : json_is_boolean(j) ? "bool" : json_is_null(j) ? "null" : "number";
+            json_decref(j);
+            if (strcmp(what, "null") != 0) {
+                char msg[200];
+                snprintf(msg, sizeof msg,
+                         "error parsing query parameters: json: cannot unmarshal %s into Go value of "
+                         "type map[string]interface {}",
+                         what);
+                r = http_respond_error(rq, 400, msg);
+                goto cleanup;
+            }
+            j = json_object();
+            if (!j) {
+                r = http_respond_error(rq, 500, "out of memory");
+                goto cleanup;
+            }
+        }
+        vt_rc prc = influxql_params_from_json(a, j, &params, &perr);
+        json_decref(j);
+        if (prc != VT_OK) {
+            char msg[VT_ERR_MSG_MAX + 40];
+            snprintf(msg, sizeof msg, "error parsing query parameters: %s", perr.msg);
+            r = http_respond_error(rq, 400, msg);
+            goto cleanup;
+        }
+    }
+    /* InfluxDB trims the query text first (error positions count from the trimmed text) */
+    const char *qtext = p[P_Q];
+    size_t qlen = strlen(qtext);
+    while (qlen && (*qtext == ' ' || *qtext == '\t' || *qtext == '\n' || *qtext == '\r')) {
+        qtext++;
+        qlen--;
+    }
+    while (qlen && (qtext[qlen - 1] == ' ' || qtext[qlen - 1] == '\t' || qtext[qlen - 1] == '\n' ||
+                    qtext[qlen - 1] == '\r'))
+        qlen--;
+    influxql_query *query = NULL;
+    vt_rc rc = influxql_parse(a, qtext, qlen, &params, &query, &perr);
+    if (rc == VT_OK && !iql_check_regexes(query, &perr))
+        rc = VT_EPARSE;
     if (rc != VT_OK) {
-        r = http_respond_error(rq, 500, err.msg);
+        char msg[VT_ERR_MSG_MAX + 32];
+        snprintf(msg, sizeof msg, "error parsing query: %s", perr.msg);
+        r = http_respond_error(rq, rc == VT_ENOMEM ? 500 : 400, msg);
         goto cleanup;
     }
-    vt_buf out;
-    vt_buf_init(&out);
-    vt_buf_append(&out, "{\"results\":[", 12);
-    http_run_statements(srv, &parsed, &out);
-    vt_buf_append(&out, "]}", 2);
-    influxql_admin_free(&parsed);
-    if (pretty && strcmp(pretty, "true") == 0 && !out.oom)
+    const char *accept =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    bool csv = accept && (strcmp(accept, "application/csv") == 0 || strcmp(accept, "text/csv") == 0);
+    qr_options opt = {
+        .format = csv ? QR_CSV : QR_JSON,
+        .epoch_div = epoch_div,
+        .chunked = p[P_CHUNKED] && strcmp(p[P_CHUNKED], "true") == 0,
+    };
+    if (p[P_CHUNK_SIZE] && p[P_CHUNK_SIZE][0]) {
+        long long cs = strtoll(p[P_CHUNK_SIZE], NULL, 10);
+        opt.chunk_size = cs > 0 ? (size_t)cs : 0;
+    }
+    qr_writer w;
+    qr_init(&w, &opt);
+    iql_env env = {
+        .node = srv->node,
+        .db = p[P_DB] ? p[P_DB] : "",
+        .rp = p[P_RP] ? p[P_RP] : "",
+        .now = http_now_ns(),
+    };
+    qr_begin(&w);
+    rc = iql_execute(&env, query, &w);
+    qr_end(&w);
+    if (rc != VT_OK) {
+        qr_free(&w);
+        r = http_respond_error(rq, 500, vt_rc_name(rc));
+        goto cleanup;
+    }
+    vt_buf out = w.out;
+    vt_buf_init(&w.out);
+    qr_free(&w);
+    if (!csv && !opt.chunked && p[P_PRETTY] && strcmp(p[P_PRETTY], "true") == 0 && !out.oom)
         http_pretty(&out);
-    else
-        vt_buf_putc(&out, '\n');
-    r = http_respond(rq, 200, &out);
+    r = csv ? http_respond_typed(rq, 200, &out, "text/csv") : http_respond(rq, 200, &out);
 cleanup:
-    free(form_q);
-    free(form_pretty);
+    arena_free(a);
+    for (int i = 0; i < P_COUNT; i++)
+        free(owned[i]);
     return r;
 }

@@ -323,6 +323,12 @@ enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json)
     return http_queue(rq, status, json, NULL, NULL);
 }
 
+enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *body,
+                                   const char *content_type)
+{
+    return http_queue(rq, status, body, NULL, content_type);
+}
+
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg)
 {
     vt_buf b;

@@ -69,6 +69,9 @@ typedef struct http_request {
  * MHD or freed. Adds the version, build and request-id headers, and Content-Type when a body is
  * given. Counts the request in the metrics. */
 enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json);
+/* Like http_respond with another Content-Type (text/csv ...). */
+enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *body,
+                                   const char *content_type);
 /* {"error":"<msg>"} with status. */
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);
 /* 405 with an Allow header. */

@@ -151,3 +151,47 @@ def volta_server(tmp_path_factory):
             if srv.proc.returncode != 0:
                 failures.append("exit code %r after SIGTERM\n%s" % (srv.proc.returncode, srv.log()))
     assert not failures, "\n".join(failures)
+
+
+# ---- differential testing against a real InfluxDB (tests/e2e/influxref.py) ------------------------
+# `influxd_server`: one real InfluxDB 1.6.7 per test session (skips when influxd is not installed;
+# $INFLUXD overrides the binary). `volta_session_server`: one volta per test session (journal fsync
+# off), for suites that share a loaded data set across many tests (test_influxql_diff, test_clients).
+
+
+@pytest.fixture(scope="session")
+def influxd_server():
+    import influxref
+
+    if influxref.influxd_path() is None:
+        pytest.skip("influxd (InfluxDB 1.x) is not installed: set INFLUXD or install /usr/bin/influxd")
+    ref = influxref.InfluxRef.start()
+    yield ref
+    ref.stop()
+
+
+@pytest.fixture(scope="session")
+def volta_session_server(tmp_path_factory):
+    data = str(tmp_path_factory.mktemp("volta-session-data"))
+    logdir = tmp_path_factory.mktemp("volta-session-log")
+    cfg = os.path.join(str(logdir), "volta.toml")
+    with open(cfg, "w") as f:
+        f.write('[journal]\nfsync = "never"\n')
+    srv = None
+    for _attempt in range(3):
+        port = free_port()
+        log_path = os.path.join(str(logdir), "serve-%d.log" % port)
+        args = [volta_bin(), "serve", "--data", data, "--listen", "127.0.0.1:%d" % port, "--config", cfg]
+        with open(log_path, "wb") as logf:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+        srv = VoltaServer(proc, port, data, log_path)
+        time.sleep(0.05)
+        if proc.poll() is not None and "Address already in use" in srv.log():
+            srv = None
+            continue
+        break
+    if srv is None:
+        pytest.fail("could not bind a free port for volta serve")
+    _wait_ready(srv, 30.0)
+    yield srv
+    srv.stop()

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1031,6 +1032,498 @@ static void test_ons_curva_carga(void **state)
     rm_rf(dir);
 }
 
+/* ---- deletes, metadata reads, pre-aggregated reads ---- */
+
+static vt_err E;
+
+/* Count and (integer-valued) float sum of plant's "value" over [tmin, tmax] via engine_read. */
+typedef struct sumcnt {
+    uint64_t n;
+    double sum;
+    int64_t last; /* last time delivered (order check) */
+    bool any;
+    unsigned blocks, block_points;
+    int mode; /* read_agg: 0 consume all, 1 consume every other block, 2 refuse all */
+} sumcnt;
+
+static bool sum_points(void *ctx, const engine_points *p)
+{
+    sumcnt *c = ctx;
+    for (size_t i = 0; i < p->n; i++) {
+        if (c->any)
+            assert_true(p->time[i] > c->last);
+        c->any = true;
+        c->last = p->time[i];
+        c->n++;
+        c->sum += p->type == VT_TYPE_FLOAT ? p->f[i] : (double)p->i[i];
+    }
+    return true;
+}
+
+static int sum_block(void *ctx, const engine_block_agg *b)
+{
+    sumcnt *c = ctx;
+    assert_true(b->count > 0 && b->min_time <= b->max_time);
+    if (c->any)
+        assert_true(b->min_time > c->last);
+    c->blocks++;
+    if (c->mode == 2 || (c->mode == 1 && c->blocks % 2 == 0))
+        return 0;
+    c->any = true;
+    c->last = b->max_time;
+    c->n += b->count;
+    c->block_points += b->count;
+    c->sum += b->type == VT_TYPE_FLOAT ? b->agg.sum.f : (double)b->agg.sum.i;
+    return 1;
+}
+
+static sumcnt sum_read(engine *e, const char *db, uint64_t sid, const char *field, int64_t lo,
+                       int64_t hi)
+{
+    sumcnt c;
+    memset(&c, 0, sizeof c);
+    must(engine_read(e, db, sid, field, lo, hi, sum_points, &c, &E), &E);
+    return c;
+}
+
+static sumcnt sum_agg(engine *e, const char *db, uint64_t sid, const char *field, int64_t lo,
+                      int64_t hi, int mode)
+{
+    sumcnt c;
+    memset(&c, 0, sizeof c);
+    c.mode = mode;
+    must(engine_read_agg(e, db, sid, field, lo, hi, sum_block, sum_points, &c, &E), &E);
+    return c;
+}
+
+static void put_range(engine *e, uint64_t seq, const char *plant, int64_t from, int64_t to,
+                      int64_t step, double add)
+{
+    for (int64_t t = from; t <= to; t += step)
+        put1(e, seq, "db", plant, t, (double)(t % 97) + add);
+}
+
+static engine *open_engine_blocks(const char *dir, size_t block_points)
+{
+    engine_options o = {0};
+    o.block_points = block_points;
+    engine *e = NULL;
+    must(engine_open(dir, &o, &e, NULL, &E), &E);
+    return e;
+}
+
+static int manifest_version(const char *dir)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/MANIFEST", dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char h[6];
+    assert_int_equal(fread(h, 1, 6, f), 6);
+    fclose(f);
+    return h[4] | h[5] << 8;
+}
+
+static bool count_series_cb(void *ctx, const engine_series_info *s)
+{
+    (*(int *)ctx)++;
+    (void)s;
+    return true;
+}
+
+static int count_series(engine *e, const char *meas)
+{
+    int n = 0;
+    must(engine_foreach_series(e, "db", meas, count_series_cb, &n, &E), &E);
+    return n;
+}
+
+static bool meas_cb(void *ctx, const char *name)
+{
+    strcat(ctx, name);
+    strcat(ctx, ",");
+    return true;
+}
+
+static void measurements(engine *e, char *out)
+{
+    out[0] = '\0';
+    must(engine_foreach_measurement(e, "db", meas_cb, out, &E), &E);
+}
+
+static unsigned verify_problems(const char *dir)
+{
+    report_ctx r;
+    memset(&r, 0, sizeof r);
+    unsigned files = 0;
+    uint64_t blocks = 0;
+    unsigned p = engine_verify(dir, report_cb, &r, &files, &blocks);
+    if (p)
+        print_message("verify: %s\n", r.first);
+    return p;
+}
+
+/* Deleting a range of memtable and segment data; reopen; compaction purges the tombstones. */
+static void test_delete_range(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine_blocks(dir, 100);
+    must(engine_create_db(e, "db", 1, &E), &E);
+    put_range(e, 2, "a", 0, 499, 1, 0);
+    put_range(e, 2, "b", 0, 499, 1, 0);
+    must(engine_flush(e, &E), &E); /* 0..499 in a segment */
+    put_range(e, 3, "a", 500, 999, 1, 0); /* 500..999 in the memtable */
+    uint64_t a = series_id(e, "db", "a"), b = series_id(e, "db", "b");
+    sumcnt before = sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(before.n, 1000);
+    must(engine_delete(e, 4, "db", &a, 1, 250, 749, &E), &E);
+    assert_int_equal(engine_applied_seq(e), 4);
+    double gone = 0;
+    for (int64_t t = 250; t <= 749; t++)
+        gone += (double)(t % 97);
+    sumcnt after = sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(after.n, 500);
+    assert_true(after.sum == before.sum - gone);
+    assert_int_equal(sum_read(e, "db", a, "value", 250, 749).n, 0);
+    assert_int_equal(sum_read(e, "db", b, "value", INT64_MIN, INT64_MAX).n, 500); /* untouched */
+    /* an unknown id and an empty range change nothing */
+    uint64_t bogus = 999999;
+    must(engine_delete(e, 5, "db", &bogus, 1, 0, 10, &E), &E);
+    must(engine_delete(e, 5, "db", &b, 1, 10, 0, &E), &E);
+    assert_int_equal(engine_delete(e, 5, "nodb", &b, 1, 0, 10, &E), VT_ENOTFOUND);
+    assert_int_equal(sum_read(e, "db", b, "value", INT64_MIN, INT64_MAX).n, 500);
+    close_engine(e); /* flush: MANIFEST with the tombstone */
+    assert_int_equal(manifest_version(dir), 2);
+    assert_int_equal(verify_problems(dir), 0);
+
+    e = open_engine_blocks(dir, 100);
+    assert_int_equal(series_id(e, "db", "a"), a);
+    after = sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(after.n, 500);
+    assert_true(after.sum == before.sum - gone);
+    /* a write into the deleted range after the delete is visible */
+    put1(e, 6, "db", "a", 300, 5000);
+    must(engine_flush(e, &E), &E);
+    assert_int_equal(sum_read(e, "db", a, "value", 250, 749).n, 1);
+    must(engine_compact(e, &E), &E);
+    close_engine(e);
+    assert_int_equal(manifest_version(dir), 1); /* tombstones purged with the data */
+    assert_int_equal(verify_problems(dir), 0);
+    e = open_engine_blocks(dir, 100);
+    after = sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(after.n, 501);
+    assert_true(after.sum == before.sum - gone + 5000);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+/* DROP SERIES / DROP MEASUREMENT: series, measurements and field types go; re-creation. */
+static void test_drop_series_and_measurement(void **state)
+{
+    (void)state;
+    char dir[64], mnames[256];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine_blocks(dir, 100);
+    must(engine_create_db(e, "db", 1, &E), &E);
+    put_range(e, 2, "a", 0, 299, 1, 0);
+    put_range(e, 2, "b", 0, 299, 1, 0);
+    must(engine_flush(e, &E), &E);
+    put_range(e, 3, "a", 300, 399, 1, 0);
+    /* another measurement with an integer field */
+    vt_tag tg = {vt_str_c("host"), vt_str_c("h1")};
+    vt_field fl = {vt_str_c("n"), {.type = VT_TYPE_INT, .v.i = 7}};
+    vt_point p = {vt_str_c("cpu"), &tg, 1, &fl, 1, 5};
+    must(engine_apply(e, 4, "db", &p, 1, NULL, &E), &E);
+    measurements(e, mnames);
+    assert_string_equal(mnames, "cpu,power,");
+    uint64_t a = series_id(e, "db", "a");
+    /* a delete covering every point of a = DROP SERIES */
+    must(engine_delete(e, 5, "db", &a, 1, -10, 1000, &E), &E);
+    assert_int_equal(count_series(e, "power"), 1);
+    sumcnt none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(engine_read(e, "db", a, "value", INT64_MIN, INT64_MAX, sum_points, &none,
+                                 &E),
+                     VT_ENOTFOUND);
+    vt_buf store;
+    vt_buf_init(&store);
+    engine_series_info si;
+    assert_int_equal(engine_series_lookup(e, "db", a, &store, &si, &E), VT_ENOTFOUND);
+    /* re-created: a new id, only the new points */
+    put1(e, 6, "db", "a", 50, 1);
+    uint64_t a2 = series_id(e, "db", "a");
+    assert_true(a2 != a);
+    assert_int_equal(sum_read(e, "db", a2, "value", INT64_MIN, INT64_MAX).n, 1);
+    /* DROP MEASUREMENT: types are forgotten, another type may be written */
+    must(engine_drop_measurement(e, 7, "db", "power", &E), &E);
+    must(engine_drop_measurement(e, 7, "db", "nothere", &E), &E);
+    measurements(e, mnames);
+    assert_string_equal(mnames, "cpu,");
+    assert_int_equal(count_series(e, "power"), 0);
+    assert_int_equal(engine_field_type(e, "db", "power", "value"), VT_TYPE_NONE);
+    assert_int_equal(engine_field_type(e, "db", "cpu", "n"), VT_TYPE_INT);
+    close_engine(e);
+    assert_int_equal(verify_problems(dir), 0);
+
+    e = open_engine_blocks(dir, 100);
+    measurements(e, mnames);
+    assert_string_equal(mnames, "cpu,"); /* dropped series do not come back from the segments */
+    assert_int_equal(engine_field_type(e, "db", "power", "value"), VT_TYPE_NONE);
+    vt_field fi = {vt_str_c("value"), {.type = VT_TYPE_INT, .v.i = 3}};
+    vt_tag ta = {vt_str_c("plant"), vt_str_c("a")};
+    vt_point pi = {vt_str_c("power"), &ta, 1, &fi, 1, 100};
+    bool rej = false;
+    size_t nrej = 0;
+    must(engine_check_types(e, "db", &pi, 1, &rej, &nrej, &E), &E);
+    assert_false(rej);
+    size_t skipped = 9;
+    must(engine_apply(e, 8, "db", &pi, 1, &skipped, &E), &E);
+    assert_int_equal(skipped, 0);
+    assert_int_equal(engine_field_type(e, "db", "power", "value"), VT_TYPE_INT);
+    uint64_t a3 = series_id(e, "db", "a");
+    sumcnt c = sum_read(e, "db", a3, "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(c.n, 1);
+    assert_true(c.sum == 3);
+    must(engine_compact(e, &E), &E);
+    close_engine(e);
+    e = open_engine_blocks(dir, 100);
+    measurements(e, mnames);
+    assert_string_equal(mnames, "cpu,power,");
+    assert_int_equal(count_series(e, "power"), 1);
+    c = sum_read(e, "db", series_id(e, "db", "a"), "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(c.n, 1);
+    close_engine(e);
+    vt_buf_free(&store);
+    rm_rf(dir);
+}
+
+/* Tombstones published by a flush survive a crash (no close). */
+static void test_delete_survives_crash(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        engine *e = open_engine_blocks(dir, 50);
+        if (engine_create_db(e, "db", 1, &E) != VT_OK)
+            _exit(10);
+        put_range(e, 2, "a", 0, 199, 1, 0);
+        put_range(e, 2, "b", 0, 199, 1, 0);
+        if (engine_flush(e, &E) != VT_OK)
+            _exit(11);
+        uint64_t ids[2] = {series_id(e, "db", "a"), series_id(e, "db", "b")};
+        if (engine_delete(e, 3, "db", &ids[0], 1, 0, 99, &E) != VT_OK ||
+            engine_delete(e, 4, "db", &ids[1], 1, INT64_MIN, INT64_MAX, &E) != VT_OK)
+            _exit(12);
+        if (engine_flush(e, &E) != VT_OK) /* nothing buffered: publishes checkpoint 4 */
+            _exit(13);
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    engine_open_info info;
+    engine *e = open_engine(dir, &info);
+    assert_int_equal(info.checkpoint_seq, 4);
+    assert_int_equal(info.series, 1);
+    assert_int_equal(count_series(e, "power"), 1);
+    sumcnt c = sum_read(e, "db", series_id(e, "db", "a"), "value", INT64_MIN, INT64_MAX);
+    assert_int_equal(c.n, 100);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+static void check_agg(engine *e, uint64_t sid, const char *field, int64_t lo, int64_t hi,
+                      unsigned *consumed)
+{
+    sumcnt r = sum_read(e, "db", sid, field, lo, hi);
+    for (int mode = 0; mode < 3; mode++) {
+        sumcnt g = sum_agg(e, "db", sid, field, lo, hi, mode);
+        assert_int_equal(g.n, r.n);
+        assert_true(g.sum == r.sum);
+        if (mode == 2)
+            assert_int_equal(g.block_points, 0);
+        *consumed += g.block_points;
+    }
+}
+
+/* engine_read_agg == engine_read on overlapping segments, memtable data and deletes. */
+static void test_read_agg(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine_blocks(dir, 50);
+    must(engine_create_db(e, "db", 1, &E), &E);
+    put_range(e, 2, "a", 0, 999, 1, 0);                  /* segment 1: 20 blocks */
+    for (int64_t t = 0; t < 1000; t += 3) {             /* an integer field too */
+        vt_tag tg = {vt_str_c("plant"), vt_str_c("a")};
+        vt_field fl = {vt_str_c("n"), {.type = VT_TYPE_INT, .v.i = t * 7 - 500}};
+        vt_point p = {vt_str_c("power"), &tg, 1, &fl, 1, t};
+        must(engine_apply(e, 2, "db", &p, 1, NULL, &E), &E);
+    }
+    must(engine_flush(e, &E), &E);
+    put_range(e, 3, "a", 400, 460, 2, 1000); /* segment 2 overlaps blocks of segment 1 */
+    must(engine_flush(e, &E), &E);
+    put_range(e, 4, "a", 800, 820, 1, 2000); /* memtable */
+    uint64_t a = series_id(e, "db", "a");
+    must(engine_delete(e, 5, "db", &a, 1, 120, 180, &E), &E); /* tombstone + memtable */
+    put1(e, 6, "db", "a", 150, 77); /* written after the delete: visible */
+    unsigned consumed = 0;
+    int64_t w[][2] = {{INT64_MIN, INT64_MAX}, {0, 999}, {37, 912}, {100, 99}, {500, 549},
+                      {130, 170}, {790, 830}, {-5, 3}};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+        check_agg(e, a, "value", w[i][0], w[i][1], &consumed);
+        check_agg(e, a, "n", w[i][0], w[i][1], &consumed);
+    }
+    assert_true(consumed > 0);
+    /* whole-block answers: [500, 549] is exactly one isolated block */
+    sumcnt g = sum_agg(e, "db", a, "value", 500, 549, 0);
+    assert_int_equal(g.blocks, 1);
+    assert_int_equal(g.block_points, 50);
+    /* a block cut by the tombstone, overlapped by segment 2 or by the memtable is never offered */
+    g = sum_agg(e, "db", a, "value", 100, 199, 0);
+    assert_int_equal(g.block_points, 0);
+    g = sum_agg(e, "db", a, "value", 400, 449, 0);
+    assert_int_equal(g.block_points, 0);
+    g = sum_agg(e, "db", a, "value", 800, 849, 0);
+    assert_int_equal(g.block_points, 0);
+    /* after a compaction every block stands alone */
+    must(engine_flush(e, &E), &E);
+    must(engine_compact(e, &E), &E);
+    consumed = 0;
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        check_agg(e, a, "value", w[i][0], w[i][1], &consumed);
+    g = sum_agg(e, "db", a, "value", INT64_MIN, INT64_MAX, 0);
+    assert_int_equal(g.block_points, g.n);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+static bool field_cb(void *ctx, const engine_field_info *f)
+{
+    strcat(ctx, f->name);
+    strcat(ctx, ":");
+    strcat(ctx, vt_type_name(f->type));
+    strcat(ctx, ",");
+    return true;
+}
+
+/* Postings, series lookup and field listing for the executor; the index after a delete. */
+static void test_meta_reads(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine_blocks(dir, 100);
+    must(engine_create_db(e, "db", 1, &E), &E);
+    const char *hosts[] = {"h1", "h2", "h3", "h4"};
+    for (int i = 0; i < 4; i++) {
+        vt_tag tg[2] = {{vt_str_c("host"), vt_str_c(hosts[i])},
+                        {vt_str_c("region"), vt_str_c(i < 2 ? "east" : "west")}};
+        vt_field fl[2] = {{vt_str_c("usage"), {.type = VT_TYPE_FLOAT, .v.f = 1.5}},
+                          {vt_str_c(i == 3 ? "alpha" : "busy"), {.type = VT_TYPE_BOOL, .v.b = 1}}};
+        vt_point p = {vt_str_c("cpu"), tg, 2, fl, 2, 10};
+        must(engine_apply(e, 2, "db", &p, 1, NULL, &E), &E);
+        vt_point q = {vt_str_c("mem"), tg, 1, fl, 1, 10};
+        must(engine_apply(e, 2, "db", &q, 1, NULL, &E), &E);
+    }
+    uint64_t *ids;
+    size_t n;
+    must(engine_series_by_tag(e, "db", "cpu", "region", "west", &ids, &n, &E), &E);
+    assert_int_equal(n, 2);
+    assert_true(ids[0] < ids[1]);
+    uint64_t h3 = ids[0], h4 = ids[1];
+    free(ids);
+    must(engine_series_by_tag(e, "db", NULL, "host", "h1", &ids, &n, &E), &E);
+    assert_int_equal(n, 2); /* cpu and mem */
+    free(ids);
+    must(engine_series_by_tag(e, "db", "mem", "region", "west", &ids, &n, &E), &E);
+    assert_int_equal(n, 0); /* mem has no region tag */
+    assert_null(ids);
+    must(engine_series_by_tag(e, "db", "cpu", "host", "zz", &ids, &n, &E), &E);
+    assert_int_equal(n, 0);
+    must(engine_series_of_measurement(e, "db", "cpu", &ids, &n, &E), &E);
+    assert_int_equal(n, 4);
+    for (size_t i = 1; i < n; i++)
+        assert_true(ids[i - 1] < ids[i]);
+    free(ids);
+    assert_int_equal(engine_series_of_measurement(e, "nodb", "cpu", &ids, &n, &E), VT_ENOTFOUND);
+
+    vt_buf store;
+    vt_buf_init(&store);
+    engine_series_info a, b;
+    must(engine_series_lookup(e, "db", h3, &store, &a, &E), &E);
+    must(engine_series_lookup(e, "db", h4, &store, &b, &E), &E);
+    (void)a; /* store may have moved: only b is valid now */
+    vt_buf_reset(&store);
+    must(engine_series_lookup(e, "db", h4, &store, &b, &E), &E);
+    assert_int_equal(b.id, h4);
+    assert_string_equal(b.measurement, "cpu");
+    assert_int_equal(b.ntags, 2);
+    assert_memory_equal(b.tags[0].value.ptr, "h4", 2);
+    assert_int_equal(b.nfields, 2);
+    assert_string_equal(b.fields[0].name, "alpha");
+    assert_string_equal(b.fields[1].name, "usage");
+    assert_int_equal(b.fields[1].type, VT_TYPE_FLOAT);
+
+    char fields[256] = "";
+    must(engine_foreach_field(e, "db", "cpu", field_cb, fields, &E), &E);
+    assert_string_equal(fields, "alpha:boolean,busy:boolean,usage:float,");
+    assert_int_equal(engine_field_type(e, "db", "cpu", "busy"), VT_TYPE_BOOL);
+    assert_int_equal(engine_field_type(e, "db", "cpu", "nope"), VT_TYPE_NONE);
+    assert_int_equal(engine_field_type(e, "nodb", "cpu", "busy"), VT_TYPE_NONE);
+
+    /* DROP SERIES WHERE region='west' on cpu: postings follow */
+    uint64_t west[2] = {h3, h4};
+    must(engine_delete(e, 3, "db", west, 2, INT64_MIN, INT64_MAX, &E), &E);
+    must(engine_series_by_tag(e, "db", NULL, "region", "west", &ids, &n, &E), &E);
+    assert_int_equal(n, 0);
+    must(engine_series_by_tag(e, "db", NULL, "host", "h4", &ids, &n, &E), &E);
+    assert_int_equal(n, 1); /* mem,host=h4 */
+    free(ids);
+    must(engine_series_of_measurement(e, "db", "cpu", &ids, &n, &E), &E);
+    assert_int_equal(n, 2);
+    free(ids);
+    /* InfluxDB keeps a measurement's fields while it has series */
+    fields[0] = '\0';
+    must(engine_foreach_field(e, "db", "cpu", field_cb, fields, &E), &E);
+    assert_string_equal(fields, "alpha:boolean,busy:boolean,usage:float,");
+    vt_buf_free(&store);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+/* The series index maps: deletion with backward shifting keeps every other key reachable. */
+static void test_sidx_map_delete(void **state)
+{
+    (void)state;
+    sidx_map m;
+    memset(&m, 0, sizeof m);
+    static uint64_t keys[5000];
+    for (uint64_t i = 0; i < 5000; i++) {
+        keys[i] = i * 2654435761u;
+        /* a weak hash to force long clusters */
+        assert_true(sidx_map_put(&m, i % 61, &keys[i], 8, &keys[i]));
+    }
+    for (uint64_t i = 0; i < 5000; i += 3)
+        assert_ptr_equal(sidx_map_del(&m, i % 61, &keys[i], 8), &keys[i]);
+    assert_null(sidx_map_del(&m, 0, &keys[0], 8));
+    for (uint64_t i = 0; i < 5000; i++) {
+        void *v = sidx_map_get(&m, i % 61, &keys[i], 8);
+        if (i % 3 == 0)
+            assert_null(v);
+        else
+            assert_ptr_equal(v, &keys[i]);
+    }
+    sidx_map_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1046,6 +1539,12 @@ int main(void)
         cmocka_unit_test(test_concurrent_reads),
         cmocka_unit_test(test_bytes_per_point),
         cmocka_unit_test(test_ons_curva_carga),
+        cmocka_unit_test(test_sidx_map_delete),
+        cmocka_unit_test(test_delete_range),
+        cmocka_unit_test(test_drop_series_and_measurement),
+        cmocka_unit_test(test_delete_survives_crash),
+        cmocka_unit_test(test_read_agg),
+        cmocka_unit_test(test_meta_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

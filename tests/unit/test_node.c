@@ -783,6 +783,143 @@ static void test_concurrent_writers_replay_equal(void **state)
     rm_rf(dir);
 }
 
+/* ---- deletes ---- */
+
+static uint64_t one_series(node *n, const char *meas, const char *plant)
+{
+    uint64_t *ids;
+    size_t cnt;
+    vt_err err;
+    if (engine_series_by_tag(node_engine(n), "ons", meas, "plant", plant, &ids, &cnt, &err) !=
+            VT_OK ||
+        cnt != 1)
+        return 0;
+    uint64_t id = ids[0];
+    free(ids);
+    return id;
+}
+
+/* Writes, flushes, deletes (memtable + segment data), drops a series and a measurement,
+ * re-creates; returns 0 or a step number. Used live and in a child that then crashes. */
+static int delete_workload(node *n)
+{
+    vt_err err;
+    node_write_result res;
+    if (node_create_db(n, "ons", &err) != VT_OK)
+        return 1;
+    char body[8192];
+    size_t len = 0;
+    for (int p = 0; p < 3; p++)
+        for (int t = 0; t < 50; t++)
+            len += (size_t)snprintf(body + len, sizeof body - len, "gen,plant=p%d value=%d %d\n",
+                                    p, t, t);
+    len += (size_t)snprintf(body + len, sizeof body - len, "other,plant=p0 value=1i 1\n");
+    if (node_write(n, "ons", "", LP_PRECISION_NS, 0, body, len, &res, &err) != VT_OK)
+        return 2;
+    if (engine_flush(node_engine(n), &err) != VT_OK) /* 0..49 in segments */
+        return 3;
+    len = 0;
+    for (int p = 0; p < 3; p++)
+        for (int t = 50; t < 100; t++)
+            len += (size_t)snprintf(body + len, sizeof body - len, "gen,plant=p%d value=%d %d\n",
+                                    p, t, t);
+    if (node_write(n, "ons", "", LP_PRECISION_NS, 0, body, len, &res, &err) != VT_OK)
+        return 4;
+    uint64_t p0 = one_series(n, "gen", "p0"), p1 = one_series(n, "gen", "p1");
+    if (!p0 || !p1)
+        return 5;
+    /* DELETE p0 where time in [25, 74]: half segment, half memtable */
+    if (node_delete(n, "ons", &p0, 1, 25, 74, &err) != VT_OK)
+        return 6;
+    /* DROP SERIES p1, then write it again */
+    if (node_delete(n, "ons", &p1, 1, INT64_MIN, INT64_MAX, &err) != VT_OK)
+        return 7;
+    if (write_str(n, "ons", "gen,plant=p1 value=1000 7\n", &res, &err) != VT_OK)
+        return 8;
+    /* DROP MEASUREMENT other; then its field may take another type */
+    if (node_drop_measurement(n, "ons", "other", &err) != VT_OK)
+        return 9;
+    if (write_str(n, "ons", "other,plant=p0 value=2.5 2\n", &res, &err) != VT_OK)
+        return 10;
+    return 0;
+}
+
+static void check_after_deletes(node *n)
+{
+    /* gen: p0 keeps 0..24 and 75..99, p1 has one point, p2 is whole; other has 2.5 */
+    tally t = count_db(n, "ons");
+    double expect = 0;
+    for (int v = 0; v < 100; v++)
+        expect += (v < 25 || v > 74 ? v : 0) + v;
+    expect += 1000 + 2.5;
+    assert_int_equal(t.points, 50 + 1 + 100 + 1);
+    assert_true(t.sum == expect);
+    assert_int_equal(engine_field_type(node_engine(n), "ons", "other", "value"), VT_TYPE_FLOAT);
+    assert_true(one_series(n, "other", "p0") != 0);
+}
+
+static void test_delete_replay_after_crash(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        node_options o;
+        node_options_default(&o);
+        o.engine.background = false;
+        node *n;
+        vt_err err;
+        if (node_open(dir, &o, &n, NULL, &err) != VT_OK)
+            _exit(20);
+        _exit(delete_workload(n)); /* no close: the journal must bring the deletes back */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    node_open_info info;
+    node *n = open_node(dir, &info);
+    assert_int_equal(info.replayed_records, 6); /* write, 2 deletes, write, drop, write */
+    check_after_deletes(n);
+    vt_err err;
+    assert_int_equal(node_close(n, &err), VT_OK);
+    /* clean reopen (tombstones from the MANIFEST), then compaction purges them */
+    n = open_node(dir, &info);
+    assert_int_equal(info.replayed_records, 0);
+    check_after_deletes(n);
+    assert_int_equal(engine_compact(node_engine(n), &err), VT_OK);
+    check_after_deletes(n);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node(dir, &info);
+    check_after_deletes(n);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
+static void test_delete_live(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    node *n = open_node(dir, NULL);
+    assert_int_equal(delete_workload(n), 0);
+    check_after_deletes(n);
+    vt_err err;
+    uint64_t id = 1;
+    assert_int_equal(node_delete(n, "nodb", &id, 1, 0, 1, &err), VT_ENOTFOUND);
+    assert_int_equal(node_drop_measurement(n, "nodb", "gen", &err), VT_ENOTFOUND);
+    /* ids that name nothing: nothing journaled */
+    uint64_t last = journal_last_seq(node_journal(n));
+    id = 999999;
+    assert_int_equal(node_delete(n, "ons", &id, 1, 0, 1, &err), VT_OK);
+    assert_int_equal(journal_last_seq(node_journal(n)), last);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node(dir, NULL);
+    check_after_deletes(n);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +934,8 @@ int main(void)
         cmocka_unit_test(test_lp_cached_parse_matches),
         cmocka_unit_test(test_series_cache_same_data),
         cmocka_unit_test(test_series_cache_drop_recreate),
+        cmocka_unit_test(test_delete_live),
+        cmocka_unit_test(test_delete_replay_after_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

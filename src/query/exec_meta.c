@@ -1,0 +1,699 @@
+/*
+ * query/exec_meta.c — the statement loop, and every statement but SELECT: SHOW DATABASES,
+ * MEASUREMENTS, TAG KEYS, TAG VALUES, FIELD KEYS, SERIES, RETENTION POLICIES; CREATE/DROP
+ * DATABASE; DELETE, DROP SERIES, DROP MEASUREMENT.
+ *
+ * Result shapes are InfluxDB 1.6's:
+ *   SHOW DATABASES              one series "databases", column name
+ *   SHOW MEASUREMENTS           one series "measurements", column name
+ *   SHOW TAG KEYS               a series per measurement, column tagKey
+ *   SHOW TAG VALUES             a series per measurement, columns key, value (sorted, distinct)
+ *   SHOW FIELD KEYS             a series per measurement, columns fieldKey, fieldType
+ *   SHOW SERIES                 one unnamed series, column key ("m,k=v" escaped as in LP)
+ *   SHOW RETENTION POLICIES     columns name, duration, shardGroupDuration, replicaN, default
+ * WHERE on SHOW statements filters series by their tags (time conditions are ignored, as the
+ * 1.6 in-memory index does). LIMIT/OFFSET apply to the values of each series, SLIMIT/SOFFSET
+ * to the series.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "query/exec_int.h"
+
+/* ---- statement loop ---- */
+
+vt_rc iql_resolve_db(const iql_env *env, const char *stmt_db, const char **out, vt_err *err)
+{
+    const char *db = stmt_db && stmt_db[0] ? stmt_db : env->db;
+    if (!db || !db[0])
+        return vt_err_set(err, VT_EINVAL, "database name required");
+    if (!engine_has_db(node_engine(env->node), db))
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    *out = db;
+    return VT_OK;
+}
+
+vt_rc iql_execute(const iql_env *env, const influxql_query *q, qr_writer *w)
+{
+    size_t i = 0;
+    for (; i < q->nstmts; i++) {
+        arena *a = arena_new(0);
+        vt_err err;
+        vt_err_clear(&err);
+        if (!a)
+            return VT_ENOMEM;
+        qr_statement_begin(w, (int)i);
+        const influxql_stmt *st = q->stmts[i];
+        vt_rc rc = st->kind == IQL_STMT_SELECT ? iql_exec_select(env, a, st->u.select, w, &err)
+                                               : iql_exec_meta(env, a, st, w, &err);
+        arena_free(a);
+        if (qr_aborted(w))
+            return VT_EIO;
+        if (rc == VT_OK) {
+            qr_statement_end(w);
+            continue;
+        }
+        if (rc == VT_ENOMEM && !err.msg[0])
+            vt_err_set(&err, VT_ENOMEM, "out of memory");
+        qr_statement_error(w, (int)i, err.msg[0] ? err.msg : vt_rc_name(rc));
+        for (i++; i < q->nstmts; i++) {
+            qr_statement_begin(w, (int)i);
+            qr_statement_error(w, (int)i, "not executed");
+        }
+        break;
+    }
+    return VT_OK;
+}
+
+/* ---- helpers ---- */
+
+static const char *const col_name[] = {"name"};
+
+typedef struct meta_names {
+    char **v;
+    size_t n, cap;
+} meta_names;
+
+static void meta_names_cb(void *ctx, const char *name)
+{
+    meta_names *m = ctx;
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        char **v = realloc(m->v, cap * sizeof *v);
+        if (!v)
+            return;
+        m->v = v;
+        m->cap = cap;
+    }
+    m->v[m->n] = strdup(name);
+    if (m->v[m->n])
+        m->n++;
+}
+
+static vt_value meta_str(const char *s, size_t n)
+{
+    vt_value v = {.type = VT_TYPE_STRING};
+    v.v.s = (vt_str){s, n};
+    return v;
+}
+
+/* Resolver for SHOW conditions: every name is a tag except time (fields unknown). */
+static qx_kind meta_resolve(void *ctx, const char *name, influxql_datatype type, int *slot)
+{
+    (void)ctx;
+    (void)slot;
+    if (strcasecmp(name, "time") == 0)
+        return QX_UNKNOWN;
+    if (type == IQL_TYPE_FIELD)
+        return QX_UNKNOWN;
+    return QX_TAG;
+}
+
+/* Drops time comparisons from a SHOW condition (they are ignored). */
+static const influxql_expr *meta_strip_time(arena *a, const influxql_expr *e)
+{
+    if (!e)
+        return NULL;
+    const influxql_expr *u = e;
+    while (u->kind == IQL_EXPR_PAREN)
+        u = u->u.paren;
+    if (u->kind != IQL_EXPR_BINARY)
+        return e;
+    if (u->u.bin.op == IQL_OP_AND || u->u.bin.op == IQL_OP_OR) {
+        const influxql_expr *l = meta_strip_time(a, u->u.bin.lhs);
+        const influxql_expr *r = meta_strip_time(a, u->u.bin.rhs);
+        if (!l)
+            return r;
+        if (!r)
+            return l;
+        if (l == u->u.bin.lhs && r == u->u.bin.rhs)
+            return e;
+        influxql_expr *n = arena_calloc(a, 1, sizeof *n);
+        if (!n)
+            return e;
+        *n = *u;
+        n->u.bin.lhs = (influxql_expr *)l;
+        n->u.bin.rhs = (influxql_expr *)r;
+        return n;
+    }
+    const influxql_expr *l = u->u.bin.lhs, *r = u->u.bin.rhs;
+    while (l->kind == IQL_EXPR_PAREN)
+        l = l->u.paren;
+    while (r->kind == IQL_EXPR_PAREN)
+        r = r->u.paren;
+    if ((l->kind == IQL_EXPR_VARREF && strcasecmp(l->u.ref.name, "time") == 0) ||
+        (r->kind == IQL_EXPR_VARREF && strcasecmp(r->u.ref.name, "time") == 0))
+        return NULL;
+    return e;
+}
+
+typedef struct meta_ctx {
+    const iql_env *env;
+    arena *a;
+    qx_ctx xc;
+    const char *db;
+    qc_measurement *ms;
+    size_t nms;
+    qx *cond;
+} meta_ctx;
+
+/* Loads the measurements a SHOW statement addresses and compiles its condition. */
+static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influxql_show *sh,
+                          vt_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->env = env;
+    m->a = a;
+    qx_ctx_init(&m->xc, a);
+    vt_rc rc = iql_resolve_db(env, sh->db, &m->db, err);
+    if (rc != VT_OK)
+        return rc;
+    engine *e = node_engine(env->node);
+    if (sh->nsources)
+        rc = qc_load_sources(e, a, &m->xc, m->db, sh->sources, sh->nsources, &m->ms, &m->nms,
+                             err);
+    else
+        rc = qc_load(e, a, m->db, NULL, &m->ms, &m->nms, err);
+    if (rc != VT_OK)
+        return rc;
+    const influxql_expr *where = meta_strip_time(a, sh->where);
+    if (where) {
+        qx_compile_opts o = {.resolve = meta_resolve, .env = env};
+        rc = qx_compile(&m->xc, where, &o, &m->cond, err);
+        if (rc != VT_OK)
+            return rc;
+    }
+    return VT_OK;
+}
+
+static bool meta_series_match(meta_ctx *m, const qc_series *s)
+{
+    if (!m->cond)
+        return true;
+    qx_row row = {.tags = s->tags, .ntags = s->ntags, .series_level = true};
+    return qx_eval_cond(m->cond, &row) != QX_FALSE;
+}
+
+/* LIMIT/OFFSET window over n values: [*from, *to). */
+static void meta_window(size_t n, int64_t limit, int64_t offset, size_t *from, size_t *to)
+{
+    size_t f = offset > 0 ? (size_t)offset : 0;
+    if (f > n)
+        f = n;
+    size_t t = n;
+    if (limit > 0 && f + (size_t)limit < t)
+        t = f + (size_t)limit;
+    *from = f;
+    *to = t;
+}
+
+static int meta_cstr_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* ---- SHOW DATABASES ---- */
+
+static vt_rc show_databases(const iql_env *env, qr_writer *w)
+{
+    meta_names names = {0};
+    engine_list_dbs(node_engine(env->node), meta_names_cb, &names);
+    qr_series_begin(w, "databases", NULL, 0, col_name, 1);
+    qr_series_keep_empty(w);
+    for (size_t i = 0; i < names.n; i++) {
+        vt_value v = meta_str(names.v[i], strlen(names.v[i]));
+        qr_row(w, false, 0, &v, 1);
+        free(names.v[i]);
+    }
+    qr_series_end(w);
+    free(names.v);
+    return VT_OK;
+}
+
+/* ---- SHOW MEASUREMENTS ---- */
+
+static vt_rc show_measurements(const iql_env *env, arena *a, const influxql_show *sh,
+                               qr_writer *w, vt_err *err)
+{
+    meta_ctx m;
+    influxql_show copy = *sh;
+    copy.sources = NULL;
+    copy.nsources = 0;
+    vt_rc rc = meta_prepare(&m, env, a, &copy, err);
+    if (rc == VT_ENOTFOUND) { /* InfluxDB: SHOW MEASUREMENTS of a missing database is empty */
+        qx_ctx_free(&m.xc);
+        return VT_OK;
+    }
+    if (rc != VT_OK) {
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    qx_regex *re = NULL;
+    const influxql_source *wm = sh->with_measurement;
+    if (wm && wm->regex) {
+        re = qx_regex_compile(&m.xc, wm->regex, err);
+        if (!re) {
+            qx_ctx_free(&m.xc);
+            return err->rc;
+        }
+    }
+    const char **names = arena_calloc(a, m.nms ? m.nms : 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; names && i < m.nms; i++) {
+        const qc_measurement *ms = &m.ms[i];
+        if (wm && (re ? !qx_regex_match(re, ms->name, strlen(ms->name))
+                      : strcmp(ms->name, wm->name) != 0))
+            continue;
+        bool any = false;
+        for (size_t j = 0; j < ms->nseries && !any; j++)
+            any = meta_series_match(&m, &ms->series[j]);
+        if (any)
+            names[n++] = ms->name;
+    }
+    size_t from, to;
+    meta_window(n, sh->limit, sh->offset, &from, &to);
+    if (to > from) {
+        qr_series_begin(w, "measurements", NULL, 0, col_name, 1);
+        for (size_t i = from; i < to; i++) {
+            vt_value v = meta_str(names[i], strlen(names[i]));
+            qr_row(w, false, 0, &v, 1);
+        }
+        qr_series_end(w);
+    }
+    qx_ctx_free(&m.xc);
+    return names ? VT_OK : vt_err_set(err, VT_ENOMEM, "out of memory");
+}
+
+/* ---- SHOW TAG KEYS / FIELD KEYS ---- */
+
+static vt_rc show_keys(const iql_env *env, arena *a, const influxql_show *sh, bool tags,
+                       qr_writer *w, vt_err *err)
+{
+    meta_ctx m;
+    vt_rc rc = meta_prepare(&m, env, a, sh, err);
+    if (rc != VT_OK) {
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    static const char *const tag_cols[] = {"tagKey"};
+    static const char *const field_cols[] = {"fieldKey", "fieldType"};
+    size_t emitted = 0, skipped = 0;
+    for (size_t i = 0; i < m.nms; i++) {
+        const qc_measurement *ms = &m.ms[i];
+        size_t nvals;
+        const char **keys = NULL;
+        if (tags) {
+            /* keys of the series that match the condition */
+            keys = arena_calloc(a, ms->ntag_keys ? ms->ntag_keys : 1, sizeof *keys);
+            bool *has = arena_calloc(a, ms->ntag_keys ? ms->ntag_keys : 1, sizeof *has);
+            if (!keys || !has) {
+                qx_ctx_free(&m.xc);
+                return vt_err_set(err, VT_ENOMEM, "out of memory");
+            }
+            for (size_t j = 0; j < ms->nseries; j++) {
+                if (!meta_series_match(&m, &ms->series[j]))
+                    continue;
+                for (size_t t = 0; t < ms->series[j].ntags; t++)
+                    for (size_t k = 0; k < ms->ntag_keys; k++)
+                        if (strcmp(ms->tag_keys[k], ms->series[j].tags[t].key.ptr) == 0)
+                            has[k] = true;
+            }
+            nvals = 0;
+            for (size_t k = 0; k < ms->ntag_keys; k++)
+                if (has[k])
+                    keys[nvals++] = ms->tag_keys[k];
+        } else {
+            nvals = ms->nfields;
+        }
+        if (nvals == 0)
+            continue;
+        if (sh->soffset > 0 && skipped < (size_t)sh->soffset) {
+            skipped++;
+            continue;
+        }
+        if (sh->slimit > 0 && emitted >= (size_t)sh->slimit)
+            break;
+        size_t from, to;
+        meta_window(nvals, sh->limit, sh->offset, &from, &to);
+        if (to <= from)
+            continue;
+        emitted++;
+        qr_series_begin(w, ms->name, NULL, 0, tags ? tag_cols : field_cols, tags ? 1 : 2);
+        for (size_t k = from; k < to; k++) {
+            if (tags) {
+                vt_value v = meta_str(keys[k], strlen(keys[k]));
+                qr_row(w, false, 0, &v, 1);
+            } else {
+                const char *tn = vt_type_name(ms->fields[k].type);
+                vt_value v[2] = {meta_str(ms->fields[k].name, strlen(ms->fields[k].name)),
+                                 meta_str(tn, strlen(tn))};
+                qr_row(w, false, 0, v, 2);
+            }
+        }
+        qr_series_end(w);
+    }
+    qx_ctx_free(&m.xc);
+    return VT_OK;
+}
+
+/* ---- SHOW TAG VALUES ---- */
+
+typedef struct meta_kv {
+    vt_str key, value;
+} meta_kv;
+
+static int meta_vtstr_cmp(vt_str a, vt_str b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len ? 1 : 0;
+}
+
+static int meta_kv_cmp(const void *x, const void *y)
+{
+    const meta_kv *a = x, *b = y;
+    int c = meta_vtstr_cmp(a->key, b->key);
+    return c ? c : meta_vtstr_cmp(a->value, b->value);
+}
+
+static bool meta_key_selected(const influxql_show *sh, qx_regex *re, vt_str key)
+{
+    switch (sh->key_op) {
+    case IQL_KEY_EQ:
+        return strlen(sh->keys[0]) == key.len && memcmp(sh->keys[0], key.ptr, key.len) == 0;
+    case IQL_KEY_NEQ:
+        return !(strlen(sh->keys[0]) == key.len && memcmp(sh->keys[0], key.ptr, key.len) == 0);
+    case IQL_KEY_IN:
+        for (size_t i = 0; i < sh->nkeys; i++)
+            if (strlen(sh->keys[i]) == key.len && memcmp(sh->keys[i], key.ptr, key.len) == 0)
+                return true;
+        return false;
+    case IQL_KEY_EQREGEX: return qx_regex_match(re, key.ptr, key.len);
+    case IQL_KEY_NEQREGEX: return !qx_regex_match(re, key.ptr, key.len);
+    default: return false;
+    }
+}
+
+static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *sh,
+                             qr_writer *w, vt_err *err)
+{
+    meta_ctx m;
+    vt_rc rc = meta_prepare(&m, env, a, sh, err);
+    if (rc != VT_OK) {
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    qx_regex *re = NULL;
+    if (sh->key_op == IQL_KEY_EQREGEX || sh->key_op == IQL_KEY_NEQREGEX) {
+        re = qx_regex_compile(&m.xc, sh->key_regex, err);
+        if (!re) {
+            qx_ctx_free(&m.xc);
+            return err->rc;
+        }
+    }
+    static const char *const cols[] = {"key", "value"};
+    size_t emitted = 0, skipped = 0;
+    for (size_t i = 0; i < m.nms; i++) {
+        const qc_measurement *ms = &m.ms[i];
+        size_t cap = 0;
+        for (size_t j = 0; j < ms->nseries; j++)
+            cap += ms->series[j].ntags;
+        meta_kv *kv = malloc((cap ? cap : 1) * sizeof *kv);
+        if (!kv) {
+            qx_ctx_free(&m.xc);
+            return vt_err_set(err, VT_ENOMEM, "out of memory");
+        }
+        size_t n = 0;
+        for (size_t j = 0; j < ms->nseries; j++) {
+            const qc_series *s = &ms->series[j];
+            if (!meta_series_match(&m, s))
+                continue;
+            for (size_t t = 0; t < s->ntags; t++)
+                if (meta_key_selected(sh, re, s->tags[t].key))
+                    kv[n++] = (meta_kv){s->tags[t].key, s->tags[t].value};
+        }
+        qsort(kv, n, sizeof *kv, meta_kv_cmp);
+        size_t u = 0;
+        for (size_t j = 0; j < n; j++)
+            if (u == 0 || meta_kv_cmp(&kv[u - 1], &kv[j]) != 0)
+                kv[u++] = kv[j];
+        size_t from, to;
+        meta_window(u, sh->limit, sh->offset, &from, &to);
+        if (to > from) {
+            if (sh->soffset > 0 && skipped < (size_t)sh->soffset) {
+                skipped++;
+            } else if (sh->slimit <= 0 || emitted < (size_t)sh->slimit) {
+                emitted++;
+                qr_series_begin(w, ms->name, NULL, 0, cols, 2);
+                for (size_t j = from; j < to; j++) {
+                    vt_value v[2] = {meta_str(kv[j].key.ptr, kv[j].key.len),
+                                     meta_str(kv[j].value.ptr, kv[j].value.len)};
+                    qr_row(w, false, 0, v, 2);
+                }
+                qr_series_end(w);
+            }
+        }
+        free(kv);
+    }
+    qx_ctx_free(&m.xc);
+    return VT_OK;
+}
+
+/* ---- SHOW SERIES ---- */
+
+static void meta_escape(vt_buf *b, const char *s, size_t n, bool measurement)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ',' || c == ' ' || (!measurement && c == '='))
+            vt_buf_putc(b, '\\');
+        vt_buf_putc(b, (uint8_t)c);
+    }
+}
+
+static vt_rc show_series(const iql_env *env, arena *a, const influxql_show *sh, qr_writer *w,
+                         vt_err *err)
+{
+    meta_ctx m;
+    vt_rc rc = meta_prepare(&m, env, a, sh, err);
+    if (rc != VT_OK) {
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < m.nms; i++)
+        total += m.ms[i].nseries;
+    char **keys = malloc((total ? total : 1) * sizeof *keys);
+    size_t n = 0;
+    vt_buf b;
+    vt_buf_init(&b);
+    for (size_t i = 0; keys && i < m.nms; i++) {
+        for (size_t j = 0; j < m.ms[i].nseries; j++) {
+            const qc_series *s = &m.ms[i].series[j];
+            if (!meta_series_match(&m, s))
+                continue;
+            vt_buf_reset(&b);
+            meta_escape(&b, s->measurement, strlen(s->measurement), true);
+            for (size_t t = 0; t < s->ntags; t++) {
+                vt_buf_putc(&b, ',');
+                meta_escape(&b, s->tags[t].key.ptr, s->tags[t].key.len, false);
+                vt_buf_putc(&b, '=');
+                meta_escape(&b, s->tags[t].value.ptr, s->tags[t].value.len, false);
+            }
+            keys[n] = arena_strndup(a, (const char *)b.data, b.len);
+            if (keys[n])
+                n++;
+        }
+    }
+    vt_buf_free(&b);
+    if (!keys) {
+        qx_ctx_free(&m.xc);
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    }
+    qsort(keys, n, sizeof *keys, meta_cstr_cmp);
+    size_t from, to;
+    meta_window(n, sh->limit, sh->offset, &from, &to);
+    static const char *const cols[] = {"key"};
+    if (to > from) {
+        qr_series_begin(w, NULL, NULL, 0, cols, 1);
+        for (size_t i = from; i < to; i++) {
+            vt_value v = meta_str(keys[i], strlen(keys[i]));
+            qr_row(w, false, 0, &v, 1);
+        }
+        qr_series_end(w);
+    }
+    free(keys);
+    qx_ctx_free(&m.xc);
+    return VT_OK;
+}
+
+/* ---- SHOW RETENTION POLICIES ---- */
+
+static vt_rc show_retention_policies(const iql_env *env, const influxql_show *sh, qr_writer *w,
+                                     vt_err *err)
+{
+    const char *db;
+    vt_rc rc = iql_resolve_db(env, sh->db, &db, err);
+    if (rc != VT_OK)
+        return rc;
+    static const char *const cols[] = {"name", "duration", "shardGroupDuration", "replicaN",
+                                       "default"};
+    qr_series_begin(w, NULL, NULL, 0, cols, 5);
+    vt_value v[5] = {meta_str("autogen", 7), meta_str("0s", 2), meta_str("168h0m0s", 8),
+                     {.type = VT_TYPE_INT}, {.type = VT_TYPE_BOOL}};
+    v[3].v.i = 1;
+    v[4].v.b = true;
+    qr_row(w, false, 0, v, 5);
+    qr_series_end(w);
+    return VT_OK;
+}
+
+/* ---- DELETE / DROP SERIES / DROP MEASUREMENT ---- */
+
+/* Does a DELETE / DROP SERIES condition name a field of the addressed measurements? */
+static bool meta_where_has_field(const meta_ctx *m, const influxql_expr *e)
+{
+    if (!e)
+        return false;
+    switch (e->kind) {
+    case IQL_EXPR_PAREN: return meta_where_has_field(m, e->u.paren);
+    case IQL_EXPR_BINARY:
+        return meta_where_has_field(m, e->u.bin.lhs) || meta_where_has_field(m, e->u.bin.rhs);
+    case IQL_EXPR_VARREF:
+        if (e->u.ref.type == IQL_TYPE_FIELD)
+            return true;
+        for (size_t i = 0; i < m->nms; i++)
+            for (size_t j = 0; j < m->ms[i].nfields; j++)
+                if (strcmp(m->ms[i].fields[j].name, e->u.ref.name) == 0)
+                    return true;
+        return false;
+    default: return false;
+    }
+}
+
+static vt_rc meta_delete(const iql_env *env, arena *a, const influxql_stmt *st, bool drop,
+                         vt_err *err)
+{
+    meta_ctx m;
+    influxql_show sh;
+    memset(&sh, 0, sizeof sh);
+    sh.sources = st->u.del.sources;
+    sh.nsources = st->u.del.nsources;
+    /* the time range of DELETE */
+    int64_t tmin = INT64_MIN, tmax = INT64_MAX;
+    const influxql_expr *where = st->u.del.where;
+    if (!drop && where) {
+        /* collect the time bounds of the top-level AND chain */
+        const influxql_expr *stack[64];
+        size_t sp = 0;
+        stack[sp++] = where;
+        while (sp) {
+            const influxql_expr *e = stack[--sp];
+            while (e->kind == IQL_EXPR_PAREN)
+                e = e->u.paren;
+            if (e->kind != IQL_EXPR_BINARY)
+                continue;
+            if (e->u.bin.op == IQL_OP_AND) {
+                if (sp + 2 <= 64) {
+                    stack[sp++] = e->u.bin.lhs;
+                    stack[sp++] = e->u.bin.rhs;
+                }
+                continue;
+            }
+            const influxql_expr *l = e->u.bin.lhs, *r = e->u.bin.rhs;
+            bool lt = l->kind == IQL_EXPR_VARREF && strcasecmp(l->u.ref.name, "time") == 0;
+            bool rt = r->kind == IQL_EXPR_VARREF && strcasecmp(r->u.ref.name, "time") == 0;
+            if (!lt && !rt)
+                continue;
+            int64_t t;
+            vt_rc rc = iql_time_value(lt ? r : l, env, NULL, &t, err);
+            if (rc != VT_OK)
+                return rc;
+            influxql_op op = e->u.bin.op;
+            if (rt) { /* literal op time: mirror */
+                op = op == IQL_OP_LT ? IQL_OP_GT : op == IQL_OP_GT ? IQL_OP_LT
+                   : op == IQL_OP_LTE ? IQL_OP_GTE : op == IQL_OP_GTE ? IQL_OP_LTE : op;
+            }
+            switch (op) {
+            case IQL_OP_GT: if (t + 1 > tmin) tmin = t + 1; break;
+            case IQL_OP_GTE: if (t > tmin) tmin = t; break;
+            case IQL_OP_LT: if (t - 1 < tmax) tmax = t - 1; break;
+            case IQL_OP_LTE: if (t < tmax) tmax = t; break;
+            case IQL_OP_EQ: tmin = tmax = t; break;
+            default: return vt_err_set(err, VT_EINVAL, "invalid time condition in DELETE");
+            }
+        }
+    }
+    sh.where = (influxql_expr *)where;
+    vt_rc rc = meta_prepare(&m, env, a, &sh, err);
+    if (rc == VT_ENOTFOUND && env->db && env->db[0]) {
+        /* InfluxDB: DELETE on a missing database is an error too */
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    if (rc != VT_OK) {
+        qx_ctx_free(&m.xc);
+        return rc;
+    }
+    if (where && meta_where_has_field(&m, where)) {
+        qx_ctx_free(&m.xc);
+        return vt_err_set(err, VT_EINVAL, "fields not supported in WHERE clause during deletion");
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < m.nms; i++)
+        total += m.ms[i].nseries;
+    uint64_t *ids = malloc((total ? total : 1) * sizeof *ids);
+    if (!ids) {
+        qx_ctx_free(&m.xc);
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < m.nms; i++)
+        for (size_t j = 0; j < m.ms[i].nseries; j++)
+            if (meta_series_match(&m, &m.ms[i].series[j]))
+                ids[n++] = m.ms[i].series[j].id;
+    rc = n ? node_delete(env->node, m.db, ids, n, tmin, tmax, err) : VT_OK;
+    free(ids);
+    qx_ctx_free(&m.xc);
+    return rc;
+}
+
+vt_rc iql_exec_meta(const iql_env *env, arena *a, const influxql_stmt *st, qr_writer *w,
+                    vt_err *err)
+{
+    switch (st->kind) {
+    case IQL_STMT_SHOW_DATABASES: return show_databases(env, w);
+    case IQL_STMT_SHOW_MEASUREMENTS: return show_measurements(env, a, &st->u.show, w, err);
+    case IQL_STMT_SHOW_TAG_KEYS: return show_keys(env, a, &st->u.show, true, w, err);
+    case IQL_STMT_SHOW_FIELD_KEYS: return show_keys(env, a, &st->u.show, false, w, err);
+    case IQL_STMT_SHOW_TAG_VALUES: return show_tag_values(env, a, &st->u.show, w, err);
+    case IQL_STMT_SHOW_SERIES: return show_series(env, a, &st->u.show, w, err);
+    case IQL_STMT_SHOW_RETENTION_POLICIES:
+        return show_retention_policies(env, &st->u.show, w, err);
+    case IQL_STMT_CREATE_DATABASE: return node_create_db(env->node, st->u.rp.db, err);
+    case IQL_STMT_DROP_DATABASE: return node_drop_db(env->node, st->u.name, err);
+    case IQL_STMT_DELETE: return meta_delete(env, a, st, false, err);
+    case IQL_STMT_DROP_SERIES: return meta_delete(env, a, st, true, err);
+    case IQL_STMT_DROP_MEASUREMENT: {
+        const char *db;
+        vt_rc rc = iql_resolve_db(env, NULL, &db, err);
+        if (rc != VT_OK)
+            return rc;
+        return node_drop_measurement(env->node, db, st->u.name, err);
+    }
+    case IQL_STMT_EXPLAIN:
+        return vt_err_set(err, VT_EUNSUPPORTED, "EXPLAIN is not supported by this volta version");
+    case IQL_STMT_CREATE_RETENTION_POLICY:
+    case IQL_STMT_ALTER_RETENTION_POLICY:
+    case IQL_STMT_DROP_RETENTION_POLICY:
+        return vt_err_set(err, VT_EUNSUPPORTED,
+                          "retention policy statements are not supported by this volta version");
+    case IQL_STMT_OTHER:
+        return vt_err_set(err, VT_EUNSUPPORTED, "%s is not supported by volta",
+                          st->u.other.keyword);
+    default: return vt_err_set(err, VT_EUNSUPPORTED, "statement not supported");
+    }
+}

@@ -1,0 +1,44 @@
+/*
+ * query/influxql_exec.h — executes parsed InfluxQL statements against a node.
+ *
+ * The executor walks the statements of a query in order and describes each result to a
+ * qr_writer (query/result.h), which prints InfluxDB 1.x's JSON or CSV. As in InfluxDB, the
+ * first statement that fails ends the query: it reports its error and every later statement
+ * reports "not executed".
+ *
+ * SELECT is compiled and run by query/exec_select.c (design note there); the metadata
+ * statements (SHOW ..., CREATE/DROP ..., DELETE, DROP SERIES/MEASUREMENT) by exec_meta.c.
+ */
+#ifndef QUERY_INFLUXQL_EXEC_H
+#define QUERY_INFLUXQL_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "core/node.h"
+#include "query/influxql_ast.h"
+#include "query/result.h"
+
+typedef struct iql_env {
+    node *node;
+    const char *db; /* the `db` parameter ("" or NULL when absent) */
+    const char *rp; /* the `rp` parameter */
+    int64_t now;    /* now() for every statement of the query, ns */
+    /* Limits (0 = none): series and points a single SELECT may touch, windows of GROUP BY time */
+    uint64_t max_series;
+    uint64_t max_points;
+    uint64_t max_buckets;
+} iql_env;
+
+/* Runs every statement of q; results and statement errors go to w (qr_begin/qr_end are the
+ * caller's). Returns VT_OK unless the writer was aborted (client gone) or memory ran out. */
+vt_rc iql_execute(const iql_env *env, const influxql_query *q, qr_writer *w);
+
+struct influxql_error;
+/* Compiles every regex of q's expressions, as InfluxDB does while parsing: false with err set
+ * to "error parsing regexp: <Go's wording>: `re` at line L, char C" on the first bad one. */
+bool iql_check_regexes(const influxql_query *q, struct influxql_error *err);
+
+#endif
