@@ -84,6 +84,10 @@ vt_value qx_eval(const qx *e, const qx_row *row);
 qx_truth qx_eval_cond(const qx *e, const qx_row *row);
 /* Tag value by key in a sorted tag array ("" when absent). */
 vt_str qx_tag_value(const vt_tag *tags, size_t ntags, const char *key);
+bool qx_tag_present(const vt_tag *tags, size_t ntags, const char *key);
+/* QX_TAG with slot == QX_TAG_NULL_IF_MISSING reads a missing tag as null (SELECT columns);
+ * otherwise as "" (conditions: `WHERE tag = ''` matches series without the tag). */
+#define QX_TAG_NULL_IF_MISSING 1
 
 /* a op b for arithmetic ops (+ - * / % & | ^); null when either is null or types do not mix. */
 vt_value qx_arith(influxql_op op, const vt_value *a, const vt_value *b);

@@ -43,6 +43,7 @@
 #include "common/tz.h"
 #include "engine/engine.h"
 #include "query/aggregate.h"
+#include "ingest/lineproto.h"
 #include "query/exec_int.h"
 #include "query/influxql_parser.h"
 #include "query/transform.h"
@@ -109,6 +110,7 @@ typedef struct sel {
     int sel_call;       /* that selector's call slot */
     int multi_call;     /* the call returning several rows (top, bottom, distinct, sample), or -1 */
     uint64_t points_read;
+    uint64_t blocks_summarised; /* blocks answered from their pre-aggregates */
     bool *col_field; /* field slots the SELECT list reads (a raw row needs one non-null) */
     /* InfluxDB's aux list: the SELECT list's variables sorted by name; ties between rows of
      * equal time are broken by their string values in this order (see sel_raw_order) */
@@ -180,10 +182,11 @@ static qx_kind sel_resolve(void *ctx, const char *name, influxql_datatype type, 
     sel *q = ctx;
     if (strcasecmp(name, "time") == 0)
         return QX_TIME;
-    if (type == IQL_TYPE_TAG)
+    if (type == IQL_TYPE_TAG ||
+        (type != IQL_TYPE_FIELD && !sel_is_field(q, name) && sel_is_tag(q, name))) {
+        *slot = QX_TAG_NULL_IF_MISSING;
         return QX_TAG;
-    if (type != IQL_TYPE_FIELD && !sel_is_field(q, name) && sel_is_tag(q, name))
-        return QX_TAG;
+    }
     *slot = sel_field_slot(q, name);
     return *slot < 0 ? QX_NULL : QX_FIELD;
 }
@@ -1844,6 +1847,8 @@ static vt_value sel_aux_value(const sel_heap *h, size_t row, const sel_aux *a)
         const qc_series *s = h->g->series[h->rows->series[row]];
         vt_value v = {.type = VT_TYPE_STRING};
         v.v.s = qx_tag_value(s->tags, s->ntags, a->name);
+        if (!qx_tag_present(s->tags, s->ntags, a->name))
+            v.type = VT_TYPE_NONE; /* a missing tag is a nil aux value */
         return v;
     }
     return h->rows->v[row * h->rows->nf + (size_t)a->slot];
@@ -2315,6 +2320,69 @@ static const void *sel_points_vals(const engine_points *p)
     case VT_TYPE_STRING: return p->s;
     default: return NULL;
     }
+}
+
+/* Block pre-aggregates: a whole segment block inside one window feeds count/sum/mean/spread
+ * from its index entry, without being decoded (engine_read_agg offers only blocks that no other
+ * source overlaps, so last-write-wins cannot change them). */
+static bool sel_summary_ok(const sel_call *c)
+{
+    if (c->is_xf || c->count_distinct || c->tag_arg)
+        return false;
+    return c->ak == AGG_COUNT || c->ak == AGG_SUM || c->ak == AGG_MEAN || c->ak == AGG_SPREAD;
+}
+
+static int sel_agg_block_cb(void *ctx, const engine_block_agg *b)
+{
+    sel_agg_ctx *c = ctx;
+    if (b->count == 0)
+        return 0;
+    size_t win = sel_win_find(c->w, b->min_time);
+    if (b->min_time < c->w->start[win])
+        return 0;
+    if (c->q->group_time && win + 1 < c->w->n && b->max_time >= c->w->start[win + 1])
+        return 0; /* spans two windows */
+    agg_summary sm;
+    memset(&sm, 0, sizeof sm);
+    sm.count = b->count;
+    sm.min_time = b->min_time;
+    sm.max_time = b->max_time;
+    sm.sum.type = sm.min.type = sm.max.type = b->type;
+    switch (b->type) {
+    case VT_TYPE_FLOAT:
+        if (b->agg.nan_count)
+            return 0;
+        sm.sum.v.f = b->agg.sum.f;
+        sm.min.v.f = b->agg.min.f;
+        sm.max.v.f = b->agg.max.f;
+        break;
+    case VT_TYPE_INT:
+        if (b->agg.sum_overflow)
+            return 0;
+        sm.sum.v.i = b->agg.sum.i;
+        sm.min.v.i = b->agg.min.i;
+        sm.max.v.i = b->agg.max.i;
+        break;
+    case VT_TYPE_UINT:
+        if (b->agg.sum_overflow)
+            return 0;
+        sm.sum.v.u = b->agg.sum.u;
+        sm.min.v.u = b->agg.min.u;
+        sm.max.v.u = b->agg.max.u;
+        break;
+    default: return 0;
+    }
+    /* every call must take it, or the block is decoded for all of them */
+    for (size_t k = 0; k < c->ncalls; k++) {
+        agg_state *st = sel_state(c, c->calls[k], win, b->type);
+        if (!st)
+            return -1;
+        if (!agg_push_summary(st, &sm))
+            return k == 0 ? 0 : -1; /* k > 0: a partial feed cannot be undone */
+    }
+    c->q->points_read += b->count;
+    c->q->blocks_summarised++;
+    return 1;
 }
 
 static bool sel_agg_cb(void *ctx, const engine_points *p)
@@ -2796,7 +2864,20 @@ static vt_rc sel_run_agg_group(sel *q, const sel_group *g, const sel_win *w, sel
                     c.aux = qx_tag_value(s->tags, s->ntags, c0->tag_arg);
                     c.has_aux = true;
                 }
-                rc = sel_source_read(q, s->id, q->fields[f], q->read_tmin, q->tmax, sel_agg_cb, &c);
+                bool summaries = !q->virt;
+                for (size_t k = 0; k < n && summaries; k++)
+                    summaries = sel_summary_ok(&q->calls[fcalls[k]]);
+                if (summaries) {
+                    rc = engine_read_agg(node_engine(q->env->node), q->db, s->id, q->fields[f],
+                                         q->read_tmin, q->tmax, sel_agg_block_cb, sel_agg_cb, &c,
+                                         q->err);
+                    if (rc == VT_ENOTFOUND) { /* deleted meanwhile: no points */
+                        vt_err_clear(q->err);
+                        rc = VT_OK;
+                    }
+                } else {
+                    rc = sel_source_read(q, s->id, q->fields[f], q->read_tmin, q->tmax, sel_agg_cb, &c);
+                }
                 if (rc == VT_OK && c.oom)
                     rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
                 if (rc == VT_OK && q->env->max_points && q->points_read > q->env->max_points)
@@ -3291,6 +3372,87 @@ static vt_rc sel_execute(sel *q, qr_writer *w)
     return rc;
 }
 
+/* ---- SELECT ... INTO ---- */
+
+#define SEL_INTO_BATCH 5000 /* points per node_write */
+
+/* Writes the captured output of q as points: measurement = the INTO name (or the source's for
+ * :MEASUREMENT), tags = the GROUP BY tags (empty values left out, as InfluxDB does), fields = the
+ * non-null columns, time = the row's time. Counts the points written. */
+static vt_rc sel_write_into(sel *q, const sel_virt *v, uint64_t *written)
+{
+    const influxql_select *s = q->s;
+    const char *db = s->into_db && s->into_db[0] ? s->into_db : q->db;
+    if (!engine_has_db(node_engine(q->env->node), db))
+        return vt_err_set(q->err, VT_ENOTFOUND, "database not found: %s", db);
+    vt_buf lp;
+    vt_buf_init(&lp);
+    vt_field *fields = calloc(v->ncols ? v->ncols : 1, sizeof *fields);
+    vt_tag *tags = NULL;
+    size_t pending = 0;
+    vt_rc rc = VT_OK;
+    if (!fields) {
+        vt_buf_free(&lp);
+        return vt_err_set(q->err, VT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < v->n && rc == VT_OK; i++) {
+        const sel_vseries *vs = &v->s[i];
+        free(tags);
+        tags = calloc(vs->ntags ? vs->ntags : 1, sizeof *tags);
+        if (!tags) {
+            rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+            break;
+        }
+        size_t nt = 0;
+        for (size_t t = 0; t < vs->ntags; t++)
+            if (vs->tags[t].value.len)
+                tags[nt++] = vs->tags[t];
+        const char *name = s->into_name ? s->into_name : vs->name;
+        for (size_t r = 0; r < vs->n && rc == VT_OK; r++) {
+            size_t nf = 0;
+            for (size_t c = 0; c < v->ncols; c++) {
+                const vt_value *x = &vs->v[r * v->ncols + c];
+                if (x->type == VT_TYPE_NONE)
+                    continue;
+                fields[nf].key = (vt_str){v->cols[c], strlen(v->cols[c])};
+                fields[nf].value = *x;
+                nf++;
+            }
+            if (nf == 0)
+                continue;
+            vt_point pt = {.measurement = {name, strlen(name)}, .tags = tags, .ntags = nt,
+                           .fields = fields, .nfields = nf, .time = vs->t[r]};
+            lp_write_point(&lp, &pt);
+            if (++pending == SEL_INTO_BATCH || (r + 1 == vs->n && i + 1 == v->n)) {
+                node_write_result res;
+                memset(&res, 0, sizeof res);
+                rc = node_write(q->env->node, db, s->into_rp ? s->into_rp : "", LP_PRECISION_NS, 0,
+                                (const char *)lp.data, lp.len, &res, q->err);
+                *written += res.points;
+                if (rc == VT_EPARSE || rc == VT_ETYPE)
+                    rc = vt_err_set(q->err, VT_EINVAL, "partial write: %s", res.error);
+                vt_buf_reset(&lp);
+                pending = 0;
+            }
+        }
+    }
+    if (rc == VT_OK && pending) {
+        node_write_result res;
+        memset(&res, 0, sizeof res);
+        rc = node_write(q->env->node, db, s->into_rp ? s->into_rp : "", LP_PRECISION_NS, 0,
+                        (const char *)lp.data, lp.len, &res, q->err);
+        *written += res.points;
+        if (rc == VT_EPARSE || rc == VT_ETYPE)
+            rc = vt_err_set(q->err, VT_EINVAL, "partial write: %s", res.error);
+    }
+    if (lp.oom && rc == VT_OK)
+        rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+    free(tags);
+    free(fields);
+    vt_buf_free(&lp);
+    return rc;
+}
+
 vt_rc iql_exec_select(const iql_env *env, arena *a, const influxql_select *s, qr_writer *w,
                       vt_err *err)
 {
@@ -3302,13 +3464,42 @@ vt_rc iql_exec_select(const iql_env *env, arena *a, const influxql_select *s, qr
     q.s = s;
     qx_ctx_init(&q.xc, a);
     vt_rc rc = sel_compile(&q);
-    if (rc == VT_OK && q.ncols && q.nms && !q.empty) {
-        if (s->has_into) {
-            rc = vt_err_set(err, VT_EUNSUPPORTED, "SELECT ... INTO is not supported by this volta version");
-        } else {
+    if (rc == VT_OK && s->has_into) {
+        /* InfluxDB answers one row: written = points written (0 when nothing matched) */
+        sel_virt *v = arena_calloc(a, 1, sizeof *v);
+        uint64_t written = 0;
+        if (!v) {
+            rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        } else if (q.ncols && q.nms && !q.empty) {
+            v->cols = arena_calloc(a, q.ncols, sizeof *v->cols);
+            if (!v->cols)
+                rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+            for (size_t i = 0; rc == VT_OK && i < q.ncols; i++)
+                v->cols[i] = q.cols[i].name;
+            v->ncols = q.ncols;
+            q.capture = v;
+            if (rc == VT_OK)
+                rc = sel_execute(&q, NULL);
+            if (rc == VT_OK)
+                rc = sel_write_into(&q, v, &written);
+        }
+        if (rc == VT_OK) {
+            static const char *const cols[] = {"time", "written"};
+            vt_value n = {.type = VT_TYPE_INT};
+            n.v.i = (int64_t)written;
+            qr_series_begin(w, "result", NULL, 0, cols, 2);
+            qr_row(w, true, 0, &n, 1);
+            qr_series_end(w);
+        }
+    } else if (rc == VT_OK && q.ncols && q.nms && !q.empty) {
+        {
             qr_set_tz(w, q.tz);
             rc = sel_execute(&q, w);
         }
+    }
+    if (env->stats) {
+        env->stats->points_read += q.points_read;
+        env->stats->blocks_summarised += q.blocks_summarised;
     }
     qx_ctx_free(&q.xc);
     return rc;

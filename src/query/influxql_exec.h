@@ -21,6 +21,13 @@
 #include "query/influxql_ast.h"
 #include "query/result.h"
 
+/* What a query did (accumulated over its statements); optional. */
+typedef struct iql_stats {
+    uint64_t points_read;       /* points decoded or taken from block summaries */
+    uint64_t blocks_summarised; /* segment blocks answered from their pre-aggregates */
+    uint64_t series_read;       /* series whose data was read */
+} iql_stats;
+
 typedef struct iql_env {
     node *node;
     const char *db; /* the `db` parameter ("" or NULL when absent) */
@@ -30,6 +37,7 @@ typedef struct iql_env {
     uint64_t max_series;
     uint64_t max_points;
     uint64_t max_buckets;
+    iql_stats *stats; /* may be NULL */
 } iql_env;
 
 /* Runs every statement of q; results and statement errors go to w (qr_begin/qr_end are the

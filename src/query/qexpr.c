@@ -119,6 +119,15 @@ vt_str qx_tag_value(const vt_tag *tags, size_t ntags, const char *key)
     return (vt_str){"", 0};
 }
 
+bool qx_tag_present(const vt_tag *tags, size_t ntags, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < ntags; i++)
+        if (tags[i].key.len == klen && memcmp(tags[i].key.ptr, key, klen) == 0)
+            return true;
+    return false;
+}
+
 static bool qx_is_num(const vt_value *v)
 {
     return v->type == VT_TYPE_FLOAT || v->type == VT_TYPE_INT || v->type == VT_TYPE_UINT;
@@ -332,6 +341,9 @@ vt_value qx_eval(const qx *e, const qx_row *row)
     case QX_TAG: {
         vt_value v = {.type = VT_TYPE_STRING};
         v.v.s = qx_tag_value(row->tags, row->ntags, e->name);
+        if (e->slot == QX_TAG_NULL_IF_MISSING && v.v.s.ptr && v.v.s.len == 0 &&
+            !qx_tag_present(row->tags, row->ntags, e->name))
+            v.type = VT_TYPE_NONE;
         return v;
     }
     case QX_FIELD: return row->fields ? row->fields[e->slot] : qx_null();

@@ -24,16 +24,8 @@ def diff_pair(influxd_server, volta_session_server):
 
 # Cases volta does not pass YET (work in progress on the query issue), with what is missing.
 # strict=True: a case that starts passing must be removed from here.
-_INTO = "SELECT ... INTO is not implemented yet"
 _RP = "retention policies (CREATE/ALTER/DROP RETENTION POLICY, db.rp sources) are not implemented yet"
 PENDING = {
-    "into_daily": _INTO, "into_daily_read": _INTO, "into_daily_count": _INTO,
-    "into_other_db": _INTO, "into_other_read": _INTO, "into_tags_as_fields": _INTO,
-    "into_tags_as_fields_read": _INTO, "into_backref": _INTO, "into_backref_read": _INTO,
-    # these list the measurements the INTO cases create
-    "show_measurements": _INTO, "show_measurements_regex": _INTO, "show_measurements_on": _INTO,
-    "show_measurements_limit": _INTO, "show_tag_keys": _INTO, "show_field_keys": _INTO,
-    "show_field_keys_on": _INTO, "show_series_all": _INTO, "show_series_limit": _INTO,
     "ddl_create_rp": _RP, "ddl_create_rp_default": _RP, "ddl_show_rp": _RP, "ddl_alter_rp": _RP,
     "ddl_show_rp_after_alter": _RP, "ddl_create_rp_conflict": _RP, "ddl_rp_too_short": _RP,
     "ddl_drop_rp": _RP, "ddl_drop_rp_missing": _RP, "ddl_show_rp_after_drop": _RP,
