@@ -12,6 +12,9 @@ cat <<'MSG'
 volta is starting on http://127.0.0.1:8086 (database "ons"). Try, from another terminal:
   curl -i http://127.0.0.1:8086/ping
   curl -s 'http://127.0.0.1:8086/query?q=SHOW+DATABASES'
+  curl -s 'http://127.0.0.1:8086/query?db=ons&pretty=true' --data-urlencode \
+    "q=SELECT mean(value) FROM load WHERE time >= '2024-01-01' AND time < '2024-01-08' GROUP BY time(1d), subsystem tz('America/Sao_Paulo')"
+  curl -s 'http://127.0.0.1:8086/query?db=ons' --data-urlencode "q=SELECT top(value, plant, 5) FROM generation WHERE time >= '2024-01-01T15:00:00Z' AND time < '2024-01-01T16:00:00Z'"
   curl -s -XPOST 'http://127.0.0.1:8086/write?db=ons' --data-binary 'load,subsystem=SE value=41234.5'
   curl -s http://127.0.0.1:8086/metrics | grep volta_
   ./build/volta gen --days 1 --plants 10 | head      # what the demo data looks like

@@ -842,8 +842,8 @@ static vt_rc sel_type_check(sel *q, const influxql_expr *e)
 
 static vt_rc sel_compile_fields(sel *q)
 {
-    sel_field_src *src;
-    size_t n;
+    sel_field_src *src = NULL;
+    size_t n = 0;
     vt_rc rc = sel_expand(q, &src, &n);
     if (rc != VT_OK)
         return rc;
@@ -1414,10 +1414,11 @@ static bool sel_colbuf_str_cb(void *ctx, const engine_points *p)
     return true;
 }
 
-static vt_rc sel_read_column(sel *q, const qc_series *s, const char *field, sel_colbuf *c)
+static vt_rc sel_read_column(sel *q, const qc_series *s, const char *field, int64_t lo,
+                              int64_t hi, sel_colbuf *c)
 {
     sel_str_ctx sc = {q, c};
-    vt_rc rc = sel_source_read(q, s->id, field, q->read_tmin, q->tmax, sel_colbuf_str_cb, &sc);
+    vt_rc rc = sel_source_read(q, s->id, field, lo, hi, sel_colbuf_str_cb, &sc);
     if (rc != VT_OK)
         return rc;
     if (c->oom)
@@ -1432,7 +1433,8 @@ static vt_rc sel_read_column(sel *q, const qc_series *s, const char *field, sel_
 /* Appends the rows of series s (index si in the group) to out: every field slot read, merged
  * by time, filtered by the condition. */
 /* sel_series_rows over a subquery's output: its rows as they are (equal times included). */
-static vt_rc sel_virt_rows(sel *q, const qc_series *s, uint32_t si, sel_rows *out)
+static vt_rc sel_virt_rows(sel *q, const qc_series *s, uint32_t si, int64_t lo, int64_t hi,
+                           sel_rows *out)
 {
     const sel_virt *v = q->virt;
     const sel_vseries *vs = &v->s[s->id];
@@ -1452,7 +1454,7 @@ static vt_rc sel_virt_rows(sel *q, const qc_series *s, uint32_t si, sel_rows *ou
     }
     for (size_t r = 0; r < vs->n; r++) {
         int64_t t = vs->t[r];
-        if (t < q->read_tmin || t > q->tmax)
+        if (t < lo || t > hi)
             continue;
         bool any = false;
         for (size_t f = 0; f < nf; f++) {
@@ -1480,10 +1482,11 @@ done:
     return rc;
 }
 
-static vt_rc sel_series_rows(sel *q, const qc_series *s, uint32_t si, sel_rows *out)
+static vt_rc sel_series_rows_in(sel *q, const qc_series *s, uint32_t si, int64_t lo, int64_t hi,
+                                sel_rows *out)
 {
     if (q->virt)
-        return sel_virt_rows(q, s, si, out);
+        return sel_virt_rows(q, s, si, lo, hi, out);
     size_t nf = q->nfields;
     sel_colbuf *cols = calloc(nf ? nf : 1, sizeof *cols);
     size_t *pos = calloc(nf ? nf : 1, sizeof *pos);
@@ -1496,7 +1499,7 @@ static vt_rc sel_series_rows(sel *q, const qc_series *s, uint32_t si, sel_rows *
     for (size_t f = 0; f < nf; f++) {
         if (!sel_series_has_field(s, q->fields[f], NULL))
             continue;
-        rc = sel_read_column(q, s, q->fields[f], &cols[f]);
+        rc = sel_read_column(q, s, q->fields[f], lo, hi, &cols[f]);
         if (rc != VT_OK)
             goto done;
     }
@@ -1535,6 +1538,11 @@ done:
     free(pos);
     free(vals);
     return rc;
+}
+
+static vt_rc sel_series_rows(sel *q, const qc_series *s, uint32_t si, sel_rows *out)
+{
+    return sel_series_rows_in(q, s, si, q->read_tmin, q->tmax, out);
 }
 
 /* ---- groups ---- */
@@ -2012,26 +2020,101 @@ static bool sel_raw_order(const sel *q, const sel_group *g, const sel_rows *rows
     return out == rows->n;
 }
 
-static vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_out *o)
+typedef struct sel_first_ctx {
+    int64_t t;
+    bool any;
+} sel_first_ctx;
+static bool sel_first_cb(void *ctx, const engine_points *p);
+
+/* Where raw rows go: straight to the writer (LIMIT/OFFSET/SLIMIT applied on the way), or into
+ * a sel_out when the output is captured (subquery, INTO) and printed by sel_print. */
+typedef struct sel_sink {
+    sel *q;
+    sel_emit *em;
+    const sel_group *g;
+    qr_writer *w;
+    sel_out *o;      /* capture mode */
+    bool started;    /* series header written */
+    bool skip;       /* SOFFSET/SLIMIT excluded this series */
+    size_t rows;     /* rows seen (before OFFSET) */
+    size_t emitted;  /* rows written */
+} sel_sink;
+
+/* Returns false when no more rows are wanted (LIMIT reached, series excluded, OOM). */
+static bool sel_sink_row(sel_sink *sk, int64_t t, const vt_value *vals)
 {
-    sel_rows rows = {.nf = q->nfields};
-    vt_rc rc = VT_OK;
-    for (size_t i = 0; i < g->nseries && rc == VT_OK; i++)
-        rc = sel_series_rows(q, g->series[i], (uint32_t)i, &rows);
-    if (rc != VT_OK) {
-        sel_rows_free(&rows);
-        return rc;
+    sel *q = sk->q;
+    if (sk->o) {
+        if (!sel_out_push(sk->o, t, vals))
+            return false;
+        return !(q->s->limit > 0 &&
+                 sk->o->n >= (size_t)(q->s->limit + (q->s->offset > 0 ? q->s->offset : 0)));
     }
-    size_t *order = malloc((rows.n ? rows.n : 1) * sizeof *order);
+    if (sk->skip)
+        return false;
+    if (sk->rows == 0) { /* first row: this series counts for SLIMIT/SOFFSET */
+        sk->em->series_seen++;
+        if ((q->s->soffset > 0 && sk->em->series_seen <= (size_t)q->s->soffset) ||
+            (q->s->slimit > 0 && sk->em->series_emitted >= (size_t)q->s->slimit)) {
+            sk->skip = true;
+            return false;
+        }
+    }
+    sk->rows++;
+    if (q->s->offset > 0 && sk->rows <= (size_t)q->s->offset)
+        return true;
+    if (!sk->started) {
+        sk->em->series_emitted++;
+        qr_series_begin(sk->w, sk->g->m->name, sk->g->tags, sk->g->ntags, sk->em->colnames,
+                        q->ncols + 1);
+        sk->started = true;
+    }
+    qr_row(sk->w, true, t, vals, q->ncols);
+    sk->emitted++;
+    if (qr_aborted(sk->w))
+        return false;
+    return !(q->s->limit > 0 && sk->emitted >= (size_t)q->s->limit);
+}
+
+static void sel_sink_end(sel_sink *sk)
+{
+    if (sk->started)
+        qr_series_end(sk->w);
+}
+
+/* The first time >= from of any point the group's selected fields hold (false: none). */
+static vt_rc sel_group_next_time(sel *q, const sel_group *g, int64_t from, int64_t *t, bool *any)
+{
+    sel_first_ctx fc = {0};
+    for (size_t i = 0; i < g->nseries; i++)
+        for (size_t f = 0; f < q->nfields; f++) {
+            if (!sel_series_has_field(g->series[i], q->fields[f], NULL))
+                continue;
+            vt_rc rc = sel_source_read(q, g->series[i]->id, q->fields[f], from, q->tmax,
+                                       sel_first_cb, &fc);
+            if (rc != VT_OK)
+                return rc;
+        }
+    *t = fc.t;
+    *any = fc.any;
+    return VT_OK;
+}
+
+/*
+ * Raw rows of a group, shard by shard (7-day slices, the unit InfluxDB merges in): each slice's
+ * rows are read, ordered as InfluxDB orders them, and streamed out, so memory holds one slice of
+ * one group whatever the range. Slices without data are skipped by probing the next point.
+ */
+static vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
+{
+    vt_rc rc = VT_OK;
+    bool desc = sel_desc(q);
     vt_value *vals = calloc(q->ncols ? q->ncols : 1, sizeof *vals);
     vt_value *calls = calloc(q->ncalls ? q->ncalls : 1, sizeof *calls);
     xf_state **xs = calloc(q->ncalls ? q->ncalls : 1, sizeof *xs);
-    if (!order || !vals || !calls || !xs) {
-        rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
-        goto done;
-    }
-    bool desc = sel_desc(q);
-    if (!sel_raw_order(q, g, &rows, desc, order)) {
+    int64_t *shards = NULL;
+    size_t nshards = 0, scap = 0;
+    if (!vals || !calls || !xs) {
         rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
         goto done;
     }
@@ -2041,38 +2124,78 @@ static vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_out *o)
         if (rc != VT_OK)
             goto done;
     }
-    for (size_t k = 0; k < rows.n; k++) {
-        size_t r = order[k];
-        const qc_series *s = g->series[rows.series[r]];
-        const vt_value *fv = &rows.v[r * rows.nf];
-        int64_t t = rows.t[r];
-        bool any_xf = false;
-        for (size_t c = 0; c < q->ncalls; c++) {
-            memset(&calls[c], 0, sizeof calls[c]);
-            xf_row xr;
-            if (xf_push(xs[c], t, &fv[q->calls[c].field], &xr) > 0) {
-                calls[c] = xr.v;
-                any_xf = true;
-            }
-        }
-        if (q->ncalls && !any_xf)
-            continue;
-        qx_row row = {.tags = s->tags, .ntags = s->ntags, .time = t, .fields = fv, .calls = calls};
-        /* InfluxDB drops a row when every field the SELECT list reads is null */
-        bool any = q->ncalls > 0;
-        for (size_t f = 0; f < q->nfields && !any; f++)
-            any = q->col_field[f] && fv[f].type != VT_TYPE_NONE;
-        if (!any)
-            continue;
-        for (size_t c = 0; c < q->ncols; c++)
-            vals[c] = qx_eval(q->cols[c].x, &row);
-        if (!sel_out_push(o, t, vals)) {
-            rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+    /* the slices holding data, ascending */
+    for (int64_t from = q->read_tmin;;) {
+        int64_t t;
+        bool any;
+        rc = sel_group_next_time(q, g, from, &t, &any);
+        if (rc != VT_OK)
             goto done;
-        }
-        /* LIMIT without OFFSET can stop early */
-        if (q->s->limit > 0 && o->n >= (size_t)(q->s->limit + (q->s->offset > 0 ? q->s->offset : 0)))
+        if (!any || t > q->tmax)
             break;
+        int64_t sh = sel_floor_div(t, SEL_SHARD_NS);
+        if (nshards == scap) {
+            scap = scap ? scap * 2 : 16;
+            int64_t *ns = realloc(shards, scap * sizeof *ns);
+            if (!ns) {
+                rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+                goto done;
+            }
+            shards = ns;
+        }
+        shards[nshards++] = sh;
+        if (sh >= sel_floor_div(q->tmax, SEL_SHARD_NS) || sh + 1 > INT64_MAX / SEL_SHARD_NS)
+            break;
+        from = (sh + 1) * SEL_SHARD_NS;
+    }
+    bool more = true;
+    for (size_t k = 0; k < nshards && more && rc == VT_OK; k++) {
+        int64_t sh = shards[desc ? nshards - 1 - k : k];
+        int64_t lo = sh * SEL_SHARD_NS, hi = lo + (SEL_SHARD_NS - 1);
+        if (lo < q->read_tmin)
+            lo = q->read_tmin;
+        if (hi > q->tmax)
+            hi = q->tmax;
+        sel_rows rows = {.nf = q->nfields};
+        size_t *order = NULL;
+        for (size_t i = 0; i < g->nseries && rc == VT_OK; i++)
+            rc = sel_series_rows_in(q, g->series[i], (uint32_t)i, lo, hi, &rows);
+        if (rc == VT_OK) {
+            order = malloc((rows.n ? rows.n : 1) * sizeof *order);
+            if (!order || !sel_raw_order(q, g, &rows, desc, order))
+                rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+        }
+        for (size_t j = 0; rc == VT_OK && more && j < rows.n; j++) {
+            size_t r = order[j];
+            const qc_series *s = g->series[rows.series[r]];
+            const vt_value *fv = &rows.v[r * rows.nf];
+            int64_t t = rows.t[r];
+            bool any_xf = false;
+            for (size_t c = 0; c < q->ncalls; c++) {
+                memset(&calls[c], 0, sizeof calls[c]);
+                xf_row xr;
+                if (xf_push(xs[c], t, &fv[q->calls[c].field], &xr) > 0) {
+                    calls[c] = xr.v;
+                    any_xf = true;
+                }
+            }
+            if (q->ncalls && !any_xf)
+                continue;
+            qx_row row = {.tags = s->tags, .ntags = s->ntags, .time = t, .fields = fv, .calls = calls};
+            /* InfluxDB drops a row when every field the SELECT list reads is null */
+            bool any = q->ncalls > 0;
+            for (size_t f = 0; f < q->nfields && !any; f++)
+                any = q->col_field[f] && fv[f].type != VT_TYPE_NONE;
+            if (!any)
+                continue;
+            for (size_t c = 0; c < q->ncols; c++)
+                vals[c] = qx_eval(q->cols[c].x, &row);
+            more = sel_sink_row(sk, t, vals);
+            if (sk->o && sk->o->oom)
+                rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+        }
+        free(order);
+        sel_rows_free(&rows);
     }
 done:
     for (size_t c = 0; xs && c < q->ncalls; c++)
@@ -2080,8 +2203,7 @@ done:
     free(xs);
     free(calls);
     free(vals);
-    free(order);
-    sel_rows_free(&rows);
+    free(shards);
     return rc;
 }
 
@@ -2106,10 +2228,6 @@ static size_t sel_win_find(const sel_win *w, int64_t t)
 }
 
 /* First time of any selected point (for GROUP BY time without a lower bound). */
-typedef struct sel_first_ctx {
-    int64_t t;
-    bool any;
-} sel_first_ctx;
 
 static bool sel_first_cb(void *ctx, const engine_points *p)
 {
@@ -3351,16 +3469,27 @@ static vt_rc sel_execute(sel *q, qr_writer *w)
             return rc;
     }
     for (size_t m = 0; m < q->nms && rc == VT_OK; m++) {
-        sel_group *groups;
-        size_t ng;
+        sel_group *groups = NULL;
+        size_t ng = 0;
         rc = sel_groups(q, &q->ms[m], &groups, &ng);
         for (size_t gk = 0; rc == VT_OK && gk < ng; gk++) {
             size_t gi = sel_desc(q) ? ng - 1 - gk : gk; /* InfluxDB reverses tag sets too */
             sel_out o = {.ncols = q->ncols};
-            rc = q->aggregate ? sel_run_agg_group(q, &groups[gi], &win, &o)
-                              : sel_run_raw_group(q, &groups[gi], &o);
-            if (rc == VT_OK)
-                sel_print(q, &em, &groups[gi], &o, w);
+            if (q->aggregate) {
+                rc = sel_run_agg_group(q, &groups[gi], &win, &o);
+                if (rc == VT_OK)
+                    sel_print(q, &em, &groups[gi], &o, w);
+            } else {
+                sel_sink sk = {.q = q, .em = &em, .g = &groups[gi], .w = w,
+                               .o = q->capture ? &o : NULL};
+                rc = sel_run_raw_group(q, &groups[gi], &sk);
+                if (q->capture) {
+                    if (rc == VT_OK)
+                        sel_print(q, &em, &groups[gi], &o, w);
+                } else {
+                    sel_sink_end(&sk);
+                }
+            }
             if (rc == VT_OK && o.oom)
                 rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
             sel_out_free(&o);

@@ -802,7 +802,7 @@ static vt_rc parse_array_or_dict(fp *p, flux_node **out)
         t = peek(p);
         if (t->tok == FLUX_T_RBRACK)
             break;
-        flux_node *e;
+        flux_node *e = NULL;
         if ((rc = parse_expression(p, &e)) != VT_OK || (rc = child(p, n, e)) != VT_OK)
             return rc;
         if (i == 0 && peek(p)->tok == FLUX_T_COLON) {
@@ -974,7 +974,7 @@ static vt_rc parse_primary(fp *p, flux_node **out)
 
 static vt_rc parse_postfix(fp *p, flux_node **out)
 {
-    flux_node *e;
+    flux_node *e = NULL;
     vt_rc rc = parse_primary(p, &e);
     if (rc != VT_OK)
         return rc;
@@ -1067,7 +1067,7 @@ static vt_rc parse_unary(fp *p, flux_node **out)
 
 static vt_rc parse_pipe(fp *p, flux_node **out)
 {
-    flux_node *e;
+    flux_node *e = NULL;
     vt_rc rc = parse_unary(p, &e);
     if (rc != VT_OK)
         return rc;
@@ -1129,7 +1129,7 @@ static flux_op binary_op(flux_tok t, int level)
 /* Level 0 (^) over pipes ... level 5 (or) over and; level 4's operand is not/exists. */
 static vt_rc parse_binary(fp *p, int level, flux_node **out)
 {
-    flux_node *e;
+    flux_node *e = NULL;
     vt_rc rc = level == 0 ? parse_pipe(p, &e)
                : level == 4 ? parse_logical_unary(p, &e)
                             : parse_binary(p, level - 1, &e);

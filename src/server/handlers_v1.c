@@ -2,7 +2,11 @@
  * server/handlers_v1.c — the InfluxDB 1.x endpoints: /ping, /health, /write, /query.
  * Error bodies follow InfluxDB 1.8 word for word (clients match on them); see docs/API.md.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +120,106 @@ static void http_pretty(vt_buf *b)
     vt_buf_append(b, s, strlen(s));
     vt_buf_putc(b, '\n');
     free(s);
+}
+
+/*
+ * Streaming: a query's response is produced by its own thread into a pipe that MHD sends from,
+ * so a result of any size is held in at most one 64 KiB buffer (or one chunk) plus the pipe,
+ * and a slow client slows the query instead of growing memory. pretty=true (needs the whole
+ * document) and the case where too many streams already run use the buffered path.
+ */
+typedef struct http_query_job {
+    http_server *srv;
+    arena *a; /* owns the parsed query */
+    influxql_query *query;
+    char *db, *rp;
+    int64_t now;
+    qr_options opt;
+    int fd; /* write end */
+} http_query_job;
+
+static bool http_pipe_write(void *ctx, const uint8_t *data, size_t len)
+{
+    http_query_job *job = ctx;
+    while (len > 0) {
+        ssize_t n = write(job->fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false; /* client gone (EPIPE): stop the query */
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+static void *http_query_thread(void *arg)
+{
+    http_query_job *job = arg;
+    job->opt.flush_cb = http_pipe_write;
+    job->opt.flush_ctx = job;
+    qr_writer w;
+    qr_init(&w, &job->opt);
+    iql_env env = {.node = job->srv->node, .db = job->db, .rp = job->rp, .now = job->now};
+    qr_begin(&w);
+    vt_rc rc = iql_execute(&env, job->query, &w);
+    qr_end(&w);
+    if (rc != VT_OK && rc != VT_EIO)
+        http_log("error", NULL, "streamed query failed: %s", vt_rc_name(rc));
+    qr_free(&w);
+    close(job->fd);
+    arena_free(job->a);
+    free(job->db);
+    free(job->rp);
+    atomic_fetch_sub(&job->srv->query_threads, 1);
+    free(job);
+    return NULL;
+}
+
+/* Starts the streaming thread; on VT_OK *rfd is the pipe's read end and a owns nothing more. */
+static bool http_query_stream(http_request *rq, arena *a, influxql_query *query, const char *db,
+                              const char *rp, const qr_options *opt, int *rfd)
+{
+    http_server *srv = rq->srv;
+    int limit = 2 * (int)(srv->threads ? srv->threads : 4);
+    if (atomic_fetch_add(&srv->query_threads, 1) >= limit) {
+        atomic_fetch_sub(&srv->query_threads, 1);
+        return false;
+    }
+    int fds[2];
+    http_query_job *job = calloc(1, sizeof *job);
+    if (!job || pipe2(fds, O_CLOEXEC) != 0) {
+        free(job);
+        atomic_fetch_sub(&srv->query_threads, 1);
+        return false;
+    }
+    job->srv = srv;
+    job->a = a;
+    job->query = query;
+    job->db = strdup(db ? db : "");
+    job->rp = strdup(rp ? rp : "");
+    job->now = http_now_ns();
+    job->opt = *opt;
+    job->fd = fds[1];
+    pthread_t th;
+    pthread_attr_t attr;
+    bool ok = job->db && job->rp && pthread_attr_init(&attr) == 0;
+    if (ok) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        ok = pthread_create(&th, &attr, http_query_thread, job) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!ok) {
+        close(fds[0]);
+        close(fds[1]);
+        free(job->db);
+        free(job->rp);
+        free(job);
+        atomic_fetch_sub(&srv->query_threads, 1);
+        return false;
+    }
+    *rfd = fds[0];
+    return true;
 }
 
 /* A /query parameter from the URL, else from an application/x-www-form-urlencoded body
@@ -232,6 +336,13 @@ enum MHD_Result http_handle_query(http_request *rq)
     if (p[P_CHUNK_SIZE] && p[P_CHUNK_SIZE][0]) {
         long long cs = strtoll(p[P_CHUNK_SIZE], NULL, 10);
         opt.chunk_size = cs > 0 ? (size_t)cs : 0;
+    }
+    bool pretty = !csv && !opt.chunked && p[P_PRETTY] && strcmp(p[P_PRETTY], "true") == 0;
+    int rfd;
+    if (!pretty && http_query_stream(rq, a, query, p[P_DB], p[P_RP], &opt, &rfd)) {
+        a = NULL; /* the thread owns it */
+        r = http_respond_pipe(rq, 200, rfd, csv ? "text/csv" : "application/json");
+        goto cleanup;
     }
     qr_writer w;
     qr_init(&w, &opt);

@@ -318,6 +318,27 @@ static enum MHD_Result http_queue(http_request *rq, unsigned status, vt_buf *jso
     return r;
 }
 
+enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
+                                  const char *content_type)
+{
+    struct MHD_Response *resp = MHD_create_response_from_pipe(fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    if (rq->id[0] == '\0')
+        http_request_id(rq->srv, rq->id, sizeof rq->id);
+    MHD_add_response_header(resp, "X-Influxdb-Version", rq->srv->version);
+    MHD_add_response_header(resp, "X-Influxdb-Build", "OSS");
+    MHD_add_response_header(resp, "Request-Id", rq->id);
+    MHD_add_response_header(resp, "X-Request-Id", rq->id);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    enum MHD_Result r = MHD_queue_response(rq->conn, status, resp);
+    MHD_destroy_response(resp);
+    http_count(rq->srv, rq->ep, status);
+    return r;
+}
+
 enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json)
 {
     return http_queue(rq, status, json, NULL, NULL);
@@ -860,5 +881,11 @@ void http_server_stop(http_server *s)
     MHD_stop_daemon(s->daemon);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
+    /* streaming /query threads: their pipes are closed now, so they stop at their next write;
+     * the node must outlive them */
+    for (int i = 0; i < 3000 && atomic_load(&s->query_threads) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     free(s);
 }

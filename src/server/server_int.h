@@ -43,6 +43,7 @@ struct http_server {
     uint64_t id_seed;
     atomic_uint_fast64_t next_id;
     atomic_int inflight; /* requests with a body being read or handled */
+    atomic_int query_threads; /* /query responses being streamed by their own thread */
     atomic_uint_fast64_t requests[HTTP_EP_COUNT][HTTP_STATUS_SLOTS];
     atomic_uint_fast64_t points_written;
     atomic_uint_fast64_t write_errors;
@@ -72,6 +73,9 @@ enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json);
 /* Like http_respond with another Content-Type (text/csv ...). */
 enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *body,
                                    const char *content_type);
+/* A response whose body MHD reads from the pipe fd (taken over; closed by MHD). */
+enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
+                                  const char *content_type);
 /* {"error":"<msg>"} with status. */
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);
 /* 405 with an Allow header. */
