@@ -143,12 +143,16 @@ typedef struct qc_measurement {
 
 /* Every measurement of db (sorted by name) with its series, tag keys and fields, copied into the
  * arena. measurement (may be NULL) restricts the load to one name. */
-vt_rc qc_load(engine *e, arena *a, const char *db, const char *measurement,
-              qc_measurement **out, size_t *n, vt_err *err);
+vt_rc qc_load(engine *e, arena *a, const char *db, const char *measurement, qc_measurement **out,
+              size_t *n, vt_err *err);
+/* qc_load of one measurement restricted, through the tag postings, to the series carrying
+ * every keys[i]=vals[i] (WHERE tag = 'v' AND ...); the measurement's field list is complete. */
+vt_rc qc_load_pinned(engine *e, arena *a, const char *db, const char *measurement,
+                     const char *const *keys, const char *const *vals, size_t npins,
+                     qc_measurement **out, size_t *n, vt_err *err);
 /* Measurements matching a FROM list (names or regexes); sources of kind subquery ignored. */
-vt_rc qc_load_sources(engine *e, arena *a, qx_ctx *xc, const char *db,
-                      const influxql_source *src, size_t nsrc, qc_measurement **out, size_t *n,
-                      vt_err *err);
+vt_rc qc_load_sources(engine *e, arena *a, qx_ctx *xc, const char *db, const influxql_source *src,
+                      size_t nsrc, qc_measurement **out, size_t *n, vt_err *err);
 
 /* ---- statements ---- */
 

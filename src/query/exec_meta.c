@@ -171,8 +171,7 @@ static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influ
         return rc;
     engine *e = node_engine(env->node);
     if (sh->nsources)
-        rc = qc_load_sources(e, a, &m->xc, m->db, sh->sources, sh->nsources, &m->ms, &m->nms,
-                             err);
+        rc = qc_load_sources(e, a, &m->xc, m->db, sh->sources, sh->nsources, &m->ms, &m->nms, err);
     else
         rc = qc_load(e, a, m->db, NULL, &m->ms, &m->nms, err);
     if (rc != VT_OK)
@@ -233,8 +232,8 @@ static vt_rc show_databases(const iql_env *env, qr_writer *w)
 
 /* ---- SHOW MEASUREMENTS ---- */
 
-static vt_rc show_measurements(const iql_env *env, arena *a, const influxql_show *sh,
-                               qr_writer *w, vt_err *err)
+static vt_rc show_measurements(const iql_env *env, arena *a, const influxql_show *sh, qr_writer *w,
+                               vt_err *err)
 {
     meta_ctx m;
     influxql_show copy = *sh;
@@ -397,8 +396,8 @@ static bool meta_key_selected(const influxql_show *sh, qx_regex *re, vt_str key)
     }
 }
 
-static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *sh,
-                             qr_writer *w, vt_err *err)
+static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *sh, qr_writer *w,
+                             vt_err *err)
 {
     meta_ctx m;
     vt_rc rc = meta_prepare(&m, env, a, sh, err);
@@ -542,8 +541,11 @@ static vt_rc show_retention_policies(const iql_env *env, const influxql_show *sh
     static const char *const cols[] = {"name", "duration", "shardGroupDuration", "replicaN",
                                        "default"};
     qr_series_begin(w, NULL, NULL, 0, cols, 5);
-    vt_value v[5] = {meta_str("autogen", 7), meta_str("0s", 2), meta_str("168h0m0s", 8),
-                     {.type = VT_TYPE_INT}, {.type = VT_TYPE_BOOL}};
+    vt_value v[5] = {meta_str("autogen", 7),
+                     meta_str("0s", 2),
+                     meta_str("168h0m0s", 8),
+                     {.type = VT_TYPE_INT},
+                     {.type = VT_TYPE_BOOL}};
     v[3].v.i = 1;
     v[4].v.b = true;
     qr_row(w, false, 0, v, 5);
@@ -614,14 +616,29 @@ static vt_rc meta_delete(const iql_env *env, arena *a, const influxql_stmt *st, 
                 return rc;
             influxql_op op = e->u.bin.op;
             if (rt) { /* literal op time: mirror */
-                op = op == IQL_OP_LT ? IQL_OP_GT : op == IQL_OP_GT ? IQL_OP_LT
-                   : op == IQL_OP_LTE ? IQL_OP_GTE : op == IQL_OP_GTE ? IQL_OP_LTE : op;
+                op = op == IQL_OP_LT    ? IQL_OP_GT
+                     : op == IQL_OP_GT  ? IQL_OP_LT
+                     : op == IQL_OP_LTE ? IQL_OP_GTE
+                     : op == IQL_OP_GTE ? IQL_OP_LTE
+                                        : op;
             }
             switch (op) {
-            case IQL_OP_GT: if (t + 1 > tmin) tmin = t + 1; break;
-            case IQL_OP_GTE: if (t > tmin) tmin = t; break;
-            case IQL_OP_LT: if (t - 1 < tmax) tmax = t - 1; break;
-            case IQL_OP_LTE: if (t < tmax) tmax = t; break;
+            case IQL_OP_GT:
+                if (t + 1 > tmin)
+                    tmin = t + 1;
+                break;
+            case IQL_OP_GTE:
+                if (t > tmin)
+                    tmin = t;
+                break;
+            case IQL_OP_LT:
+                if (t - 1 < tmax)
+                    tmax = t - 1;
+                break;
+            case IQL_OP_LTE:
+                if (t < tmax)
+                    tmax = t;
+                break;
             case IQL_OP_EQ: tmin = tmax = t; break;
             default: return vt_err_set(err, VT_EINVAL, "invalid time condition in DELETE");
             }
@@ -671,8 +688,7 @@ vt_rc iql_exec_meta(const iql_env *env, arena *a, const influxql_stmt *st, qr_wr
     case IQL_STMT_SHOW_FIELD_KEYS: return show_keys(env, a, &st->u.show, false, w, err);
     case IQL_STMT_SHOW_TAG_VALUES: return show_tag_values(env, a, &st->u.show, w, err);
     case IQL_STMT_SHOW_SERIES: return show_series(env, a, &st->u.show, w, err);
-    case IQL_STMT_SHOW_RETENTION_POLICIES:
-        return show_retention_policies(env, &st->u.show, w, err);
+    case IQL_STMT_SHOW_RETENTION_POLICIES: return show_retention_policies(env, &st->u.show, w, err);
     case IQL_STMT_CREATE_DATABASE: return node_create_db(env->node, st->u.rp.db, err);
     case IQL_STMT_DROP_DATABASE: return node_drop_db(env->node, st->u.name, err);
     case IQL_STMT_DELETE: return meta_delete(env, a, st, false, err);

@@ -10,16 +10,15 @@
  *   - anything with null is null; a comparison with null or across kinds is false.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <math.h>
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "engine/engine.h"
 #include "common/timefmt.h"
+#include "engine/engine.h"
 #include "query/exec_int.h"
 #include "query/influxql_parser.h"
 
@@ -486,8 +485,8 @@ static bool qc_finish_measurement(arena *a, qc_measurement *m)
     return true;
 }
 
-vt_rc qc_load(engine *e, arena *a, const char *db, const char *measurement,
-              qc_measurement **out, size_t *n, vt_err *err)
+vt_rc qc_load(engine *e, arena *a, const char *db, const char *measurement, qc_measurement **out,
+              size_t *n, vt_err *err)
 {
     qc_load_ctx c = {.a = a};
     vt_rc rc = engine_foreach_series(e, db, measurement, qc_load_cb, &c, err);
@@ -534,9 +533,144 @@ vt_rc qc_load(engine *e, arena *a, const char *db, const char *measurement,
     return VT_OK;
 }
 
-vt_rc qc_load_sources(engine *e, arena *a, qx_ctx *xc, const char *db,
-                      const influxql_source *src, size_t nsrc, qc_measurement **out, size_t *n,
-                      vt_err *err)
+typedef struct qc_field_ctx {
+    arena *a;
+    qc_field *v;
+    size_t n, cap;
+    bool oom;
+} qc_field_ctx;
+
+static bool qc_field_cb(void *ctx, const engine_field_info *f)
+{
+    qc_field_ctx *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        qc_field *v = arena_calloc(c->a, cap, sizeof *v);
+        if (!v) {
+            c->oom = true;
+            return false;
+        }
+        if (c->n)
+            memcpy(v, c->v, c->n * sizeof *v);
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n].name = arena_strndup(c->a, f->name, strlen(f->name));
+    c->v[c->n].type = f->type;
+    if (!c->v[c->n].name) {
+        c->oom = true;
+        return false;
+    }
+    c->n++;
+    return true;
+}
+
+static size_t qc_intersect(uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb) {
+        if (a[i] < b[j])
+            i++;
+        else if (a[i] > b[j])
+            j++;
+        else {
+            a[k++] = a[i];
+            i++;
+            j++;
+        }
+    }
+    return k;
+}
+
+vt_rc qc_load_pinned(engine *e, arena *a, const char *db, const char *measurement,
+                     const char *const *keys, const char *const *vals, size_t npins,
+                     qc_measurement **out, size_t *n, vt_err *err)
+{
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    vt_rc rc = VT_OK;
+    for (size_t p = 0; p < npins && rc == VT_OK; p++) {
+        uint64_t *pi = NULL;
+        size_t np = 0;
+        rc = engine_series_by_tag(e, db, measurement, keys[p], vals[p], &pi, &np, err);
+        if (rc != VT_OK)
+            break;
+        if (p == 0) {
+            ids = pi;
+            nids = np;
+        } else {
+            nids = qc_intersect(ids, nids, pi, np);
+            free(pi);
+        }
+    }
+    if (rc != VT_OK) {
+        free(ids);
+        return rc;
+    }
+    qc_load_ctx c = {.a = a};
+    vt_buf store;
+    vt_buf_init(&store);
+    for (size_t i = 0; i < nids && !c.oom; i++) {
+        engine_series_info info;
+        vt_buf_reset(&store);
+        vt_rc lr = engine_series_lookup(e, db, ids[i], &store, &info, err);
+        if (lr == VT_ENOTFOUND) { /* deleted meanwhile */
+            vt_err_clear(err);
+            continue;
+        }
+        if (lr != VT_OK) {
+            rc = lr;
+            break;
+        }
+        qc_load_cb(&c, &info);
+    }
+    vt_buf_free(&store);
+    free(ids);
+    if (rc == VT_OK && c.oom)
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory loading series");
+    if (rc != VT_OK) {
+        free(c.v);
+        return rc;
+    }
+    if (c.n == 0) {
+        free(c.v);
+        *out = NULL;
+        *n = 0;
+        return VT_OK;
+    }
+    if (c.n)
+        qsort(c.v, c.n, sizeof *c.v, qc_series_cmp);
+    qc_series *all = arena_calloc(a, c.n, sizeof *all);
+    qc_measurement *m = arena_calloc(a, 1, sizeof *m);
+    if (!all || !m) {
+        free(c.v);
+        return vt_err_set(err, VT_ENOMEM, "out of memory loading series");
+    }
+    memcpy(all, c.v, c.n * sizeof *all);
+    free(c.v);
+    m->name = all[0].measurement;
+    m->series = all;
+    m->nseries = c.n;
+    if (!qc_finish_measurement(a, m))
+        return vt_err_set(err, VT_ENOMEM, "out of memory loading series");
+    /* the measurement's fields are all of them, not only the pinned series' */
+    qc_field_ctx fc = {.a = a};
+    rc = engine_foreach_field(e, db, measurement, qc_field_cb, &fc, err);
+    if (rc != VT_OK)
+        return rc;
+    if (fc.oom)
+        return vt_err_set(err, VT_ENOMEM, "out of memory loading fields");
+    if (fc.n) {
+        m->fields = fc.v;
+        m->nfields = fc.n;
+    }
+    *out = m;
+    *n = 1;
+    return VT_OK;
+}
+
+vt_rc qc_load_sources(engine *e, arena *a, qx_ctx *xc, const char *db, const influxql_source *src,
+                      size_t nsrc, qc_measurement **out, size_t *n, vt_err *err)
 {
     /* one source naming one measurement: load only it */
     if (nsrc == 1 && src[0].kind == IQL_SOURCE_MEASUREMENT && src[0].name)
@@ -593,8 +727,7 @@ vt_rc iql_time_value(const influxql_expr *e, const iql_env *env, const struct vt
 {
     e = qx_unparen(e);
     switch (e->kind) {
-    case IQL_EXPR_STRING:
-        return vt_time_parse(e->u.str, strlen(e->u.str), tz, out, err);
+    case IQL_EXPR_STRING: return vt_time_parse(e->u.str, strlen(e->u.str), tz, out, err);
     case IQL_EXPR_INTEGER: *out = e->u.integer; return VT_OK;
     case IQL_EXPR_NUMBER: *out = (int64_t)e->u.num; return VT_OK;
     case IQL_EXPR_DURATION: *out = e->u.duration; return VT_OK;
@@ -620,7 +753,7 @@ vt_rc iql_time_value(const influxql_expr *e, const iql_env *env, const struct vt
     default: break;
     }
     return vt_err_set(err, VT_EINVAL, "invalid operation: time and %s are not compatible",
-                      e->kind == IQL_EXPR_BOOLEAN ? "*influxql.BooleanLiteral"
+                      e->kind == IQL_EXPR_BOOLEAN  ? "*influxql.BooleanLiteral"
                       : e->kind == IQL_EXPR_VARREF ? "*influxql.VarRef"
                                                    : "*influxql.BinaryExpr");
 }
@@ -633,8 +766,7 @@ static qx *qx_new(qx_ctx *c, qx_kind k)
     return x;
 }
 
-vt_rc qx_compile(qx_ctx *c, const influxql_expr *e, const qx_compile_opts *o, qx **out,
-                 vt_err *err)
+vt_rc qx_compile(qx_ctx *c, const influxql_expr *e, const qx_compile_opts *o, qx **out, vt_err *err)
 {
     e = qx_unparen(e);
     qx *x = NULL;
@@ -748,8 +880,7 @@ vt_rc qx_compile(qx_ctx *c, const influxql_expr *e, const qx_compile_opts *o, qx
     }
     case IQL_EXPR_WILDCARD:
         return vt_err_set(err, VT_EINVAL, "unsupported wildcard in an expression");
-    default:
-        return vt_err_set(err, VT_EINVAL, "unsupported expression");
+    default: return vt_err_set(err, VT_EINVAL, "unsupported expression");
     }
     if (!x)
         return vt_err_set(err, VT_ENOMEM, "out of memory compiling an expression");

@@ -30,8 +30,8 @@ bool qr_parse_epoch(const char *s, int64_t *div)
         const char *name;
         int64_t div;
     } units[] = {
-        {"ns", 1}, {"n", 1}, {"u", 1000}, {"\xc2\xb5", 1000}, {"ms", 1000000},
-        {"s", 1000000000}, {"m", 60000000000}, {"h", 3600000000000},
+        {"ns", 1},       {"n", 1},          {"u", 1000},        {"\xc2\xb5", 1000},
+        {"ms", 1000000}, {"s", 1000000000}, {"m", 60000000000}, {"h", 3600000000000},
     };
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(s, units[i].name) == 0) {
@@ -110,7 +110,8 @@ void qr_json_str(vt_buf *b, const char *s, size_t n)
         if (l == 0) {
             vt_buf_append(b, "\\ufffd", 6);
             i++;
-        } else if (l == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 && (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
+        } else if (l == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 &&
+                   (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
             vt_buf_append(b, u[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
             i += 3;
         } else {
@@ -387,8 +388,7 @@ void qr_row(qr_writer *w, bool has_time, int64_t time, const vt_value *vals, siz
     if (w->opt.format == QR_CSV) {
         vt_buf_append(&w->out, w->csv_prefix.data, w->csv_prefix.len);
         if (has_time)
-            vt_buf_printf(&w->out, ",%" PRId64,
-                          w->opt.epoch_div ? time / w->opt.epoch_div : time);
+            vt_buf_printf(&w->out, ",%" PRId64, w->opt.epoch_div ? time / w->opt.epoch_div : time);
         for (size_t i = 0; i < n; i++) {
             vt_buf_putc(&w->out, ',');
             qr_csv_value(&w->out, &vals[i]);
@@ -398,8 +398,8 @@ void qr_row(qr_writer *w, bool has_time, int64_t time, const vt_value *vals, siz
         qr_flush(w, false);
         return;
     }
-    if (qr_json_chunked(w) && (w->rows_in_chunk >= w->opt.chunk_size ||
-                               (!w->series_has_rows && w->stmt_has_series)))
+    if (qr_json_chunked(w) &&
+        (w->rows_in_chunk >= w->opt.chunk_size || (!w->series_has_rows && w->stmt_has_series)))
         qr_json_chunk_break(w); /* InfluxDB sends each series in its own chunk */
     if (!w->series_has_rows)
         qr_json_open_series(w);
