@@ -534,6 +534,42 @@ static vt_rc merge_sources(src *srcs, size_t n, vt_type type, emit_fn emit, void
         if (best < 0)
             break;
         src *b = &srcs[best];
+        /* Fast path: the run of b's points strictly before every other source's next point
+         * cannot be shadowed, so it goes to emit as a view of b's decoded column (no copy).
+         * Strings stay on the copying path (their bytes may be arena offsets until fixed). */
+        if (type != VT_TYPE_STRING) {
+            int64_t limit = INT64_MAX;
+            for (size_t i = 0; i < n; i++)
+                if ((int)i != best && srcs[i].pos < srcs[i].col.n &&
+                    srcs[i].col.time[srcs[i].pos] < limit)
+                    limit = srcs[i].col.time[srcs[i].pos];
+            if (limit > bt) {
+                size_t lo = b->pos, hi = b->col.n;
+                while (lo < hi) { /* first point at or after limit */
+                    size_t mid = lo + (hi - lo) / 2;
+                    if (b->col.time[mid] < limit)
+                        lo = mid + 1;
+                    else
+                        hi = mid;
+                }
+                size_t run = lo - b->pos;
+                if (run >= 16 || limit == INT64_MAX) {
+                    if (out.n > 0) {
+                        if (!emit(ctx, &out))
+                            goto cleanup;
+                        seg_col_clear(&out);
+                    }
+                    seg_col view = b->col;
+                    view.time = b->col.time + b->pos;
+                    view.val = (uint8_t *)b->col.val + b->pos * es;
+                    view.n = run;
+                    b->pos = lo;
+                    if (!emit(ctx, &view))
+                        goto cleanup;
+                    continue;
+                }
+            }
+        }
         seg_col_push_copy(&out, bt, (const uint8_t *)b->col.val + b->pos * es);
         if (out.oom) {
             rc = vt_err_set(err, VT_ENOMEM, "read: out of memory");

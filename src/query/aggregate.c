@@ -66,6 +66,7 @@ struct agg_state {
     size_t npts, cap;
     vt_str *tags;
     size_t ntags, tagcap;
+    uint32_t last_tag; /* the tag interned last: pushes come series by series */
     uint64_t rng;
 
     /* result */
@@ -473,9 +474,13 @@ static uint32_t intern_tag(agg_state *s, const vt_str *aux)
 {
     if (!aux)
         return NO_TAG;
-    for (size_t i = 0; i < s->ntags; i++) /* series per group are few; linear is fine */
-        if (vt_str_eq(s->tags[i], *aux))
+    if (s->last_tag < s->ntags && vt_str_eq(s->tags[s->last_tag], *aux))
+        return s->last_tag;
+    for (size_t i = 0; i < s->ntags; i++)
+        if (vt_str_eq(s->tags[i], *aux)) {
+            s->last_tag = (uint32_t)i;
             return (uint32_t)i;
+        }
     if (s->ntags == s->tagcap) {
         size_t want = s->tagcap ? s->tagcap * 2 : 8;
         vt_str *p = realloc(s->tags, want * sizeof *p);
@@ -493,6 +498,7 @@ static uint32_t intern_tag(agg_state *s, const vt_str *aux)
         return NO_TAG;
     }
     s->tags[s->ntags] = c;
+    s->last_tag = (uint32_t)s->ntags;
     return (uint32_t)s->ntags++;
 }
 
