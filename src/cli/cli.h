@@ -15,6 +15,7 @@ typedef struct cli_command {
 int cmd_version(int argc, char **argv);
 /* commands: add the declaration here and the entry in main.c's table */
 /* CLI-COMMAND-DECLS */
+int cmd_query(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_lp(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

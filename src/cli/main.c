@@ -11,6 +11,7 @@
 static const cli_command commands[] = {
     {"version", "print volta's version", cmd_version},
     /* CLI-COMMAND-TABLE */
+    {"query", "run InfluxQL or Flux on a server or a data directory", cmd_query},
     {"serve", "run the server (HTTP API, journal, native engine)", cmd_serve},
     {"lp", "line protocol tools: lp parse", cmd_lp},
     {"gen", "generate ONS-shaped demo data as line protocol", cmd_gen},

@@ -42,6 +42,24 @@
  *    in its seq turn, then synced. The ids a DELETE names are turned into keys before the record
  *    is written; a series that disappears meanwhile is simply not found at apply time, live and
  *    on replay alike. A huge DROP SERIES is split into records of at most 16 MiB.
+ * 9. Retention policies. Each database has a catalog (record.h: policies in creation order and
+ *    the default's name), kept as the engine metadata of store "<db>" and cached in `cats`
+ *    (cat_lock). Each policy's data is its own engine store (engine.h). A catalog change takes
+ *    meta_mu (one change at a time, validated against the current catalog), is journaled as the
+ *    whole new catalog (RECORD_TYPE_DB_META) and applied in its seq turn by apply_db_meta: the
+ *    stores of dropped policies are dropped (autogen's, "<db>" itself, truncated), new ones
+ *    created, the catalog published. Replay applies the same records in order onto the state
+ *    of the MANIFEST, which may already include some of them: a state record re-applied is a
+ *    no-op, and a store it drops held only data older than the record (the engine checkpoint
+ *    is below it), which the live apply dropped too.
+ * 10. Writes name the policy they were resolved to in their record, so a replay lands in the
+ *    same store whatever the default is by then; a record whose store is gone is skipped.
+ *    Points beyond the policy's duration are dropped before journaling, as InfluxDB's shard
+ *    mapping does (a point before now - duration survives only when a point of the same write
+ *    inside the policy opened its shard group).
+ * 11. Enforcement: the maintenance thread computes per store the start of the oldest shard
+ *    group still alive (node_enforce_retention) and, when it moved past what was last dropped,
+ *    journals RECORD_TYPE_RETENTION and applies engine_drop_before in its seq turn.
  */
 #include "core/node.h"
 
@@ -61,7 +79,8 @@
 #include "core/record.h"
 #include "engine/series_index.h"
 
-#define NODE_NAME_MAX 255
+/* database names; node_delete / node_drop_measurement also take store names (engine.h) */
+#define NODE_NAME_MAX ENGINE_STORE_NAME_MAX
 
 /* Series-key cache bounds, per pooled batch (note 7). */
 #define SKC_MAX_ENTRIES 16384
@@ -109,6 +128,17 @@ typedef struct node_batch {
     struct node_batch *next_free;
 } node_batch;
 
+/* The cached catalog of one database (note 9). */
+typedef struct node_dbcat {
+    char *db;
+    record_rpcat cat;
+} node_dbcat;
+
+typedef struct node_enf {
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    int64_t cutoff;
+} node_enf;
+
 struct node {
     char datadir[PATH_MAX];
     int lock_fd;
@@ -126,6 +156,13 @@ struct node {
     pthread_mutex_t maint_lock;
     pthread_cond_t maint_cond;
     uint64_t trimmed_to; /* journal trimmed below this seq */
+    /* retention policies (note 9) */
+    pthread_mutex_t meta_mu;  /* one catalog change at a time; held by enforcement passes */
+    pthread_rwlock_t cat_lock; /* guards cats */
+    node_dbcat *cats;
+    size_t ncats, capcats;
+    node_enf *enf; /* per store: the cutoff last dropped below (under meta_mu) */
+    size_t nenf, capenf;
 };
 
 void node_options_default(node_options *opts)
@@ -140,6 +177,7 @@ void node_options_default(node_options *opts)
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
     opts->journal_trim = true;
+    opts->retention = true;
 }
 
 /* ---- series-key cache (note 7) ---- */
@@ -488,6 +526,328 @@ oom:
     return vt_err_set(err, VT_ENOMEM, "out of memory parsing a %zu-byte body", len);
 }
 
+/* ---- retention policy catalogs (note 9) ---- */
+
+#define NS_PER_HOUR ((int64_t)3600 * 1000000000)
+
+static int64_t node_now(node *n)
+{
+    if (n->opts.clock)
+        return n->opts.clock(n->opts.clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* InfluxDB's meta.ValidName: non-empty, printable, not "." or "..", no '/'. Deviation: InfluxDB
+ * also refuses '\\'; volta accepts it (existing databases and tests use such names). */
+static bool valid_name(const char *name)
+{
+    if (!name[0] || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        strlen(name) > RECORD_NAME_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '/')
+            return false;
+    return true;
+}
+
+/* The engine store of policy rp of db (engine.h). */
+static void store_name(const char *db, const char *rp, char *out, size_t cap)
+{
+    if (strcmp(rp, "autogen") == 0)
+        snprintf(out, cap, "%s", db);
+    else
+        snprintf(out, cap, "%s%c%s", db, ENGINE_STORE_SEP, rp);
+}
+
+/* cat_lock held: the cached catalog of db, or NULL. */
+static node_dbcat *cat_find(node *n, const char *db)
+{
+    for (size_t i = 0; i < n->ncats; i++)
+        if (strcmp(n->cats[i].db, db) == 0)
+            return &n->cats[i];
+    return NULL;
+}
+
+/* Caches a copy of c as db's catalog. */
+static vt_rc cat_set(node *n, const char *db, const record_rpcat *c, vt_err *err)
+{
+    record_rpcat copy;
+    if (!record_rpcat_copy(&copy, c))
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    vt_rc rc = VT_OK;
+    pthread_rwlock_wrlock(&n->cat_lock);
+    node_dbcat *dc = cat_find(n, db);
+    if (dc) {
+        record_rpcat_free(&dc->cat);
+        dc->cat = copy;
+    } else if (n->ncats == n->capcats &&
+               !grow((void **)&n->cats, &n->capcats, n->ncats + 1, sizeof *n->cats)) {
+        record_rpcat_free(&copy);
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+    } else if (!(n->cats[n->ncats].db = strdup(db))) {
+        record_rpcat_free(&copy);
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+    } else {
+        n->cats[n->ncats++].cat = copy;
+    }
+    pthread_rwlock_unlock(&n->cat_lock);
+    return rc;
+}
+
+static void cat_remove(node *n, const char *db)
+{
+    pthread_rwlock_wrlock(&n->cat_lock);
+    node_dbcat *dc = cat_find(n, db);
+    if (dc) {
+        free(dc->db);
+        record_rpcat_free(&dc->cat);
+        *dc = n->cats[--n->ncats];
+    }
+    pthread_rwlock_unlock(&n->cat_lock);
+}
+
+static void cats_free(node *n)
+{
+    for (size_t i = 0; i < n->ncats; i++) {
+        free(n->cats[i].db);
+        record_rpcat_free(&n->cats[i].cat);
+    }
+    free(n->cats);
+    n->cats = NULL;
+    n->ncats = n->capcats = 0;
+}
+
+/* Copies db's catalog; VT_ENOTFOUND with InfluxDB's message when db does not exist. */
+static vt_rc cat_get(node *n, const char *db, record_rpcat *out, vt_err *err)
+{
+    pthread_rwlock_rdlock(&n->cat_lock);
+    node_dbcat *dc = cat_find(n, db);
+    bool ok = dc && record_rpcat_copy(out, &dc->cat);
+    pthread_rwlock_unlock(&n->cat_lock);
+    if (!dc)
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    return ok ? VT_OK : vt_err_set(err, VT_ENOMEM, "out of memory");
+}
+
+/* Loads db's catalog from the engine metadata into the cache. */
+static vt_rc cat_load(node *n, const char *db, vt_err *err)
+{
+    vt_buf blob;
+    vt_buf_init(&blob);
+    record_rpcat c;
+    memset(&c, 0, sizeof c);
+    vt_rc rc = engine_get_db_meta(n->eng, db, &blob, err);
+    if (rc == VT_OK)
+        rc = record_rpcat_decode(blob.data, blob.len, &c, err);
+    if (rc == VT_OK)
+        rc = cat_set(n, db, &c, err);
+    if (rc != VT_OK)
+        vt_err_prefix(err, "database %s: retention policies", db);
+    record_rpcat_free(&c);
+    vt_buf_free(&blob);
+    return rc;
+}
+
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} name_list;
+
+static void name_list_cb(void *ctx, const char *name)
+{
+    name_list *l = ctx;
+    if (l->oom)
+        return;
+    char *c = strdup(name);
+    if (!c || (l->n == l->cap && !grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v))) {
+        free(c);
+        l->oom = true;
+        return;
+    }
+    l->v[l->n++] = c;
+}
+
+static void name_list_free(name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+static vt_rc cats_load_all(node *n, vt_err *err)
+{
+    name_list l = {0};
+    engine_list_dbs(n->eng, name_list_cb, &l);
+    vt_rc rc = l.oom ? vt_err_set(err, VT_ENOMEM, "out of memory") : VT_OK;
+    for (size_t i = 0; i < l.n && rc == VT_OK; i++)
+        rc = cat_load(n, l.v[i], err);
+    name_list_free(&l);
+    return rc;
+}
+
+/* ---- applying catalog records (seq turn, or replay) ---- */
+
+static vt_rc apply_create_db(node *n, uint64_t seq, const char *db, vt_err *err)
+{
+    if (engine_has_db(n->eng, db))
+        return VT_OK; /* create of an existing database: no-op, live and on replay */
+    vt_rc rc = engine_create_db(n->eng, db, seq, err);
+    return rc == VT_OK ? cat_load(n, db, err) : rc;
+}
+
+static vt_rc apply_drop_db(node *n, uint64_t seq, const char *db, vt_err *err)
+{
+    name_list l = {0};
+    engine_list_stores(n->eng, name_list_cb, &l);
+    vt_rc rc = l.oom ? vt_err_set(err, VT_ENOMEM, "out of memory") : VT_OK;
+    size_t dl = strlen(db);
+    /* the sub-stores first: "<db>" goes last, so a crash in between replays the drop */
+    for (size_t i = 0; i < l.n && rc == VT_OK; i++)
+        if (strncmp(l.v[i], db, dl) == 0 && l.v[i][dl] == ENGINE_STORE_SEP)
+            rc = engine_drop_db(n->eng, l.v[i], seq, err);
+    if (rc == VT_OK && engine_has_db(n->eng, db))
+        rc = engine_drop_db(n->eng, db, seq, err);
+    if (rc == VT_OK)
+        cat_remove(n, db);
+    name_list_free(&l);
+    return rc;
+}
+
+/* Makes next db's catalog: drops the stores of policies it lacks, creates those of new ones,
+ * publishes it (note 9). */
+static vt_rc apply_db_meta(node *n, uint64_t seq, const char *db, const record_rpcat *next,
+                           vt_err *err)
+{
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    record_rpcat prev;
+    memset(&prev, 0, sizeof prev);
+    vt_rc rc = VT_OK;
+    if (!engine_has_db(n->eng, db)) {
+        rc = engine_create_db(n->eng, db, seq, err);
+    } else {
+        rc = cat_get(n, db, &prev, err);
+        if (rc == VT_ENOTFOUND)
+            rc = cat_load(n, db, err) == VT_OK ? cat_get(n, db, &prev, err) : VT_ENOTFOUND;
+    }
+    for (size_t i = 0; i < prev.n && rc == VT_OK; i++) {
+        if (record_rpcat_find(next, prev.rps[i].name))
+            continue;
+        store_name(db, prev.rps[i].name, store, sizeof store);
+        if (strcmp(store, db) == 0)
+            rc = engine_truncate_db(n->eng, store, seq, err);
+        else if (engine_has_db(n->eng, store))
+            rc = engine_drop_db(n->eng, store, seq, err);
+    }
+    for (size_t i = 0; i < next->n && rc == VT_OK; i++) {
+        store_name(db, next->rps[i].name, store, sizeof store);
+        if (!engine_has_db(n->eng, store))
+            rc = engine_create_db(n->eng, store, seq, err);
+    }
+    if (rc == VT_OK) {
+        vt_buf blob;
+        vt_buf_init(&blob);
+        record_rpcat_encode(&blob, next);
+        rc = blob.oom ? vt_err_set(err, VT_ENOMEM, "out of memory")
+                      : engine_set_db_meta(n->eng, db, seq, blob.data, blob.len, err);
+        vt_buf_free(&blob);
+    }
+    if (rc == VT_OK)
+        rc = cat_set(n, db, next, err);
+    record_rpcat_free(&prev);
+    return rc;
+}
+
+static vt_rc apply_retention(node *n, uint64_t seq, const char *store, int64_t cutoff,
+                             vt_err *err)
+{
+    if (!engine_has_db(n->eng, store))
+        return VT_OK; /* its policy was dropped since */
+    vt_rc rc = engine_drop_before(n->eng, seq, store, cutoff, err);
+    return rc == VT_ENOTFOUND ? VT_OK : rc;
+}
+
+/* ---- shard groups ---- */
+
+/* a * b mod m without overflow (m > 0). */
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m)
+{
+    uint64_t r = 0;
+    a %= m;
+    while (b) {
+        if (b & 1)
+            r = (r >= m - a) ? r - (m - a) : r + a;
+        a = (a >= m - a) ? a - (m - a) : a + a;
+        b >>= 1;
+    }
+    return r;
+}
+
+int64_t node_shard_group_start(int64_t t, int64_t sgd)
+{
+    if (sgd <= 0)
+        return t;
+    /* Go truncates relative to its zero time, 0001-01-01, 62135596800 s before the epoch */
+    uint64_t m = (uint64_t)sgd;
+    uint64_t off = mulmod(62135596800u, 1000000000u, m);
+    int64_t r = t % sgd;
+    if (r < 0)
+        r += sgd;
+    uint64_t rr = ((uint64_t)r + off) % m;
+    if (t < INT64_MIN + (int64_t)rr)
+        return INT64_MIN;
+    return t - (int64_t)rr;
+}
+
+/* Marks as rejected the accepted points of b beyond a policy of duration d (note 10); returns
+ * how many. */
+static size_t retention_filter(node_batch *b, int64_t now, int64_t d, int64_t sgd)
+{
+    if (d <= 0 || now < INT64_MIN + d)
+        return 0;
+    int64_t min = now - d;
+    int64_t gs = node_shard_group_start(min, sgd);
+    int64_t ge = gs > INT64_MAX - sgd ? INT64_MAX : gs + sgd;
+    bool open_group = false;
+    for (size_t i = 0; i < b->npoints && !open_group; i++)
+        open_group = !b->rejected[i] && b->points[i].time >= min && b->points[i].time < ge;
+    size_t dropped = 0;
+    for (size_t i = 0; i < b->npoints; i++) {
+        int64_t t = b->points[i].time;
+        if (!b->rejected[i] && t < min && !(open_group && t >= gs)) {
+            b->rejected[i] = true;
+            dropped++;
+        }
+    }
+    return dropped;
+}
+
+/* Resolves (db, rp) against the cache: the store, and the policy (copied into *out). */
+static vt_rc resolve_rp(node *n, const char *db, const char *rp, char *store, size_t cap,
+                        record_rp *out, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    pthread_rwlock_rdlock(&n->cat_lock);
+    node_dbcat *dc = cat_find(n, db);
+    if (!dc) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    } else {
+        const char *name = rp && rp[0] ? rp : dc->cat.default_rp;
+        const record_rp *p = record_rpcat_find(&dc->cat, name);
+        if (!p) {
+            rc = vt_err_set(err, VT_ENOTFOUND, "retention policy not found: %s", name);
+        } else {
+            if (out)
+                *out = *p;
+            store_name(db, p->name, store, cap);
+        }
+    }
+    pthread_rwlock_unlock(&n->cat_lock);
+    return rc;
+}
+
 /* ---- open / replay / close ---- */
 
 static vt_rc lock_datadir(node *n, vt_err *err)
@@ -537,9 +897,25 @@ static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, nod
                           (unsigned long long)rec->seq, po.first_line, po.first_error);
     if (!engine_has_db(n->eng, db))
         return VT_OK; /* dropped later in the journal, and the drop is already in the engine */
+    /* the store of the record's policy (note 10; "" in records older than policies) */
+    char rp[RECORD_NAME_MAX + 1], store[ENGINE_STORE_NAME_MAX + 1];
+    if (w.rp_len > RECORD_NAME_MAX)
+        return vt_err_set(err, VT_ECORRUPT, "journal record %llu: policy name too long",
+                          (unsigned long long)rec->seq);
+    memcpy(rp, w.rp, w.rp_len);
+    rp[w.rp_len] = '\0';
+    vt_err rerr;
+    vt_err_clear(&rerr);
+    if (resolve_rp(n, db, rp, store, sizeof store, NULL, &rerr) != VT_OK) {
+        if (!rp[0])
+            return VT_OK; /* no default policy any more: nothing to write to */
+        store_name(db, rp, store, sizeof store);
+    }
+    if (!engine_has_db(n->eng, store))
+        return VT_OK; /* its policy was dropped later in the journal */
     size_t skipped = 0;
-    rc = engine_apply_keyed(n->eng, rec->seq, db, b->points, b->keybuf.data, b->keys, b->npoints,
-                            &skipped, err);
+    rc = engine_apply_keyed(n->eng, rec->seq, store, b->points, b->keybuf.data, b->keys,
+                            b->npoints, &skipped, err);
     if (rc == VT_OK && info)
         info->replayed_points += b->npoints - skipped;
     return rc;
@@ -620,14 +996,30 @@ static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
             break;
         case JOURNAL_REC_CREATE_DB:
             rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
-            if (rc == VT_OK && !engine_has_db(n->eng, name))
-                rc = engine_create_db(n->eng, name, rec.seq, err);
+            if (rc == VT_OK)
+                rc = apply_create_db(n, rec.seq, name, err);
             break;
         case JOURNAL_REC_DROP_DB:
             rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
-            if (rc == VT_OK && engine_has_db(n->eng, name))
-                rc = engine_drop_db(n->eng, name, rec.seq, err);
+            if (rc == VT_OK)
+                rc = apply_drop_db(n, rec.seq, name, err);
             break;
+        case RECORD_TYPE_DB_META: {
+            record_rpcat c;
+            rc = record_db_meta_decode(rec.data, rec.len, name, sizeof name, &c, err);
+            if (rc == VT_OK)
+                rc = apply_db_meta(n, rec.seq, name, &c, err);
+            record_rpcat_free(&c);
+            break;
+        }
+        case RECORD_TYPE_RETENTION: {
+            char store[ENGINE_STORE_NAME_MAX + 1];
+            int64_t cutoff;
+            rc = record_retention_decode(rec.data, rec.len, store, sizeof store, &cutoff, err);
+            if (rc == VT_OK)
+                rc = apply_retention(n, rec.seq, store, cutoff, err);
+            break;
+        }
         case RECORD_TYPE_DELETE:
             rc = replay_delete(n, &rec, err);
             break;
@@ -678,9 +1070,15 @@ static void *maintenance_main(void *arg)
         pthread_mutex_unlock(&n->maint_lock);
         vt_err err;
         vt_err_clear(&err);
-        node_trim_journal(n, &err);
+        if (n->opts.journal_trim)
+            node_trim_journal(n, &err);
         if (err.rc != VT_OK)
             fprintf(stderr, "{\"level\":\"error\",\"msg\":\"journal trim: %s\"}\n", err.msg);
+        vt_err_clear(&err);
+        if (n->opts.retention && !node_failed(n))
+            node_enforce_retention(n, node_now(n), &err);
+        if (err.rc != VT_OK)
+            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"retention: %s\"}\n", err.msg);
         pthread_mutex_lock(&n->maint_lock);
     }
     pthread_mutex_unlock(&n->maint_lock);
@@ -703,6 +1101,8 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
     pthread_mutex_init(&n->pool_lock, NULL);
     pthread_mutex_init(&n->maint_lock, NULL);
     pthread_cond_init(&n->maint_cond, NULL);
+    pthread_mutex_init(&n->meta_mu, NULL);
+    pthread_rwlock_init(&n->cat_lock, NULL);
     if (opts)
         n->opts = *opts;
     else
@@ -731,6 +1131,9 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
         goto fail;
     }
     info->checkpoint_seq = ei.checkpoint_seq;
+    rc = cats_load_all(n, err);
+    if (rc != VT_OK)
+        goto fail;
 
     journal_open_info ji;
     snprintf(path, sizeof path, "%s/journal", n->datadir);
@@ -765,7 +1168,7 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
         }
     }
     n->applied_upto = journal_last_seq(n->jr); /* the next record written is the next turn */
-    if (n->opts.journal_trim) {
+    if (n->opts.journal_trim || n->opts.retention) {
         if (pthread_create(&n->maint_thread, NULL, maintenance_main, n) != 0) {
             rc = vt_err_set(err, VT_ENOMEM, "cannot start the maintenance thread");
             goto fail;
@@ -818,6 +1221,10 @@ vt_rc node_close(node *n, vt_err *err)
     pthread_mutex_destroy(&n->pool_lock);
     pthread_mutex_destroy(&n->maint_lock);
     pthread_cond_destroy(&n->maint_cond);
+    cats_free(n);
+    free(n->enf);
+    pthread_mutex_destroy(&n->meta_mu);
+    pthread_rwlock_destroy(&n->cat_lock);
     free(n);
     return rc;
 }
@@ -862,10 +1269,13 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
                           len, n->opts.limits.max_body_bytes);
     if (check_name(db, err) != VT_OK)
         return VT_EINVAL;
-    if (rp && rp[0] && strcmp(rp, "autogen") != 0)
-        return vt_err_set(err, VT_ENOTFOUND, "retention policy not found: %s", rp);
-    if (!engine_has_db(n->eng, db))
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    record_rp pol;
+    vt_rc rrc = resolve_rp(n, db, rp, store, sizeof store, &pol, err);
+    if (rrc == VT_ENOTFOUND && strncmp(err->msg, "database", 8) == 0)
         return vt_err_set(err, VT_ENOTFOUND, "database not found: \"%s\"", db);
+    if (rrc != VT_OK)
+        return rrc;
 
     node_batch *b = batch_get(n);
     if (!b)
@@ -882,7 +1292,8 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
     if (b->npoints) {
         vt_err terr;
         vt_err_clear(&terr);
-        rc = engine_check_types(n->eng, db, b->points, b->npoints, b->rejected, &nrejected, &terr);
+        rc = engine_check_types(n->eng, store, b->points, b->npoints, b->rejected, &nrejected,
+                                &terr);
         if (rc != VT_OK && rc != VT_ETYPE) {
             *err = terr;
             goto done;
@@ -895,11 +1306,12 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
             }
         }
     }
-    size_t accepted = b->npoints - nrejected;
+    res->retention_dropped = retention_filter(b, node_now(n), pol.duration, pol.shard_duration);
+    size_t accepted = b->npoints - nrejected - res->retention_dropped;
 
-    /* the journal payload: header + the accepted lines */
+    /* the journal payload: header (with the resolved policy, note 10) + the accepted lines */
     vt_buf_reset(&b->record);
-    record_write_header(&b->record, precision, db, rp ? rp : "", default_time);
+    record_write_header(&b->record, precision, db, pol.name, default_time);
     if (accepted == b->npoints && po.lines_rejected == 0) {
         vt_buf_append(&b->record, body, len);
     } else {
@@ -928,7 +1340,7 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
         if (rc == VT_OK) {
             pthread_mutex_lock(&n->apply_lock);
             apply_turn_wait(n, res->seq);
-            rc = engine_apply_keyed(n->eng, res->seq, db, b->points, b->keybuf.data, b->keys,
+            rc = engine_apply_keyed(n->eng, res->seq, store, b->points, b->keybuf.data, b->keys,
                                     b->npoints, &skipped, err);
             apply_turn_done(n, res->seq);
             pthread_mutex_unlock(&n->apply_lock);
@@ -956,6 +1368,12 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
         goto done;
     if (res->lines_rejected)
         vt_err_set(err, rc, "%s", res->error);
+    if (res->retention_dropped && !res->type_conflict) {
+        /* InfluxDB: the shard mapping's error wins over the parse errors */
+        rc = VT_EPARSE;
+        vt_err_set(err, rc, "partial write: points beyond retention policy dropped=%zu",
+                   res->retention_dropped);
+    }
 done:
     batch_put(n, b);
     return rc;
@@ -965,6 +1383,8 @@ static vt_rc db_op(node *n, uint16_t type, const char *name, vt_err *err)
 {
     if (check_name(name, err) != VT_OK)
         return VT_EINVAL;
+    if (type == JOURNAL_REC_CREATE_DB && !valid_name(name))
+        return vt_err_set(err, VT_EINVAL, "invalid name");
     if (node_failed(n))
         return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
                                           "restart");
@@ -977,10 +1397,12 @@ static vt_rc db_op(node *n, uint16_t type, const char *name, vt_err *err)
     }
     uint64_t seq = 0;
     vt_rc rc;
+    pthread_mutex_lock(&n->meta_mu); /* catalogs change one at a time (note 9) */
     pthread_mutex_lock(&n->apply_lock);
     bool exists = engine_has_db(n->eng, name);
     if ((type == JOURNAL_REC_CREATE_DB && exists) || (type == JOURNAL_REC_DROP_DB && !exists)) {
         pthread_mutex_unlock(&n->apply_lock); /* idempotent, as in InfluxDB */
+        pthread_mutex_unlock(&n->meta_mu);
         vt_buf_free(&rec);
         return VT_OK;
     }
@@ -989,14 +1411,12 @@ static vt_rc db_op(node *n, uint16_t type, const char *name, vt_err *err)
         apply_turn_wait(n, seq); /* releases apply_lock while earlier records apply */
         /* an earlier record in the queue may have done the same already: replay treats the
          * duplicate the same way (create of an existing / drop of a missing database: no-op) */
-        exists = engine_has_db(n->eng, name);
-        if (type == JOURNAL_REC_CREATE_DB && !exists)
-            rc = engine_create_db(n->eng, name, seq, err);
-        else if (type == JOURNAL_REC_DROP_DB && exists)
-            rc = engine_drop_db(n->eng, name, seq, err);
+        rc = type == JOURNAL_REC_CREATE_DB ? apply_create_db(n, seq, name, err)
+                                           : apply_drop_db(n, seq, name, err);
         apply_turn_done(n, seq);
     }
     pthread_mutex_unlock(&n->apply_lock);
+    pthread_mutex_unlock(&n->meta_mu);
     if (rc == VT_OK)
         rc = journal_sync_to(n->jr, seq, err);
     vt_buf_free(&rec);
@@ -1151,4 +1571,329 @@ journal *node_journal(node *n)
 bool node_failed(node *n)
 {
     return journal_failed(n->jr) || engine_failed(n->eng);
+}
+
+/* ---- retention policy statements (note 9) ---- */
+
+#define MIN_RP_DURATION NS_PER_HOUR
+
+/* InfluxDB's shardGroupDuration / normalisedShardDuration. */
+static int64_t default_shard_duration(int64_t d)
+{
+    if (d == 0 || d >= 180 * 24 * NS_PER_HOUR)
+        return 7 * 24 * NS_PER_HOUR;
+    if (d >= 2 * 24 * NS_PER_HOUR)
+        return 24 * NS_PER_HOUR;
+    return NS_PER_HOUR;
+}
+
+static int64_t normalised_shard_duration(int64_t sgd, int64_t d)
+{
+    if (sgd == 0)
+        return default_shard_duration(d);
+    return sgd < MIN_RP_DURATION ? MIN_RP_DURATION : sgd;
+}
+
+static vt_rc duration_too_low(vt_err *err)
+{
+    return vt_err_set(err, VT_EINVAL, "retention policy duration must be at least 1h0m0s");
+}
+
+static vt_rc incompatible_durations(vt_err *err)
+{
+    return vt_err_set(err, VT_EINVAL,
+                      "retention policy duration must be greater than the shard duration");
+}
+
+/* The policy a CREATE describes (name "autogen" when the spec has none), checked on its own. */
+static vt_rc rp_from_spec(const node_rp_spec *spec, record_rp *rp, vt_err *err)
+{
+    memset(rp, 0, sizeof *rp);
+    const char *name = spec->name ? spec->name : "autogen";
+    if (!valid_name(name))
+        return vt_err_set(err, VT_EINVAL, "invalid name");
+    snprintf(rp->name, sizeof rp->name, "%s", name);
+    rp->duration = spec->has_duration ? spec->duration : 0;
+    if (rp->duration < 0 || (rp->duration != 0 && rp->duration < MIN_RP_DURATION))
+        return duration_too_low(err);
+    if (spec->has_replication && spec->replication < 1)
+        return vt_err_set(err, VT_EINVAL, "replication factor must be greater than 0");
+    rp->replica_n = spec->has_replication ? (uint32_t)spec->replication : 1;
+    rp->shard_duration =
+        normalised_shard_duration(spec->has_shard_duration ? spec->shard_duration : 0,
+                                  rp->duration);
+    if (rp->duration > 0 && rp->duration < rp->shard_duration)
+        return incompatible_durations(err);
+    return VT_OK;
+}
+
+typedef struct cat_edit {
+    const node_rp_spec *spec;
+    const char *name;
+    record_rp rp;
+    bool make_default;
+} cat_edit;
+
+/* Edits a copy of a catalog (exists = the database exists); sets *changed when there is
+ * something to journal. */
+typedef vt_rc (*cat_edit_fn)(record_rpcat *c, bool exists, bool *changed, cat_edit *e,
+                             vt_err *err);
+
+typedef struct meta_args {
+    const char *db;
+    const record_rpcat *cat;
+} meta_args;
+
+static vt_rc apply_meta_cb(node *n, uint64_t seq, void *arg, vt_err *err)
+{
+    meta_args *a = arg;
+    return apply_db_meta(n, seq, a->db, a->cat, err);
+}
+
+/* One catalog change: validated against the current catalog and journaled, under meta_mu. */
+static vt_rc catalog_change(node *n, const char *db, bool create_missing, cat_edit_fn edit,
+                            cat_edit *e, vt_err *err)
+{
+    if (check_name(db, err) != VT_OK)
+        return VT_EINVAL;
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart");
+    record_rpcat c;
+    memset(&c, 0, sizeof c);
+    vt_buf rec;
+    vt_buf_init(&rec);
+    pthread_mutex_lock(&n->meta_mu);
+    vt_rc rc = cat_get(n, db, &c, err);
+    bool exists = rc == VT_OK, changed = false;
+    if (rc == VT_ENOTFOUND && create_missing) {
+        vt_err_clear(err);
+        memset(&c, 0, sizeof c);
+        rc = VT_OK;
+    }
+    if (rc == VT_OK)
+        rc = edit(&c, exists, &changed, e, err);
+    if (rc == VT_OK && changed) {
+        record_db_meta_encode(&rec, db, &c);
+        meta_args a = {db, &c};
+        rc = rec.oom ? vt_err_set(err, VT_ENOMEM, "out of memory")
+                     : journal_and_apply(n, RECORD_TYPE_DB_META, &rec, apply_meta_cb, &a, err);
+    }
+    pthread_mutex_unlock(&n->meta_mu);
+    vt_buf_free(&rec);
+    record_rpcat_free(&c);
+    return rc;
+}
+
+static vt_rc edit_create(record_rpcat *c, bool exists, bool *changed, cat_edit *e, vt_err *err)
+{
+    (void)exists;
+    const record_rp *cur = record_rpcat_find(c, e->rp.name);
+    if (cur) {
+        if (cur->replica_n != e->rp.replica_n || cur->duration != e->rp.duration ||
+            cur->shard_duration != e->rp.shard_duration)
+            return vt_err_set(err, VT_EEXIST, "retention policy already exists");
+        if (e->make_default && strcmp(c->default_rp, e->rp.name) != 0)
+            return vt_err_set(err, VT_EEXIST, "retention policy conflicts with an existing policy");
+        return VT_OK;
+    }
+    if (!record_rpcat_add(c, &e->rp))
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    if (e->make_default)
+        snprintf(c->default_rp, sizeof c->default_rp, "%s", e->rp.name);
+    *changed = true;
+    return VT_OK;
+}
+
+vt_rc node_create_rp(node *n, const char *db, const node_rp_spec *spec, bool make_default,
+                     vt_err *err)
+{
+    cat_edit e = {spec, NULL, {{0}, 0, 0, 0}, make_default};
+    if (!spec->name)
+        return vt_err_set(err, VT_EINVAL, "invalid name");
+    vt_rc rc = rp_from_spec(spec, &e.rp, err);
+    return rc != VT_OK ? rc : catalog_change(n, db, false, edit_create, &e, err);
+}
+
+/* InfluxDB's RetentionPolicySpec.Matches. */
+static bool spec_matches(const node_rp_spec *s, const record_rp *rp)
+{
+    if (!rp || (s->name && strcmp(s->name, rp->name) != 0) ||
+        (s->has_duration && s->duration != rp->duration) ||
+        (s->has_replication && (uint32_t)s->replication != rp->replica_n))
+        return false;
+    return normalised_shard_duration(s->has_shard_duration ? s->shard_duration : 0,
+                                     rp->duration) == rp->shard_duration;
+}
+
+static vt_rc edit_create_db(record_rpcat *c, bool exists, bool *changed, cat_edit *e,
+                            vt_err *err)
+{
+    if (!exists || c->n == 0) {
+        e->make_default = true; /* the first policy of a database is its default */
+        return edit_create(c, exists, changed, e, err);
+    }
+    if (!spec_matches(e->spec, record_rpcat_find(c, e->rp.name)))
+        return vt_err_set(err, VT_EEXIST, "retention policy conflicts with an existing policy");
+    return VT_OK;
+}
+
+vt_rc node_create_db_with(node *n, const char *name, const node_rp_spec *spec, vt_err *err)
+{
+    cat_edit e = {spec, NULL, {{0}, 0, 0, 0}, true};
+    if (!valid_name(name))
+        return vt_err_set(err, VT_EINVAL, "invalid name");
+    vt_rc rc = rp_from_spec(spec, &e.rp, err);
+    return rc != VT_OK ? rc : catalog_change(n, name, true, edit_create_db, &e, err);
+}
+
+static vt_rc edit_alter(record_rpcat *c, bool exists, bool *changed, cat_edit *e, vt_err *err)
+{
+    (void)exists;
+    const node_rp_spec *s = e->spec;
+    record_rp *rp = record_rpcat_find(c, e->name);
+    if (!rp)
+        return vt_err_set(err, VT_ENOTFOUND, "retention policy not found: %s", e->name);
+    if ((s->has_duration && s->duration > 0 &&
+         ((s->has_shard_duration && s->duration < s->shard_duration) ||
+          (!s->has_shard_duration && s->duration < rp->shard_duration))) ||
+        (!s->has_duration && rp->duration > 0 && s->has_shard_duration &&
+         rp->duration < s->shard_duration))
+        return incompatible_durations(err);
+    record_rp before = *rp;
+    if (s->has_duration)
+        rp->duration = s->duration;
+    if (s->has_replication)
+        rp->replica_n = (uint32_t)s->replication;
+    if (s->has_shard_duration)
+        rp->shard_duration = normalised_shard_duration(s->shard_duration, rp->duration);
+    *changed = memcmp(&before, rp, sizeof before) != 0;
+    if (e->make_default && strcmp(c->default_rp, rp->name) != 0) {
+        snprintf(c->default_rp, sizeof c->default_rp, "%s", rp->name);
+        *changed = true;
+    }
+    return VT_OK;
+}
+
+vt_rc node_alter_rp(node *n, const char *db, const node_rp_spec *spec, bool make_default,
+                    vt_err *err)
+{
+    cat_edit e = {spec, spec->name, {{0}, 0, 0, 0}, make_default};
+    if (!spec->name)
+        return vt_err_set(err, VT_EINVAL, "invalid name");
+    if (spec->has_duration && spec->duration != 0 && spec->duration < MIN_RP_DURATION)
+        return duration_too_low(err);
+    if (spec->has_replication && spec->replication < 1)
+        return vt_err_set(err, VT_EINVAL, "replication factor must be greater than 0");
+    return catalog_change(n, db, false, edit_alter, &e, err);
+}
+
+static vt_rc edit_drop(record_rpcat *c, bool exists, bool *changed, cat_edit *e, vt_err *err)
+{
+    (void)exists;
+    (void)err;
+    if (!record_rpcat_find(c, e->name))
+        return VT_OK;
+    record_rpcat_remove(c, e->name);
+    *changed = true;
+    return VT_OK;
+}
+
+vt_rc node_drop_rp(node *n, const char *db, const char *name, vt_err *err)
+{
+    cat_edit e = {NULL, name, {{0}, 0, 0, 0}, false};
+    return catalog_change(n, db, false, edit_drop, &e, err);
+}
+
+vt_rc node_rp_catalog(node *n, const char *db, record_rpcat *out, vt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    return cat_get(n, db, out, err);
+}
+
+vt_rc node_resolve_store(node *n, const char *db, const char *rp, char *out, size_t cap,
+                         vt_err *err)
+{
+    return resolve_rp(n, db, rp, out, cap, NULL, err);
+}
+
+/* ---- retention enforcement (note 11) ---- */
+
+typedef struct enf_job {
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    int64_t cutoff;
+} enf_job;
+
+typedef struct ret_args {
+    const char *store;
+    int64_t cutoff;
+} ret_args;
+
+static vt_rc apply_ret_cb(node *n, uint64_t seq, void *arg, vt_err *err)
+{
+    ret_args *a = arg;
+    return apply_retention(n, seq, a->store, a->cutoff, err);
+}
+
+unsigned node_enforce_retention(node *n, int64_t now, vt_err *err)
+{
+    unsigned done = 0;
+    enf_job *jobs = NULL;
+    size_t njobs = 0, cap = 0;
+    vt_buf rec;
+    vt_buf_init(&rec);
+    pthread_mutex_lock(&n->meta_mu); /* no catalog change while a pass runs */
+    pthread_rwlock_rdlock(&n->cat_lock);
+    bool oom = false;
+    for (size_t i = 0; i < n->ncats && !oom; i++) {
+        const record_rpcat *c = &n->cats[i].cat;
+        for (size_t k = 0; k < c->n && !oom; k++) {
+            const record_rp *rp = &c->rps[k];
+            if (rp->duration <= 0 || now <= INT64_MIN + rp->duration)
+                continue;
+            if (!grow((void **)&jobs, &cap, njobs + 1, sizeof *jobs)) {
+                oom = true;
+                break;
+            }
+            store_name(n->cats[i].db, rp->name, jobs[njobs].store, sizeof jobs[njobs].store);
+            /* the oldest live group: groups ending before now - duration are expired */
+            jobs[njobs++].cutoff =
+                node_shard_group_start(now - rp->duration - 1, rp->shard_duration);
+        }
+    }
+    pthread_rwlock_unlock(&n->cat_lock);
+    if (oom)
+        vt_err_set(err, VT_ENOMEM, "retention: out of memory");
+    for (size_t j = 0; j < njobs && !oom; j++) {
+        node_enf *ent = NULL;
+        for (size_t k = 0; k < n->nenf && !ent; k++)
+            if (strcmp(n->enf[k].store, jobs[j].store) == 0)
+                ent = &n->enf[k];
+        if (ent && ent->cutoff >= jobs[j].cutoff)
+            continue;
+        if (!ent) {
+            if (!grow((void **)&n->enf, &n->capenf, n->nenf + 1, sizeof *n->enf)) {
+                vt_err_set(err, VT_ENOMEM, "retention: out of memory");
+                break;
+            }
+            ent = &n->enf[n->nenf++];
+            snprintf(ent->store, sizeof ent->store, "%s", jobs[j].store);
+            ent->cutoff = INT64_MIN;
+        }
+        vt_buf_reset(&rec);
+        record_retention_encode(&rec, jobs[j].store, jobs[j].cutoff);
+        ret_args a = {jobs[j].store, jobs[j].cutoff};
+        if (rec.oom) {
+            vt_err_set(err, VT_ENOMEM, "retention: out of memory");
+            break;
+        }
+        if (journal_and_apply(n, RECORD_TYPE_RETENTION, &rec, apply_ret_cb, &a, err) != VT_OK)
+            break;
+        ent->cutoff = jobs[j].cutoff;
+        done++;
+    }
+    pthread_mutex_unlock(&n->meta_mu);
+    vt_buf_free(&rec);
+    free(jobs);
+    return done;
 }

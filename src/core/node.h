@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "core/record.h"
 #include "engine/engine.h"
 #include "ingest/lineproto.h"
 #include "journal/journal.h"
@@ -37,6 +38,13 @@ typedef struct node_options {
      * twice a second by a maintenance thread). Default true. Later issues add the other holders
      * of the journal (appliers of backup backends, point-in-time restore retention). */
     bool journal_trim;
+    /* Enforce retention policies: the maintenance thread drops data older than each policy's
+     * duration (whole shard groups, as InfluxDB). Default true. */
+    bool retention;
+    /* The clock of retention (enforcement and the write-time check), ns since the epoch;
+     * NULL = CLOCK_REALTIME. A test hook. */
+    int64_t (*clock)(void *ctx);
+    void *clock_ctx;
 } node_options;
 
 typedef struct node_open_info {
@@ -62,6 +70,9 @@ typedef struct node_write_result {
     /* first problem, in InfluxDB's wording; the line/column of a parse error */
     char error[512];
     bool type_conflict;
+    /* points dropped because they are older than the policy keeps (InfluxDB: "partial write:
+     * points beyond retention policy dropped=N"; reported unless there is a type conflict) */
+    size_t retention_dropped;
 } node_write_result;
 
 /* Writes a body of line protocol to db. Lines that parse and type-check are journaled, applied
@@ -72,15 +83,73 @@ typedef struct node_write_result {
  *   VT_ENOTFOUND database not found (nothing written)
  *   VT_ELIMIT    body too large (nothing written)
  *   VT_EFATAL / VT_EIO  the journal or engine failed: nothing acknowledged
- * rp is accepted for compatibility ("" or "autogen"). default_time is used for lines without a
- * timestamp (the server's now). */
+ *              or retention policy not found ("retention policy not found: x")
+ * rp names the retention policy ("" = the database's default). Points older than now minus its
+ * duration are dropped as InfluxDB does (unless a point of the same write inside the policy
+ * falls in the same shard group): counted in res->retention_dropped, and unless a type conflict
+ * is reported the result is VT_EPARSE with err "partial write: points beyond retention policy
+ * dropped=N" (which, as in InfluxDB, takes precedence over parse errors). default_time is used
+ * for lines without a timestamp (the server's now). */
 vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
                  int64_t default_time, const char *body, size_t len, node_write_result *res,
                  vt_err *err);
 
+/* CREATE DATABASE without WITH: a new database gets the default catalog (autogen); an existing
+ * one is left alone. VT_EINVAL "invalid name" for names InfluxDB refuses. */
 vt_rc node_create_db(node *n, const char *name, vt_err *err);
+/* DROP DATABASE: the database and the data of all its retention policies. */
 vt_rc node_drop_db(node *n, const char *name, vt_err *err);
-/* Deletes the points (all fields) of series_ids[0..nseries) of db with tmin <= time <= tmax
+
+/* ---- retention policies (InfluxDB 1.6 semantics and messages) ----
+ * Each (database, policy) is its own engine store (engine.h: "<db>" for autogen, else
+ * "<db>\x1f<rp>"). Changes are journaled (record.h RECORD_TYPE_DB_META) and published in the
+ * engine MANIFEST. */
+typedef struct node_rp_spec {
+    const char *name; /* NULL: CREATE DATABASE ... WITH without NAME (= "autogen") */
+    bool has_duration;
+    int64_t duration; /* ns, 0 = INF */
+    bool has_replication;
+    int replication;
+    bool has_shard_duration;
+    int64_t shard_duration; /* ns; 0 = by duration (< 2d: 1h, < 180d: 1d, else 7d) */
+} node_rp_spec;
+
+/* CREATE DATABASE name WITH ...: creates the database with that policy as its default, or, when
+ * the database exists, checks that the policy matches ("retention policy conflicts with an
+ * existing policy" if not; a database without any policy gets it). */
+vt_rc node_create_db_with(node *n, const char *name, const node_rp_spec *spec, vt_err *err);
+/* CREATE RETENTION POLICY: "retention policy already exists" (other settings),
+ * "retention policy conflicts with an existing policy" (same settings, DEFAULT asked but it is
+ * not the default), "retention policy duration must be at least 1h0m0s", "retention policy
+ * duration must be greater than the shard duration", "database not found: x". */
+vt_rc node_create_rp(node *n, const char *db, const node_rp_spec *spec, bool make_default,
+                     vt_err *err);
+/* ALTER RETENTION POLICY (only the has_* fields change): "retention policy not found: x" ... */
+vt_rc node_alter_rp(node *n, const char *db, const node_rp_spec *spec, bool make_default,
+                    vt_err *err);
+/* DROP RETENTION POLICY: deletes its data; a missing policy is not an error. The database's
+ * default name is kept (as InfluxDB 1.6 does). */
+vt_rc node_drop_rp(node *n, const char *db, const char *name, vt_err *err);
+/* A copy of db's catalog (free with record_rpcat_free); VT_ENOTFOUND "database not found: x". */
+vt_rc node_rp_catalog(node *n, const char *db, record_rpcat *out, vt_err *err);
+/* The engine store of (db, rp); rp NULL or "" = db's default policy. Fails with VT_ENOTFOUND
+ * "database not found: db" or "retention policy not found: rp". out has room for
+ * ENGINE_STORE_NAME_MAX + 1 bytes. */
+vt_rc node_resolve_store(node *n, const char *db, const char *rp, char *out, size_t cap,
+                         vt_err *err);
+/* Runs one retention pass at time now (ns) — what the maintenance thread does with the node's
+ * clock: for each policy with a duration, drops the points of its store older than the start of
+ * the oldest shard group that has not expired (a group expires when its end is before now -
+ * duration; groups are aligned as Go's time.Truncate aligns them). Returns the number of
+ * stores it dropped data from (journaled as RECORD_TYPE_RETENTION). */
+unsigned node_enforce_retention(node *n, int64_t now, vt_err *err);
+/* Start of the shard group holding t for shard group duration sgd (Go: t.Truncate(sgd), i.e.
+ * aligned on Go's zero time: 7-day groups start on Mondays). */
+int64_t node_shard_group_start(int64_t t, int64_t sgd);
+/* node_delete and node_drop_measurement address one engine store: db is "<db>" (its autogen
+ * data) or a store name from node_resolve_store; a statement over every policy of a database
+ * calls them once per policy.
+ * Deletes the points (all fields) of series_ids[0..nseries) of db with tmin <= time <= tmax
  * (DROP SERIES: INT64_MIN..INT64_MAX). Journaled with the series' canonical keys (record.h),
  * applied in seq order like writes, durable when it returns (per the fsync policy). Ids that no
  * longer name a series are ignored; a series left without points disappears (engine.h).

@@ -29,10 +29,39 @@
  *     u16  name_len, measurement bytes
  * Both are applied in seq order like writes, live and on replay (engine_delete_keyed /
  * engine_drop_measurement); replaying one again is harmless.
+ *
+ * Since retention policies, the rp of a WRITE record is the policy the write was resolved to
+ * (never "" in new records; "" in older ones means the database's default policy).
+ *
+ * RECORD_TYPE_DB_META (journal type 6), version 1 — CREATE DATABASE ... WITH, CREATE / ALTER /
+ * DROP RETENTION POLICY: the database's whole catalog after the change (a state, not a delta,
+ * so replaying it again is harmless):
+ *     u8   version = 1
+ *     u16  db_len, db bytes
+ *     ...  catalog (below)
+ * Applying it creates the database if missing, drops the store of every policy the previous
+ * catalog had and this one lacks, creates the store of every new policy, and publishes the
+ * catalog as the database's engine metadata (engine_set_db_meta).
+ *
+ * Catalog (also the engine metadata blob of database <db>; an empty blob — every database from
+ * before retention policies, or made by a plain CREATE DATABASE — is the default catalog:
+ * autogen, INF, 168h shard groups, replicaN 1, default):
+ *     u8   version = 1
+ *     u16  len, bytes         name of the default policy (may name no policy: InfluxDB keeps
+ *                             the name when its policy is dropped)
+ *     u16  n                  policies, in creation order (SHOW RETENTION POLICIES order)
+ *     n x (u16 len, name bytes, i64 duration ns (0 = INF), i64 shard group duration ns,
+ *          u32 replicaN)
+ *
+ * RECORD_TYPE_RETENTION (journal type 7), version 1 — retention enforcement:
+ *     u8   version = 1
+ *     u16  store_len, store bytes   engine store (engine.h: "<db>" or "<db>\x1f<rp>")
+ *     i64  cutoff                   ns: every point with time < cutoff is dropped
  */
 #ifndef CORE_RECORD_H
 #define CORE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,7 +74,49 @@
 enum {
     RECORD_TYPE_DELETE = 4,
     RECORD_TYPE_DROP_MEASUREMENT = 5,
+    RECORD_TYPE_DB_META = 6,
+    RECORD_TYPE_RETENTION = 7,
 };
+
+/* Longest database or retention policy name. */
+#define RECORD_NAME_MAX 255
+
+/* One retention policy of a database's catalog. */
+typedef struct record_rp {
+    char name[RECORD_NAME_MAX + 1];
+    int64_t duration;       /* ns; 0 = INF (keep for ever) */
+    int64_t shard_duration; /* ns; shard group duration (> 0) */
+    uint32_t replica_n;
+} record_rp;
+
+/* A database's retention policies (the catalog above). */
+typedef struct record_rpcat {
+    char default_rp[RECORD_NAME_MAX + 1];
+    record_rp *rps; /* malloc'ed, creation order */
+    size_t n, cap;
+} record_rpcat;
+
+/* The catalog of a database made without WITH: autogen, INF, 168h, 1, default. false = OOM. */
+bool record_rpcat_default(record_rpcat *c);
+void record_rpcat_free(record_rpcat *c);
+/* Deep copy; false on out-of-memory (dst is then empty). */
+bool record_rpcat_copy(record_rpcat *dst, const record_rpcat *src);
+/* The policy named name, or NULL. */
+record_rp *record_rpcat_find(const record_rpcat *c, const char *name);
+/* Appends rp; false on out-of-memory. */
+bool record_rpcat_add(record_rpcat *c, const record_rp *rp);
+void record_rpcat_remove(record_rpcat *c, const char *name);
+void record_rpcat_encode(vt_buf *out, const record_rpcat *c);
+/* Decodes a catalog; an empty blob is the default catalog. c is overwritten (free it after). */
+vt_rc record_rpcat_decode(const uint8_t *data, size_t len, record_rpcat *c, vt_err *err);
+
+void record_db_meta_encode(vt_buf *out, const char *db, const record_rpcat *c);
+/* Copies db (NUL-terminated, at most cap bytes) and decodes the catalog into c. */
+vt_rc record_db_meta_decode(const uint8_t *data, size_t len, char *db, size_t cap,
+                            record_rpcat *c, vt_err *err);
+void record_retention_encode(vt_buf *out, const char *store, int64_t cutoff);
+vt_rc record_retention_decode(const uint8_t *data, size_t len, char *store, size_t cap,
+                              int64_t *cutoff, vt_err *err);
 
 typedef struct record_write {
     lp_precision precision;

@@ -108,6 +108,8 @@ typedef struct edb {
     size_t nsegs, scap;
     sidx_map tombs; /* series id -> etomb_list */
     size_t ntombs;  /* tombstones in all lists */
+    uint8_t *meta;  /* the user's metadata blob (engine_set_db_meta), owned; NULL = none */
+    size_t meta_len;
 } edb;
 
 struct engine {
@@ -347,6 +349,7 @@ static void db_free(edb *d)
     if (!d)
         return;
     tombs_free(d);
+    free(d->meta);
     for (size_t i = 0; i < d->nsegs; i++)
         seg_unref(d->segs[i]);
     free(d->segs);
@@ -406,6 +409,8 @@ static vt_rc publish_manifest(engine *e, uint64_t ckpt, vt_err *err)
         }
         for (size_t s = 0; s < d->nsegs; s++)
             m.dbs[i].segments[s] = d->segs[s]->segment_id;
+        m.dbs[i].meta = d->meta; /* borrowed: not freed below */
+        m.dbs[i].meta_len = d->meta_len;
         if (d->ntombs == 0)
             continue;
         m.dbs[i].tombs = malloc(d->ntombs * sizeof *m.dbs[i].tombs);
@@ -1556,7 +1561,7 @@ done:
 static bool db_name_ok(const char *name)
 {
     size_t n = strlen(name);
-    return n > 0 && n <= 255 && !strchr(name, '/');
+    return n > 0 && n <= ENGINE_STORE_NAME_MAX && !strchr(name, '/');
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -1757,6 +1762,9 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
         d->name = m.dbs[i].name;
         m.dbs[i].name = NULL;
         d->id = m.dbs[i].id;
+        d->meta = m.dbs[i].meta;
+        d->meta_len = m.dbs[i].meta_len;
+        m.dbs[i].meta = NULL;
         for (size_t t = 0; t < m.dbs[i].ntombs; t++) {
             const manifest_tomb *mt = &m.dbs[i].tombs[t];
             if (!tomb_add(d, mt->series_id, mt->tmin, mt->tmax, mt->seg_bound)) {
@@ -1992,8 +2000,186 @@ void engine_list_dbs(engine *e, void (*cb)(void *ctx, const char *name), void *c
 {
     pthread_rwlock_rdlock(&e->lock);
     for (size_t i = 0; i < e->ndbs; i++)
+        if (!strchr(e->dbs[i]->name, ENGINE_STORE_SEP))
+            cb(ctx, e->dbs[i]->name);
+    pthread_rwlock_unlock(&e->lock);
+}
+
+/* ---- stores and their metadata (retention policies; engine.h) ---- */
+
+void engine_list_stores(engine *e, void (*cb)(void *ctx, const char *name), void *ctx)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t i = 0; i < e->ndbs; i++)
         cb(ctx, e->dbs[i]->name);
     pthread_rwlock_unlock(&e->lock);
+}
+
+vt_rc engine_get_db_meta(engine *e, const char *name, vt_buf *out, vt_err *err)
+{
+    pthread_rwlock_rdlock(&e->lock);
+    const edb *d = db_find(e, name);
+    if (d)
+        vt_buf_append(out, d->meta, d->meta_len);
+    pthread_rwlock_unlock(&e->lock);
+    if (!d)
+        return vt_err_set(err, VT_ENOTFOUND, "database not found: %s", name);
+    return out->oom ? vt_err_set(err, VT_ENOMEM, "out of memory") : VT_OK;
+}
+
+vt_rc engine_set_db_meta(engine *e, const char *name, uint64_t seq, const void *data, size_t len,
+                         vt_err *err)
+{
+    if (len > ((size_t)16 << 20))
+        return vt_err_set(err, VT_ELIMIT, "database metadata of %zu bytes is too large", len);
+    uint8_t *copy = NULL;
+    if (len && !(copy = malloc(len)))
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    if (len)
+        memcpy(copy, data, len);
+    pthread_rwlock_wrlock(&e->lock);
+    vt_rc rc = VT_OK;
+    edb *d = NULL;
+    if (e->failed) {
+        rc = refuse(e, err);
+        goto done;
+    }
+    note_seq(e, seq);
+    d = db_find(e, name);
+    if (!d) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", name);
+        goto done;
+    }
+    uint8_t *old = d->meta;
+    size_t old_len = d->meta_len;
+    d->meta = copy;
+    d->meta_len = len;
+    copy = NULL;
+    uint64_t ckpt = meta_checkpoint(e);
+    rc = publish_manifest(e, ckpt, err);
+    if (rc != VT_OK) {
+        copy = d->meta;
+        d->meta = old;
+        d->meta_len = old_len;
+        rc = fail_sticky(e, rc, err);
+        goto done;
+    }
+    e->checkpoint = ckpt;
+    free(old);
+done:
+    pthread_rwlock_unlock(&e->lock);
+    free(copy);
+    return rc;
+}
+
+vt_rc engine_truncate_db(engine *e, const char *name, uint64_t seq, vt_err *err)
+{
+    token_take(e);
+    pthread_rwlock_wrlock(&e->lock);
+    vt_rc rc = VT_OK;
+    if (e->failed) {
+        rc = refuse(e, err);
+        goto done;
+    }
+    note_seq(e, seq);
+    size_t at = 0;
+    while (at < e->ndbs && strcmp(e->dbs[at]->name, name) != 0)
+        at++;
+    if (at == e->ndbs) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", name);
+        goto done;
+    }
+    edb *d = e->dbs[at];
+    edb *nd = calloc(1, sizeof *nd);
+    if (!nd || !(nd->name = strdup(name))) {
+        free(nd);
+        rc = vt_err_set(err, VT_ENOMEM, "truncate database: out of memory");
+        goto done;
+    }
+    sidx_init(&nd->idx);
+    nd->id = e->next_db_id++;
+    nd->meta = d->meta;
+    nd->meta_len = d->meta_len;
+    e->dbs[at] = nd;
+    uint64_t ckpt = meta_checkpoint(e);
+    rc = publish_manifest(e, ckpt, err);
+    if (rc != VT_OK) {
+        e->dbs[at] = d;
+        nd->meta = NULL;
+        db_free(nd);
+        rc = fail_sticky(e, rc, err);
+        goto done;
+    }
+    /* its buffered points go only once the new empty store is published */
+    memtable_forget_db(e->active, d);
+    e->checkpoint = ckpt;
+    d->meta = NULL;
+    for (size_t i = 0; i < d->nsegs; i++)
+        unlink(d->segs[i]->name);
+    db_free(d);
+done:
+    pthread_rwlock_unlock(&e->lock);
+    token_give(e);
+    return rc;
+}
+
+/* Whether series s of d holds a point older than cutoff that no tombstone hides yet (memtable
+ * columns, then the first block of each field in each segment: blocks are in time order). */
+static bool series_has_before(engine *e, const edb *d, const sidx_series *s, int64_t cutoff)
+{
+    const mt_series *ms = active_slot(e, s);
+    for (size_t c = 0; ms && c < ms->ncols; c++)
+        for (size_t i = 0; i < ms->cols[c].n; i++)
+            if (ms->cols[c].time[i] < cutoff)
+                return true;
+    for (size_t k = 0; k < d->nsegs; k++) {
+        const seg_reader *r = d->segs[k];
+        const seg_series *ss = seg_find_series(r, s->id);
+        if (!ss)
+            continue;
+        trange *tr;
+        size_t ntr;
+        if (!tomb_ranges(d, s->id, r->segment_id, &tr, &ntr))
+            return true; /* out of memory: let the delete decide */
+        bool any = false;
+        for (size_t f = 0; f < ss->nfields && !any; f++) {
+            size_t first, count;
+            seg_find_blocks(r, s->id, (uint32_t)f, &first, &count);
+            for (size_t b = first; b < first + count && !any; b++) {
+                const seg_index_entry *be = &r->blocks[b];
+                if (be->min_time >= cutoff)
+                    break;
+                int64_t hi = be->max_time < cutoff ? be->max_time : cutoff - 1;
+                any = !ranges_cover(tr, ntr, be->min_time, hi);
+            }
+        }
+        free(tr);
+        if (any)
+            return true;
+    }
+    return false;
+}
+
+vt_rc engine_drop_before(engine *e, uint64_t seq, const char *name, int64_t cutoff, vt_err *err)
+{
+    edb *d;
+    vt_rc rc = delete_begin(e, name, seq, &d, err);
+    if (rc != VT_OK)
+        return rc;
+    size_t n = d->idx.n, k = 0;
+    sidx_series **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        rc = vt_err_set(err, VT_ENOMEM, "retention: out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (d->idx.all[i] && series_has_before(e, d, d->idx.all[i], cutoff))
+                v[k++] = d->idx.all[i];
+        if (cutoff > INT64_MIN)
+            rc = delete_series(e, d, v, sptr_unique(v, k), INT64_MIN, cutoff - 1, err);
+        free(v);
+    }
+    delete_end(e);
+    return rc;
 }
 
 /* ---- writes ---- */
@@ -2346,7 +2532,8 @@ vt_rc engine_foreach_series(engine *e, const char *db, const char *measurement,
             rc = vt_err_set(err, VT_ENOMEM, "out of memory");
             goto done;
         }
-        memcpy(list, d->idx.all, d->idx.n * sizeof *list);
+        if (d->idx.n) /* an empty store has no array yet */
+            memcpy(list, d->idx.all, d->idx.n * sizeof *list);
         n = d->idx.n;
     }
     qsort(list, n, sizeof *list, series_cmp);

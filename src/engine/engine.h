@@ -64,8 +64,31 @@ vt_rc engine_close(engine *e, vt_err *err);
 vt_rc engine_create_db(engine *e, const char *name, uint64_t seq, vt_err *err);
 vt_rc engine_drop_db(engine *e, const char *name, uint64_t seq, vt_err *err);
 bool engine_has_db(engine *e, const char *name);
-/* Calls cb for each database name, sorted. */
+/* Calls cb for each database name, sorted, sub-stores (below) excepted. */
 void engine_list_dbs(engine *e, void (*cb)(void *ctx, const char *name), void *ctx);
+
+/* ---- stores: the data namespaces of retention policies ----
+ * Every engine database is a store. A name holding ENGINE_STORE_SEP is a sub-store: the node
+ * names the store of retention policy rp of database db "<db>\x1f<rp>", except autogen's,
+ * which is the database "<db>" itself (so data directories from before retention policies are
+ * that database's autogen data). engine_list_dbs hides sub-stores; engine_list_stores lists
+ * every store. The engine gives the names no other meaning. */
+#define ENGINE_STORE_SEP '\x1f'
+#define ENGINE_STORE_NAME_MAX 511
+struct vt_buf;
+void engine_list_stores(engine *e, void (*cb)(void *ctx, const char *name), void *ctx);
+/* A metadata blob per store, opaque to the engine (the node keeps its retention policy catalog
+ * there, core/record.h), published in the MANIFEST (version 3) at once: set it in the journal
+ * record's seq turn like create/drop. get appends a copy to *out (empty = never set). */
+vt_rc engine_set_db_meta(engine *e, const char *name, uint64_t seq, const void *data, size_t len,
+                         vt_err *err);
+vt_rc engine_get_db_meta(engine *e, const char *name, struct vt_buf *out, vt_err *err);
+/* Deletes every point and series of store name, keeping the store and its metadata (DROP
+ * RETENTION POLICY autogen). The store gets a new database id; its old segments are unlinked. */
+vt_rc engine_truncate_db(engine *e, const char *name, uint64_t seq, vt_err *err);
+/* Retention: deletes the points of store name with time < cutoff (tombstones, as DELETE does;
+ * series left empty disappear). Journaled by the caller, idempotent on replay. */
+vt_rc engine_drop_before(engine *e, uint64_t seq, const char *name, int64_t cutoff, vt_err *err);
 
 /* Type check before journaling: for each point, rejected[i] is set to true (and *nrejected
  * counted) when one of its fields has a type other than the one stored for that

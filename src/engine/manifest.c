@@ -12,14 +12,18 @@
  *    32      per database, sorted by name:
  *              u32 id, u16 name length, name bytes (1..255, no '/' or NUL),
  *              u32 number of segments, that many u64 segment ids (oldest first, ascending)
- *              version 2 only: u32 number of tombstones, that many 32-byte tombstones
+ *              versions 2 and 3: u32 number of tombstones, that many 32-byte tombstones
  *                  u64 series id, i64 tmin, i64 tmax, u64 seg_bound
+ *              version 3 only: u32 metadata length (<= 16 MiB), that many bytes: an opaque
+ *                  blob the engine keeps for its user (the node's retention policy catalog,
+ *                  core/record.h); 0 = none
  *     .   4  CRC-32C of every preceding byte
  * The file ends right after the CRC. Database ids and segment ids are unique and below the
  * "next" counters. A tombstone deletes the points of its series with tmin <= time <= tmax from
  * the segments of its database whose id is below seg_bound (tmin <= tmax, seg_bound <= next
- * segment id). Version 1 is written whenever no database has a tombstone, so a store that never
- * saw a DELETE keeps the original layout byte for byte.
+ * segment id). Version 1 is written whenever no database has a tombstone or metadata, so a store
+ * that never saw a DELETE or a retention policy change keeps the original layout byte for byte;
+ * version 2 when some database has tombstones and none has metadata; else version 3.
  */
 #include "engine/manifest.h"
 
@@ -34,16 +38,21 @@
 #define MAN_MAGIC "VMAN"
 #define MAN_VERSION 1
 #define MAN_VERSION_TOMBS 2
+#define MAN_VERSION_META 3
+#define MAN_META_MAX ((uint32_t)16 << 20)
 #define MAN_TOMB_BYTES 32
 
 void manifest_encode(const manifest *m, vt_buf *out)
 {
     size_t start = out->len;
-    bool tombs = false;
-    for (size_t i = 0; i < m->ndbs; i++)
+    bool tombs = false, meta = false;
+    for (size_t i = 0; i < m->ndbs; i++) {
         tombs = tombs || m->dbs[i].ntombs > 0;
+        meta = meta || m->dbs[i].meta_len > 0;
+    }
+    tombs = tombs || meta;
     vt_buf_append(out, MAN_MAGIC, 4);
-    vt_buf_put_u16(out, tombs ? MAN_VERSION_TOMBS : MAN_VERSION);
+    vt_buf_put_u16(out, meta ? MAN_VERSION_META : tombs ? MAN_VERSION_TOMBS : MAN_VERSION);
     vt_buf_put_u16(out, 0);
     vt_buf_put_u64(out, m->checkpoint_seq);
     vt_buf_put_u64(out, m->next_segment_id);
@@ -67,6 +76,10 @@ void manifest_encode(const manifest *m, vt_buf *out)
             vt_buf_put_u64(out, (uint64_t)d->tombs[t].tmax);
             vt_buf_put_u64(out, d->tombs[t].seg_bound);
         }
+        if (!meta)
+            continue;
+        vt_buf_put_u32(out, (uint32_t)d->meta_len);
+        vt_buf_append(out, d->meta, d->meta_len);
     }
     if (!out->oom)
         vt_buf_put_u32(out, crc32c(out->data + start, out->len - start));
@@ -78,6 +91,7 @@ void manifest_free(manifest *m)
         free(m->dbs[i].name);
         free(m->dbs[i].segments);
         free(m->dbs[i].tombs);
+        free(m->dbs[i].meta);
     }
     free(m->dbs);
     memset(m, 0, sizeof *m);
@@ -102,7 +116,7 @@ vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifes
     if (crc32c(data, len - 4) != vt_get_u32(data + len - 4))
         BAD(len - 4, "checksum mismatch");
     uint16_t version = vt_get_u16(data + 4);
-    if (version != MAN_VERSION && version != MAN_VERSION_TOMBS)
+    if (version != MAN_VERSION && version != MAN_VERSION_TOMBS && version != MAN_VERSION_META)
         BAD(4, "unsupported version %u", version);
     vt_reader r;
     vt_reader_init(&r, data + 8, len - 12);
@@ -150,7 +164,7 @@ vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifes
                 BAD(at, "database '%s': segment id %" PRIu64 " out of order or range", d->name,
                     d->segments[s]);
         }
-        if (version != MAN_VERSION_TOMBS)
+        if (version == MAN_VERSION)
             continue;
         uint32_t ntombs;
         size_t tat = (size_t)(r.p - data);
@@ -172,6 +186,20 @@ vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifes
             tb->tmax = (int64_t)hi;
             if (tb->tmin > tb->tmax || tb->seg_bound > m->next_segment_id || tb->series_id == 0)
                 BAD(tat, "database '%s': bad tombstone %u", d->name, t);
+        }
+        if (version != MAN_VERSION_META)
+            continue;
+        uint32_t mlen;
+        const uint8_t *mp;
+        tat = (size_t)(r.p - data);
+        if (!vt_read_u32(&r, &mlen) || mlen > MAN_META_MAX || !vt_read_bytes(&r, mlen, &mp))
+            BAD(tat, "database '%s': bad metadata length", d->name);
+        if (mlen) {
+            d->meta = malloc(mlen);
+            if (!d->meta)
+                return vt_err_set(err, VT_ENOMEM, "manifest %s: out of memory", name);
+            memcpy(d->meta, mp, mlen);
+            d->meta_len = mlen;
         }
     }
     if (r.bad)

@@ -30,6 +30,8 @@ typedef struct manifest_db {
     size_t nsegments;
     manifest_tomb *tombs; /* owned (version 2) */
     size_t ntombs;
+    uint8_t *meta; /* owned (version 3): the database's metadata blob, opaque to the engine */
+    size_t meta_len;
 } manifest_db;
 
 typedef struct manifest {
@@ -40,7 +42,8 @@ typedef struct manifest {
     size_t ndbs;
 } manifest;
 
-/* Writes version 1 when no database has tombstones, else version 2. */
+/* Writes version 1 when no database has tombstones or metadata, version 2 when some have
+ * tombstones but none has metadata, else version 3. */
 void manifest_encode(const manifest *m, vt_buf *out);
 /* Parses and validates (CRC, structure); name is used in messages. Fills m (caller frees). */
 vt_rc manifest_decode(const char *name, const uint8_t *data, size_t len, manifest *m,

@@ -154,6 +154,12 @@ vt_rc qc_load_pinned(engine *e, arena *a, const char *db, const char *measuremen
 vt_rc qc_load_sources(engine *e, arena *a, qx_ctx *xc, const char *db, const influxql_source *src,
                       size_t nsrc, qc_measurement **out, size_t *n, vt_err *err);
 
+/* Like qc_load_sources (qc_load when nsrc is 0) over several stores, merged by measurement
+ * name: the SHOW statements of a database with several retention policies. */
+vt_rc qc_load_stores(engine *e, arena *a, qx_ctx *xc, const char *const *stores, size_t nstores,
+                     const influxql_source *src, size_t nsrc, qc_measurement **out, size_t *n,
+                     vt_err *err);
+
 /* ---- statements ---- */
 
 /* The database a statement addresses: the statement's own, else the query's db parameter.
@@ -163,6 +169,23 @@ vt_rc iql_resolve_db(const iql_env *env, const char *stmt_db, const char **out, 
 vt_rc iql_exec_select(const iql_env *env, arena *a, const influxql_select *s, qr_writer *w,
                       vt_err *err);
 vt_rc iql_exec_meta(const iql_env *env, arena *a, const influxql_stmt *st, qr_writer *w,
+                    vt_err *err);
+/* CREATE DATABASE (with or without WITH), CREATE / ALTER / DROP RETENTION POLICY and SHOW
+ * RETENTION POLICIES (exec_rp.c), with InfluxDB 1.6's results and messages. */
+vt_rc iql_exec_rp(const iql_env *env, arena *a, const influxql_stmt *st, qr_writer *w,
+                  vt_err *err);
+/* The engine store holding the data of retention policy rp of db: rp NULL or "" = the query's
+ * `rp` parameter, else db's default policy. *store is allocated in a. Fails with VT_ENOTFOUND
+ * "database not found: db" / "retention policy not found: rp". Use it wherever a statement
+ * reads or deletes data (engine calls take the store, not the database name). */
+vt_rc iql_resolve_store(const iql_env *env, arena *a, const char *db, const char *rp,
+                        const char **store, vt_err *err);
+/* Shard group duration of policy rp of db (NULL/"": the query's rp parameter, else the
+ * default); 7 days when unknown. */
+int64_t iql_shard_duration(const iql_env *env, const char *db, const char *rp);
+/* The engine stores of every retention policy of db (InfluxDB's SHOW and DELETE statements span
+ * all of them); allocated in a. */
+vt_rc iql_db_stores(const iql_env *env, arena *a, const char *db, const char ***stores, size_t *n,
                     vt_err *err);
 
 #endif

@@ -159,8 +159,10 @@ typedef struct meta_ctx {
 } meta_ctx;
 
 /* Loads the measurements a SHOW statement addresses and compiles its condition. */
-static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influxql_show *sh,
-                          vt_err *err)
+/* Loads the measurements a SHOW / DELETE statement addresses: those of store, or (store NULL)
+ * of every retention policy of the database, as InfluxDB's SHOW statements span them all. */
+static vt_rc meta_prepare_store(meta_ctx *m, const iql_env *env, arena *a,
+                                const influxql_show *sh, const char *store, vt_err *err)
 {
     memset(m, 0, sizeof *m);
     m->env = env;
@@ -170,10 +172,15 @@ static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influ
     if (rc != VT_OK)
         return rc;
     engine *e = node_engine(env->node);
-    if (sh->nsources)
-        rc = qc_load_sources(e, a, &m->xc, m->db, sh->sources, sh->nsources, &m->ms, &m->nms, err);
-    else
-        rc = qc_load(e, a, m->db, NULL, &m->ms, &m->nms, err);
+    const char **stores = &store;
+    size_t nstores = 1;
+    if (!store) {
+        rc = iql_db_stores(env, a, m->db, &stores, &nstores, err);
+        if (rc != VT_OK)
+            return rc;
+    }
+    rc = qc_load_stores(e, a, &m->xc, stores, nstores, sh->sources, sh->nsources, &m->ms,
+                        &m->nms, err);
     if (rc != VT_OK)
         return rc;
     const influxql_expr *where = meta_strip_time(a, sh->where);
@@ -184,6 +191,12 @@ static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influ
             return rc;
     }
     return VT_OK;
+}
+
+static vt_rc meta_prepare(meta_ctx *m, const iql_env *env, arena *a, const influxql_show *sh,
+                          vt_err *err)
+{
+    return meta_prepare_store(m, env, a, sh, NULL, err);
 }
 
 static bool meta_series_match(meta_ctx *m, const qc_series *s)
@@ -529,30 +542,6 @@ static vt_rc show_series(const iql_env *env, arena *a, const influxql_show *sh, 
     return VT_OK;
 }
 
-/* ---- SHOW RETENTION POLICIES ---- */
-
-static vt_rc show_retention_policies(const iql_env *env, const influxql_show *sh, qr_writer *w,
-                                     vt_err *err)
-{
-    const char *db;
-    vt_rc rc = iql_resolve_db(env, sh->db, &db, err);
-    if (rc != VT_OK)
-        return rc;
-    static const char *const cols[] = {"name", "duration", "shardGroupDuration", "replicaN",
-                                       "default"};
-    qr_series_begin(w, NULL, NULL, 0, cols, 5);
-    vt_value v[5] = {meta_str("autogen", 7),
-                     meta_str("0s", 2),
-                     meta_str("168h0m0s", 8),
-                     {.type = VT_TYPE_INT},
-                     {.type = VT_TYPE_BOOL}};
-    v[3].v.i = 1;
-    v[4].v.b = true;
-    qr_row(w, false, 0, v, 5);
-    qr_series_end(w);
-    return VT_OK;
-}
-
 /* ---- DELETE / DROP SERIES / DROP MEASUREMENT ---- */
 
 /* Does a DELETE / DROP SERIES condition name a field of the addressed measurements? */
@@ -645,37 +634,86 @@ static vt_rc meta_delete(const iql_env *env, arena *a, const influxql_stmt *st, 
         }
     }
     sh.where = (influxql_expr *)where;
-    vt_rc rc = meta_prepare(&m, env, a, &sh, err);
-    if (rc == VT_ENOTFOUND && env->db && env->db[0]) {
-        /* InfluxDB: DELETE on a missing database is an error too */
-        qx_ctx_free(&m.xc);
+    /* every retention policy of the database, one store at a time */
+    const char *db;
+    vt_rc rc = iql_resolve_db(env, NULL, &db, err);
+    if (rc != VT_OK)
         return rc;
-    }
-    if (rc != VT_OK) {
+    const char **stores;
+    size_t nstores;
+    rc = iql_db_stores(env, a, db, &stores, &nstores, err);
+    for (size_t si = 0; rc == VT_OK && si < nstores; si++) {
+        rc = meta_prepare_store(&m, env, a, &sh, stores[si], err);
+        if (rc == VT_OK && where && meta_where_has_field(&m, where))
+            rc = vt_err_set(err, VT_EINVAL, "fields not supported in WHERE clause during deletion");
+        size_t total = 0;
+        for (size_t i = 0; rc == VT_OK && i < m.nms; i++)
+            total += m.ms[i].nseries;
+        uint64_t *ids = rc == VT_OK ? malloc((total ? total : 1) * sizeof *ids) : NULL;
+        if (rc == VT_OK && !ids)
+            rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        size_t n = 0;
+        for (size_t i = 0; rc == VT_OK && i < m.nms; i++)
+            for (size_t j = 0; j < m.ms[i].nseries; j++)
+                if (meta_series_match(&m, &m.ms[i].series[j]))
+                    ids[n++] = m.ms[i].series[j].id;
+        if (rc == VT_OK && n)
+            rc = node_delete(env->node, stores[si], ids, n, tmin, tmax, err);
+        free(ids);
         qx_ctx_free(&m.xc);
-        return rc;
     }
-    if (where && meta_where_has_field(&m, where)) {
-        qx_ctx_free(&m.xc);
-        return vt_err_set(err, VT_EINVAL, "fields not supported in WHERE clause during deletion");
-    }
-    size_t total = 0;
-    for (size_t i = 0; i < m.nms; i++)
-        total += m.ms[i].nseries;
-    uint64_t *ids = malloc((total ? total : 1) * sizeof *ids);
-    if (!ids) {
-        qx_ctx_free(&m.xc);
-        return vt_err_set(err, VT_ENOMEM, "out of memory");
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < m.nms; i++)
-        for (size_t j = 0; j < m.ms[i].nseries; j++)
-            if (meta_series_match(&m, &m.ms[i].series[j]))
-                ids[n++] = m.ms[i].series[j].id;
-    rc = n ? node_delete(env->node, m.db, ids, n, tmin, tmax, err) : VT_OK;
-    free(ids);
-    qx_ctx_free(&m.xc);
     return rc;
+}
+
+/* ---- stores of a database ---- */
+
+vt_rc iql_db_stores(const iql_env *env, arena *a, const char *db, const char ***stores, size_t *n,
+                    vt_err *err)
+{
+    record_rpcat cat;
+    memset(&cat, 0, sizeof cat);
+    vt_rc rc = node_rp_catalog(env->node, db, &cat, err);
+    if (rc != VT_OK)
+        return rc;
+    const char **v = arena_calloc(a, cat.n ? cat.n : 1, sizeof *v);
+    size_t k = 0;
+    for (size_t i = 0; v && i < cat.n; i++) {
+        char buf[ENGINE_STORE_NAME_MAX + 1];
+        if (node_resolve_store(env->node, db, cat.rps[i].name, buf, sizeof buf, err) != VT_OK) {
+            vt_err_clear(err);
+            continue;
+        }
+        v[k] = arena_strndup(a, buf, strlen(buf));
+        if (!v[k]) {
+            v = NULL;
+            break;
+        }
+        k++;
+    }
+    record_rpcat_free(&cat);
+    if (!v)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    *stores = v;
+    *n = k;
+    return VT_OK;
+}
+
+int64_t iql_shard_duration(const iql_env *env, const char *db, const char *rp)
+{
+    int64_t d = (int64_t)7 * 24 * 3600 * 1000000000;
+    if (!rp || !rp[0])
+        rp = env->rp && env->rp[0] ? env->rp : NULL;
+    record_rpcat cat;
+    memset(&cat, 0, sizeof cat);
+    vt_err err;
+    vt_err_clear(&err);
+    if (node_rp_catalog(env->node, db, &cat, &err) != VT_OK)
+        return d;
+    const record_rp *r = record_rpcat_find(&cat, rp ? rp : cat.default_rp);
+    if (r && r->shard_duration > 0)
+        d = r->shard_duration;
+    record_rpcat_free(&cat);
+    return d;
 }
 
 vt_rc iql_exec_meta(const iql_env *env, arena *a, const influxql_stmt *st, qr_writer *w,
@@ -688,25 +726,27 @@ vt_rc iql_exec_meta(const iql_env *env, arena *a, const influxql_stmt *st, qr_wr
     case IQL_STMT_SHOW_FIELD_KEYS: return show_keys(env, a, &st->u.show, false, w, err);
     case IQL_STMT_SHOW_TAG_VALUES: return show_tag_values(env, a, &st->u.show, w, err);
     case IQL_STMT_SHOW_SERIES: return show_series(env, a, &st->u.show, w, err);
-    case IQL_STMT_SHOW_RETENTION_POLICIES: return show_retention_policies(env, &st->u.show, w, err);
-    case IQL_STMT_CREATE_DATABASE: return node_create_db(env->node, st->u.rp.db, err);
+    case IQL_STMT_SHOW_RETENTION_POLICIES:
+    case IQL_STMT_CREATE_DATABASE:
+    case IQL_STMT_CREATE_RETENTION_POLICY:
+    case IQL_STMT_ALTER_RETENTION_POLICY:
+    case IQL_STMT_DROP_RETENTION_POLICY: return iql_exec_rp(env, a, st, w, err);
     case IQL_STMT_DROP_DATABASE: return node_drop_db(env->node, st->u.name, err);
     case IQL_STMT_DELETE: return meta_delete(env, a, st, false, err);
     case IQL_STMT_DROP_SERIES: return meta_delete(env, a, st, true, err);
     case IQL_STMT_DROP_MEASUREMENT: {
         const char *db;
         vt_rc rc = iql_resolve_db(env, NULL, &db, err);
-        if (rc != VT_OK)
-            return rc;
-        return node_drop_measurement(env->node, db, st->u.name, err);
+        const char **stores = NULL;
+        size_t nstores = 0;
+        if (rc == VT_OK)
+            rc = iql_db_stores(env, a, db, &stores, &nstores, err);
+        for (size_t i = 0; rc == VT_OK && i < nstores; i++)
+            rc = node_drop_measurement(env->node, stores[i], st->u.name, err);
+        return rc;
     }
     case IQL_STMT_EXPLAIN:
         return vt_err_set(err, VT_EUNSUPPORTED, "EXPLAIN is not supported by this volta version");
-    case IQL_STMT_CREATE_RETENTION_POLICY:
-    case IQL_STMT_ALTER_RETENTION_POLICY:
-    case IQL_STMT_DROP_RETENTION_POLICY:
-        return vt_err_set(err, VT_EUNSUPPORTED,
-                          "retention policy statements are not supported by this volta version");
     case IQL_STMT_OTHER:
         return vt_err_set(err, VT_EUNSUPPORTED, "%s is not supported by volta",
                           st->u.other.keyword);

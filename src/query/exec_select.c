@@ -176,6 +176,8 @@ vt_rc sel_run_subquery(sel *q, const influxql_select *sub)
     if (rc != VT_OK)
         return rc;
     q->db = in->db;
+    q->store = in->store;
+    q->shard_ns = in->shard_ns;
     q->virt = v;
     return sel_virt_catalog(q, v);
 }

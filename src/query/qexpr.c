@@ -987,3 +987,69 @@ bool iql_check_regexes(const influxql_query *q, influxql_error *err)
     }
     return true;
 }
+
+/* ---- several stores (every retention policy of a database) ---- */
+
+vt_rc qc_load_stores(engine *e, arena *a, qx_ctx *xc, const char *const *stores, size_t nstores,
+                     const influxql_source *src, size_t nsrc, qc_measurement **out, size_t *n,
+                     vt_err *err)
+{
+    if (nstores == 1)
+        return nsrc ? qc_load_sources(e, a, xc, stores[0], src, nsrc, out, n, err)
+                    : qc_load(e, a, stores[0], NULL, out, n, err);
+    /* load each store, then merge measurements of the same name (series concatenated) */
+    qc_measurement **lists = arena_calloc(a, nstores ? nstores : 1, sizeof *lists);
+    size_t *counts = arena_calloc(a, nstores ? nstores : 1, sizeof *counts);
+    if (!lists || !counts)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    size_t total = 0;
+    for (size_t i = 0; i < nstores; i++) {
+        vt_rc rc = nsrc ? qc_load_sources(e, a, xc, stores[i], src, nsrc, &lists[i], &counts[i], err)
+                        : qc_load(e, a, stores[i], NULL, &lists[i], &counts[i], err);
+        if (rc != VT_OK)
+            return rc;
+        total += counts[i];
+    }
+    const qc_measurement **all = arena_calloc(a, total ? total : 1, sizeof *all);
+    if (!all)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < nstores; i++)
+        for (size_t j = 0; j < counts[i]; j++)
+            all[k++] = &lists[i][j];
+    /* stable insertion sort by name keeps store order within a name */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && strcmp(all[j - 1]->name, all[j]->name) > 0; j--) {
+            const qc_measurement *t = all[j];
+            all[j] = all[j - 1];
+            all[j - 1] = t;
+        }
+    qc_measurement *ms = arena_calloc(a, k ? k : 1, sizeof *ms);
+    if (!ms)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    size_t nm = 0;
+    for (size_t i = 0; i < k;) {
+        size_t j = i, nser = 0;
+        while (j < k && strcmp(all[j]->name, all[i]->name) == 0)
+            nser += all[j++]->nseries;
+        qc_series *ser = arena_calloc(a, nser ? nser : 1, sizeof *ser);
+        if (!ser)
+            return vt_err_set(err, VT_ENOMEM, "out of memory");
+        size_t x = 0;
+        for (size_t m = i; m < j; m++) {
+            memcpy(ser + x, all[m]->series, all[m]->nseries * sizeof *ser);
+            x += all[m]->nseries;
+        }
+        qsort(ser, x, sizeof *ser, qc_series_cmp);
+        ms[nm].name = all[i]->name;
+        ms[nm].series = ser;
+        ms[nm].nseries = x;
+        if (!qc_finish_measurement(a, &ms[nm]))
+            return vt_err_set(err, VT_ENOMEM, "out of memory");
+        nm++;
+        i = j;
+    }
+    *out = ms;
+    *n = nm;
+    return VT_OK;
+}

@@ -501,3 +501,62 @@ void qr_end(qr_writer *w)
         vt_buf_append(&w->out, "]}\n", 3);
     qr_flush(w, true);
 }
+
+/* ---- pretty printing (Go's json.MarshalIndent with four spaces) ---- */
+
+static void qr_indent(vt_buf *b, int depth)
+{
+    vt_buf_putc(b, '\n');
+    for (int i = 0; i < depth; i++)
+        vt_buf_append(b, "    ", 4);
+}
+
+bool qr_json_pretty(const uint8_t *in, size_t n, vt_buf *out)
+{
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = in[i];
+        switch (c) {
+        case '"': {
+            size_t j = i + 1;
+            while (j < n && in[j] != '"')
+                j += in[j] == '\\' ? 2 : 1;
+            if (j >= n)
+                return false;
+            vt_buf_append(out, in + i, j - i + 1);
+            i = j;
+            break;
+        }
+        case '{':
+        case '[': {
+            uint8_t close = c == '{' ? '}' : ']';
+            vt_buf_putc(out, c);
+            if (i + 1 < n && in[i + 1] == close) { /* empty: {} / [] */
+                vt_buf_putc(out, close);
+                i++;
+                break;
+            }
+            qr_indent(out, ++depth);
+            break;
+        }
+        case '}':
+        case ']':
+            if (depth == 0)
+                return false;
+            qr_indent(out, --depth);
+            vt_buf_putc(out, c);
+            break;
+        case ',':
+            vt_buf_putc(out, ',');
+            qr_indent(out, depth);
+            break;
+        case ':': vt_buf_append(out, ": ", 2); break;
+        case ' ':
+        case '\t':
+        case '\r':
+        case '\n': break; /* compact input: whitespace only between documents */
+        default: vt_buf_putc(out, c);
+        }
+    }
+    return depth == 0 && !out->oom;
+}

@@ -107,6 +107,10 @@ void qr_json_str(vt_buf *b, const char *s, size_t n);
 /* One value as JSON (null, number, string, bool). */
 void qr_json_value(vt_buf *b, const vt_value *v);
 
+/* Re-indents compact JSON as Go's json.MarshalIndent(v, "", "    ") prints it (InfluxDB's
+ * pretty=true), keeping every scalar's text as it is. false on malformed input. */
+bool qr_json_pretty(const uint8_t *in, size_t n, vt_buf *out);
+
 /* True when the writer was told to stop by flush_cb. */
 static inline bool qr_aborted(const qr_writer *w) { return w->aborted; }
 

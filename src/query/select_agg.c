@@ -781,7 +781,7 @@ vt_rc sel_run_agg_group(sel *q, const sel_group *g, const sel_win *w, sel_out *o
                 for (size_t k = 0; k < n && summaries; k++)
                     summaries = sel_summary_ok(&q->calls[fcalls[k]]);
                 if (summaries) {
-                    rc = engine_read_agg(node_engine(q->env->node), q->db, s->id, q->fields[f],
+                    rc = engine_read_agg(node_engine(q->env->node), q->store, s->id, q->fields[f],
                                          q->read_tmin, q->tmax, sel_agg_block_cb, sel_agg_cb, &c,
                                          q->err);
                     if (rc == VT_ENOTFOUND) { /* deleted meanwhile: no points */

@@ -953,7 +953,7 @@ static void sel_collect_pins(sel *q, const influxql_expr *e, const char **k, con
         l->u.ref.type == IQL_TYPE_FIELD || strcasecmp(l->u.ref.name, "time") == 0 || !r->u.str[0])
         return;
     /* a field of that name makes it a field comparison */
-    if (engine_field_type(node_engine(q->env->node), q->db, q->s->sources[0].name, l->u.ref.name) !=
+    if (engine_field_type(node_engine(q->env->node), q->store, q->s->sources[0].name, l->u.ref.name) !=
         VT_TYPE_NONE)
         return;
     k[*n] = l->u.ref.name;
@@ -1000,7 +1000,7 @@ vt_rc sel_compile(sel *q)
         if (!q->tz)
             return q->err->rc ? q->err->rc : VT_EINVAL;
     }
-    const char *sdb = NULL;
+    const char *sdb = NULL, *srp = NULL;
     const influxql_select *sub = NULL;
     for (size_t i = 0; i < s->nsources; i++) {
         if (s->sources[i].kind == IQL_SOURCE_SUBQUERY) {
@@ -1011,6 +1011,8 @@ vt_rc sel_compile(sel *q)
         }
         if (s->sources[i].db && s->sources[i].db[0])
             sdb = s->sources[i].db;
+        if (s->sources[i].rp && s->sources[i].rp[0])
+            srp = s->sources[i].rp;
     }
     if (sub) {
         rc = sel_run_subquery(q, sub);
@@ -1020,13 +1022,17 @@ vt_rc sel_compile(sel *q)
         rc = iql_resolve_db(q->env, sdb, &q->db, q->err);
         if (rc != VT_OK)
             return rc;
+        rc = iql_resolve_store(q->env, q->a, q->db, srp, &q->store, q->err);
+        if (rc != VT_OK)
+            return rc;
+        q->shard_ns = iql_shard_duration(q->env, q->db, srp);
         const char *pk[16], *pv[16];
         size_t npins = sel_pins(q, pk, pv, 16);
         if (npins)
-            rc = qc_load_pinned(node_engine(q->env->node), q->a, q->db, s->sources[0].name, pk, pv,
+            rc = qc_load_pinned(node_engine(q->env->node), q->a, q->store, s->sources[0].name, pk, pv,
                                 npins, &q->ms, &q->nms, q->err);
         else
-            rc = qc_load_sources(node_engine(q->env->node), q->a, &q->xc, q->db, s->sources,
+            rc = qc_load_sources(node_engine(q->env->node), q->a, &q->xc, q->store, s->sources,
                                  s->nsources, &q->ms, &q->nms, q->err);
         if (rc != VT_OK)
             return rc;

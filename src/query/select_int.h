@@ -25,6 +25,7 @@
 #define SEL_MIN_TIME (INT64_MIN + 2) /* InfluxDB's influxql.MinTime */
 #define SEL_MAX_TIME (INT64_MAX - 1) /* influxql.MaxTime */
 #define SEL_DEFAULT_MAX_BUCKETS 2000000
+#define SEL_DEFAULT_SHARD_NS ((int64_t)7 * 24 * 3600 * 1000000000) /* autogen's shard groups */
 
 typedef struct sel_call {
     const influxql_expr *expr;
@@ -53,7 +54,9 @@ typedef struct sel {
     qx_ctx xc;
     vt_err *err;
     const influxql_select *s;
-    const char *db;
+    const char *db;    /* the database (INTO's default target) */
+    const char *store; /* the engine store of (db, rp) the data is read from */
+    int64_t shard_ns;  /* shard group duration of that policy (raw merge order) */
     qc_measurement *ms;
     size_t nms;
     const char **fields; /* field slots */

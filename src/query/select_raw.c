@@ -12,7 +12,6 @@
  * rows with equal times come out in the heap's order. volta replays the same heap operations
  * over the same inputs (series in key order) so that ties come out as InfluxDB prints them.
  */
-#define SEL_SHARD_NS ((int64_t)7 * 24 * 3600 * 1000000000)
 
 typedef struct sel_heap_item {
     size_t pos, end; /* next row, one past the last (ascending); desc walks end-1 .. pos */
@@ -105,10 +104,10 @@ static void sel_heap_down(sel_heap *h, size_t i, size_t n)
     }
 }
 
-static int64_t sel_floor_div(int64_t a, int64_t b)
+/* The shard group of t: its start, aligned as InfluxDB (Go's Time.Truncate) aligns it. */
+static int64_t sel_shard(const sel *q, int64_t t)
 {
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+    return node_shard_group_start(t, q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS);
 }
 
 /* Fills order[0..rows->n) with row indexes in InfluxDB's output order. */
@@ -145,7 +144,7 @@ static bool sel_raw_order(const sel *q, const sel_group *g, const sel_rows *rows
             if (cur[s] >= hi - lo)
                 continue;
             int64_t t = desc ? rows->t[hi - 1 - cur[s]] : rows->t[lo + cur[s]];
-            int64_t sh = sel_floor_div(t, SEL_SHARD_NS);
+            int64_t sh = sel_shard(q, t);
             if (!have || (desc ? sh > shard : sh < shard))
                 shard = sh;
             have = true;
@@ -162,14 +161,14 @@ static bool sel_raw_order(const sel *q, const sel_group *g, const sel_rows *rows
             /* narrow [a, b) to the shard */
             if (desc) {
                 size_t k = b;
-                while (k > a && sel_floor_div(rows->t[k - 1], SEL_SHARD_NS) == shard)
+                while (k > a && sel_shard(q, rows->t[k - 1]) == shard)
                     k--;
                 if (k == b)
                     continue;
                 h.it[h.n++] = (sel_heap_item){k, b};
             } else {
                 size_t k = a;
-                while (k < b && sel_floor_div(rows->t[k], SEL_SHARD_NS) == shard)
+                while (k < b && sel_shard(q, rows->t[k]) == shard)
                     k++;
                 if (k == a)
                     continue;
@@ -299,7 +298,7 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
             goto done;
         if (!any || t > q->tmax)
             break;
-        int64_t sh = sel_floor_div(t, SEL_SHARD_NS);
+        int64_t sh = sel_shard(q, t); /* the group's start */
         if (nshards == scap) {
             scap = scap ? scap * 2 : 16;
             int64_t *ns = realloc(shards, scap * sizeof *ns);
@@ -310,14 +309,16 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
             shards = ns;
         }
         shards[nshards++] = sh;
-        if (sh >= sel_floor_div(q->tmax, SEL_SHARD_NS) || sh + 1 > INT64_MAX / SEL_SHARD_NS)
+        int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+        if (sh > INT64_MAX - width || sh + width > q->tmax)
             break;
-        from = (sh + 1) * SEL_SHARD_NS;
+        from = sh + width;
     }
     bool more = true;
     for (size_t k = 0; k < nshards && more && rc == VT_OK; k++) {
         int64_t sh = shards[desc ? nshards - 1 - k : k];
-        int64_t lo = sh * SEL_SHARD_NS, hi = lo + (SEL_SHARD_NS - 1);
+        int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+        int64_t lo = sh, hi = sh > INT64_MAX - width ? INT64_MAX : sh + (width - 1);
         if (lo < q->read_tmin)
             lo = q->read_tmin;
         if (hi > q->tmax)

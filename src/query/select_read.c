@@ -51,7 +51,7 @@ vt_rc sel_source_read(sel *q, uint64_t sid, const char *field, int64_t tmin, int
 {
     if (!q->virt) {
         vt_rc rc =
-            engine_read(node_engine(q->env->node), q->db, sid, field, tmin, tmax, cb, ctx, q->err);
+            engine_read(node_engine(q->env->node), q->store, sid, field, tmin, tmax, cb, ctx, q->err);
         if (rc == VT_ENOTFOUND) { /* deleted since the catalog was loaded: no points */
             vt_err_clear(q->err);
             return VT_OK;

@@ -86,6 +86,11 @@ enum MHD_Result http_handle_write(http_request *rq)
     char msg[VT_ERR_MSG_MAX + 64];
     switch (rc) {
     case VT_EPARSE:
+        if (res.retention_dropped && !res.type_conflict) { /* wins over parse errors */
+            snprintf(msg, sizeof msg, "partial write: points beyond retention policy dropped=%zu",
+                     res.retention_dropped);
+            return http_respond_error(rq, 400, msg);
+        }
         if (res.points == 0) /* nothing written: the parse error alone, as InfluxDB does */
             return http_respond_error(rq, 400, res.error[0] ? res.error : err.msg);
         /* some lines were written: a partial write */
@@ -94,7 +99,9 @@ enum MHD_Result http_handle_write(http_request *rq)
         snprintf(msg, sizeof msg, "partial write: %s dropped=%zu",
                  res.error[0] ? res.error : err.msg, res.lines_rejected);
         return http_respond_error(rq, 400, msg);
-    case VT_ENOTFOUND: return http_respond_error(rq, 404, err.msg);
+    case VT_ENOTFOUND: /* InfluxDB: an unknown retention policy is a 500, a database a 404 */
+        return http_respond_error(rq, strncmp(err.msg, "retention policy", 16) == 0 ? 500 : 404,
+                                  err.msg);
     case VT_EINVAL: return http_respond_error(rq, 400, err.msg);
     case VT_ELIMIT: return http_respond_error(rq, 413, "request entity too large");
     default:
@@ -105,21 +112,22 @@ enum MHD_Result http_handle_write(http_request *rq)
 
 /* ---- /query ---- */
 
-/* pretty=true: re-indent with jansson (4 spaces, like InfluxDB). Keeps b on failure. */
+/* pretty=true: re-indented as InfluxDB (Go's MarshalIndent) prints it, numbers untouched.
+ * Keeps b on failure. */
 static void http_pretty(vt_buf *b)
 {
-    json_error_t jerr;
-    json_t *j = json_loadb((const char *)b->data, b->len, 0, &jerr);
-    if (!j)
+    vt_buf out;
+    vt_buf_init(&out);
+    size_t n = b->len;
+    while (n && (b->data[n - 1] == '\n' || b->data[n - 1] == ' '))
+        n--;
+    if (qr_json_pretty(b->data, n, &out)) {
+        vt_buf_putc(&out, '\n');
+        vt_buf_free(b);
+        *b = out;
         return;
-    char *s = json_dumps(j, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (!s)
-        return;
-    vt_buf_reset(b);
-    vt_buf_append(b, s, strlen(s));
-    vt_buf_putc(b, '\n');
-    free(s);
+    }
+    vt_buf_free(&out);
 }
 
 /*

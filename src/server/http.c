@@ -8,7 +8,8 @@
  *     (*con_cls == NULL), once per piece of body, and once more with *upload_data_size == 0.
  *     Requests that carry no body we use (GET, HEAD, and any method on a route that takes none)
  *     are answered on the last call (answering on the first makes MHD close the connection). Body
- * routes (POST /write, /api/v2/write, /query) get an http_request that accumulates the body:
+ * routes (POST /write, /api/v2/write, /api/v2/query, /query) get an http_request that accumulates
+ * the body:
  *       - plain: appended to rq->body, reserved once from Content-Length (one copy: MHD's read
  *         buffer -> rq->body; node_write parses it in place);
  *       - Content-Encoding: gzip: inflated as it arrives (zlib, gzip wrapper, concatenated
@@ -50,7 +51,7 @@ static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
 };
 
 static const char *const http_endpoint_names[HTTP_EP_COUNT] = {
-    "ping", "health", "write", "api_v2_write", "query", "metrics", "other",
+    "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query", "other",
 };
 
 /* ---- logging ---- */
@@ -439,6 +440,8 @@ static http_endpoint http_route(const char *url)
         return HTTP_EP_PING;
     if (strcmp(url, "/api/v2/write") == 0)
         return HTTP_EP_V2_WRITE;
+    if (strcmp(url, "/api/v2/query") == 0)
+        return HTTP_EP_V2_QUERY;
     if (strcmp(url, "/health") == 0)
         return HTTP_EP_HEALTH;
     if (strcmp(url, "/metrics") == 0)
@@ -464,13 +467,15 @@ static enum MHD_Result http_dispatch(http_request *rq)
     case HTTP_EP_METRICS: return get ? http_handle_metrics(rq) : http_respond_method(rq, "GET");
     case HTTP_EP_WRITE:
     case HTTP_EP_V2_WRITE:
+    case HTTP_EP_V2_QUERY:
     case HTTP_EP_QUERY:
         if (rq->ep == HTTP_EP_QUERY ? !(get || post) : !post)
             return http_respond_method(rq, rq->ep == HTTP_EP_QUERY ? "GET, POST" : "POST");
         if (rq->too_large) {
-            atomic_fetch_add_explicit(&rq->srv->write_errors, rq->ep != HTTP_EP_QUERY,
+            atomic_fetch_add_explicit(&rq->srv->write_errors,
+                                      rq->ep == HTTP_EP_WRITE || rq->ep == HTTP_EP_V2_WRITE,
                                       memory_order_relaxed);
-            if (rq->ep == HTTP_EP_V2_WRITE) {
+            if (rq->ep == HTTP_EP_V2_WRITE || rq->ep == HTTP_EP_V2_QUERY) {
                 vt_buf b;
                 vt_buf_init(&b);
                 vt_buf_printf(&b,
@@ -482,11 +487,12 @@ static enum MHD_Result http_dispatch(http_request *rq)
             return http_respond_error(rq, 413, HTTP_ERROR_TOO_LARGE);
         }
         if (rq->gz_bad || (rq->gzip && rq->gz_in > 0 && !rq->gz_done)) {
-            atomic_fetch_add_explicit(&rq->srv->write_errors, rq->ep != HTTP_EP_QUERY,
+            atomic_fetch_add_explicit(&rq->srv->write_errors,
+                                      rq->ep == HTTP_EP_WRITE || rq->ep == HTTP_EP_V2_WRITE,
                                       memory_order_relaxed);
             const char *why = rq->gz_bad ? "invalid gzip data in request body"
                                          : "truncated gzip data in request body";
-            if (rq->ep == HTTP_EP_V2_WRITE) {
+            if (rq->ep == HTTP_EP_V2_WRITE || rq->ep == HTTP_EP_V2_QUERY) {
                 vt_buf b;
                 vt_buf_init(&b);
                 vt_buf_printf(&b, "{\"code\":\"invalid\",\"message\":\"%s\"}\n", why);
@@ -501,6 +507,8 @@ static enum MHD_Result http_dispatch(http_request *rq)
             return http_handle_write(rq);
         if (rq->ep == HTTP_EP_V2_WRITE)
             return http_handle_v2_write(rq);
+        if (rq->ep == HTTP_EP_V2_QUERY)
+            return http_handle_v2_query(rq);
         return http_handle_query(rq);
     case HTTP_EP_OTHER:
     case HTTP_EP_COUNT: break;
@@ -643,7 +651,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     http_request *rq = *con_cls;
     if (!rq) {
         http_endpoint ep = http_route(url);
-        bool body_route = (ep == HTTP_EP_WRITE || ep == HTTP_EP_V2_WRITE || ep == HTTP_EP_QUERY) &&
+        bool body_route = (ep == HTTP_EP_WRITE || ep == HTTP_EP_V2_WRITE || ep == HTTP_EP_QUERY ||
+                           ep == HTTP_EP_V2_QUERY) &&
                           http_is(method, MHD_HTTP_METHOD_POST);
         if (!body_route) {
             /* answered once the request is complete (answering now would make MHD close the

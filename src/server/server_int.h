@@ -23,6 +23,7 @@ typedef enum http_endpoint {
     HTTP_EP_V2_WRITE,
     HTTP_EP_QUERY,
     HTTP_EP_METRICS,
+    HTTP_EP_V2_QUERY, /* POST /api/v2/query (Flux) */
     HTTP_EP_OTHER,
     HTTP_EP_COUNT
 } http_endpoint;
@@ -99,5 +100,6 @@ enum MHD_Result http_handle_health(http_request *rq);
 enum MHD_Result http_handle_write(http_request *rq);
 enum MHD_Result http_handle_query(http_request *rq);
 enum MHD_Result http_handle_v2_write(http_request *rq);
+enum MHD_Result http_handle_v2_query(http_request *rq);
 
 #endif

@@ -77,10 +77,7 @@ mem,host=a free=1024i 1541030400
 """
 
 
-def test_cli_import_then_query(server, tmp_path, request):
-    if request.node.callspec.params["server"] == "volta":
-        # strict: remove this once retention policies land (query issue, in progress)
-        request.applymarker(pytest.mark.xfail(strict=True, reason="pending: CREATE RETENTION POLICY is not implemented yet"))
+def test_cli_import_then_query(server, tmp_path):
     path = tmp_path / "import.txt"
     path.write_text(IMPORT)
     cli(server, "-execute", "DROP DATABASE cli_import_db")

@@ -22,16 +22,9 @@ def diff_pair(influxd_server, volta_session_server):
     return influxd_server.url, volta_session_server.url
 
 
-# Cases volta does not pass YET (work in progress on the query issue), with what is missing.
-# strict=True: a case that starts passing must be removed from here.
-_RP = "retention policies (CREATE/ALTER/DROP RETENTION POLICY, db.rp sources) are not implemented yet"
-PENDING = {
-    "ddl_create_rp": _RP, "ddl_create_rp_default": _RP, "ddl_show_rp": _RP, "ddl_alter_rp": _RP,
-    "ddl_show_rp_after_alter": _RP, "ddl_create_rp_conflict": _RP, "ddl_rp_too_short": _RP,
-    "ddl_drop_rp": _RP, "ddl_drop_rp_missing": _RP, "ddl_show_rp_after_drop": _RP,
-    "ddl_show_rp_db_with": _RP, "ddl_write_beyond_rp": _RP, "ddl_show_meas_db_with": _RP,
-    "ddl_rp_unknown_db": _RP,
-}
+# Cases volta does not pass YET (work in progress), with what is missing. strict=True: a case
+# that starts passing must be removed from here.
+PENDING = {}
 
 
 def _params():

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/faultinj.h"
 #include "engine/engine.h"
 #include "engine/segment.h"
@@ -1524,6 +1525,88 @@ static void test_sidx_map_delete(void **state)
     sidx_map_free(&m);
 }
 
+/* Stores of retention policies: metadata blobs (MANIFEST version 3), sub-stores hidden from
+ * engine_list_dbs, truncate, and retention drops (engine_drop_before). */
+static void list_cb(void *ctx, const char *name)
+{
+    char *out = ctx;
+    strcat(out, name[0] ? name : "?");
+    strcat(out, ";");
+}
+
+static void test_stores_and_retention(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine_blocks(dir, 100);
+    must(engine_create_db(e, "db", 1, &E), &E);
+    char sub[16];
+    snprintf(sub, sizeof sub, "db%cshort", ENGINE_STORE_SEP);
+    must(engine_create_db(e, sub, 2, &E), &E);
+    char listed[128] = "";
+    engine_list_dbs(e, list_cb, listed);
+    assert_string_equal(listed, "db;");
+    listed[0] = '\0';
+    engine_list_stores(e, list_cb, listed);
+    assert_int_equal(strlen(listed), strlen("db;db?short;"));
+
+    put_range(e, 3, "a", 0, 499, 1, 0);
+    must(engine_flush(e, &E), &E);
+    close_engine(e);
+    assert_int_equal(manifest_version(dir), 1); /* no metadata: the old layout */
+
+    e = open_engine_blocks(dir, 100);
+    vt_buf m;
+    vt_buf_init(&m);
+    must(engine_get_db_meta(e, "db", &m, &E), &E);
+    assert_int_equal(m.len, 0);
+    must(engine_set_db_meta(e, "db", 4, "catalog", 7, &E), &E);
+    assert_int_equal(manifest_version(dir), 3);
+    assert_int_equal(engine_get_db_meta(e, "nodb", &m, &E), VT_ENOTFOUND);
+    close_engine(e);
+    assert_int_equal(verify_problems(dir), 0);
+
+    e = open_engine_blocks(dir, 100);
+    must(engine_get_db_meta(e, "db", &m, &E), &E);
+    assert_int_equal(m.len, 7);
+    assert_memory_equal(m.data, "catalog", 7);
+    uint64_t a = series_id(e, "db", "a");
+    /* retention: everything before 200 goes (segment: tombstones), then the memtable too */
+    must(engine_drop_before(e, 5, "db", 200, &E), &E);
+    assert_int_equal(sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX).n, 300);
+    put_range(e, 6, "a", 500, 599, 1, 0);
+    must(engine_drop_before(e, 7, "db", 550, &E), &E);
+    assert_int_equal(sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX).n, 50);
+    must(engine_drop_before(e, 8, "db", 550, &E), &E); /* again: nothing */
+    assert_int_equal(sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX).n, 50);
+    close_engine(e);
+    e = open_engine_blocks(dir, 100);
+    a = series_id(e, "db", "a");
+    assert_int_equal(sum_read(e, "db", a, "value", INT64_MIN, INT64_MAX).n, 50);
+    /* everything before the end of time: the series disappears */
+    must(engine_drop_before(e, 9, "db", INT64_MAX, &E), &E);
+    assert_int_equal(count_series(e, NULL), 0);
+
+    /* truncate keeps the store and its metadata, drops the data */
+    put_range(e, 10, "b", 0, 99, 1, 0);
+    must(engine_flush(e, &E), &E);
+    must(engine_truncate_db(e, "db", 11, &E), &E);
+    assert_true(engine_has_db(e, "db"));
+    assert_int_equal(count_series(e, NULL), 0);
+    vt_buf_reset(&m);
+    must(engine_get_db_meta(e, "db", &m, &E), &E);
+    assert_int_equal(m.len, 7);
+    close_engine(e);
+    assert_int_equal(verify_problems(dir), 0);
+    e = open_engine_blocks(dir, 100);
+    assert_int_equal(count_series(e, NULL), 0);
+    assert_true(engine_has_db(e, sub));
+    close_engine(e);
+    vt_buf_free(&m);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1545,6 +1628,7 @@ int main(void)
         cmocka_unit_test(test_delete_survives_crash),
         cmocka_unit_test(test_read_agg),
         cmocka_unit_test(test_meta_reads),
+        cmocka_unit_test(test_stores_and_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
  * conflicts, replay after a crash (a forked child that exits without closing), sticky failure on
  * an injected fsync error, the data-directory lock; the series-key cache (lp_parser_next_cached
  * gives the same points and errors as lp_parser_next; the node stores the same data as a
- * cache-less parse + engine_apply, live and after replay; drop + re-create of a database).
+ * cache-less parse + engine_apply, live and after replay; drop + re-create of a database);
+ * retention policies (InfluxDB's catalog rules and messages, a store per policy, replay after a
+ * crash, DROP of a policy or database deleting its data, the write-time retention check and
+ * enforcement by shard group with a fake clock).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -920,6 +923,307 @@ static void test_delete_live(void **state)
     rm_rf(dir);
 }
 
+/* ---- retention policies ---- */
+
+static int64_t fake_clock(void *ctx)
+{
+    return *(const int64_t *)ctx;
+}
+
+static node *open_node_clock(const char *dir, int64_t *now, node_open_info *info)
+{
+    node_options o;
+    node_options_default(&o);
+    o.engine.background = false;
+    o.retention = false; /* the test runs the passes itself */
+    o.clock = fake_clock;
+    o.clock_ctx = now;
+    node *n = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    if (node_open(dir, &o, &n, info, &err) != VT_OK)
+        fail_msg("node_open %s: %s", dir, err.msg);
+    return n;
+}
+
+#define HOUR_NS (3600LL * 1000000000LL)
+
+static node_rp_spec rp_spec(const char *name, int64_t d, int64_t sgd)
+{
+    node_rp_spec s = {name, true, d, true, 1, sgd != 0, sgd};
+    return s;
+}
+
+/* "name dur sgd n default|..." of db's catalog, for compact assertions */
+static void rp_dump(node *n, const char *db, char *out, size_t cap)
+{
+    record_rpcat c;
+    vt_err err;
+    if (node_rp_catalog(n, db, &c, &err) != VT_OK)
+        fail_msg("catalog %s: %s", db, err.msg);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < c.n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s %lld %lld %u%s", i ? "|" : "",
+                                c.rps[i].name, (long long)(c.rps[i].duration / HOUR_NS),
+                                (long long)(c.rps[i].shard_duration / HOUR_NS),
+                                c.rps[i].replica_n,
+                                strcmp(c.rps[i].name, c.default_rp) == 0 ? " default" : "");
+    record_rpcat_free(&c);
+}
+
+static void expect_err(vt_rc rc, const vt_err *err, vt_rc want, const char *msg)
+{
+    assert_int_equal(rc, want);
+    assert_string_equal(err->msg, msg);
+}
+
+static void test_rp_catalog_rules(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    int64_t now = 1700000000LL * 1000000000LL;
+    node *n = open_node_clock(dir, &now, NULL);
+    vt_err err;
+    char cat_text[1024];
+    assert_int_equal(node_create_db(n, "a", &err), VT_OK);
+    rp_dump(n, "a", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1 default");
+
+    node_rp_spec s = rp_spec("r1", 48 * HOUR_NS, 0);
+    assert_int_equal(node_create_rp(n, "a", &s, false, &err), VT_OK);
+    assert_int_equal(node_create_rp(n, "a", &s, false, &err), VT_OK); /* same: fine */
+    expect_err(node_create_rp(n, "a", &s, true, &err), &err, VT_EEXIST,
+               "retention policy conflicts with an existing policy");
+    s.duration = 72 * HOUR_NS;
+    expect_err(node_create_rp(n, "a", &s, false, &err), &err, VT_EEXIST,
+               "retention policy already exists");
+    node_rp_spec low = rp_spec("r2", HOUR_NS / 2, 0);
+    expect_err(node_create_rp(n, "a", &low, false, &err), &err, VT_EINVAL,
+               "retention policy duration must be at least 1h0m0s");
+    node_rp_spec inc = rp_spec("r2", HOUR_NS, 2 * HOUR_NS);
+    expect_err(node_create_rp(n, "a", &inc, false, &err), &err, VT_EINVAL,
+               "retention policy duration must be greater than the shard duration");
+    node_rp_spec r2 = rp_spec("r2", HOUR_NS, HOUR_NS / 6); /* shard duration raised to 1h */
+    expect_err(node_create_rp(n, "nope", &r2, false, &err), &err, VT_ENOTFOUND,
+               "database not found: nope");
+    assert_int_equal(node_create_rp(n, "a", &r2, false, &err), VT_OK);
+    node_rp_spec r3 = rp_spec("r3", 0, 72 * HOUR_NS);
+    r3.replication = 3;
+    assert_int_equal(node_create_rp(n, "a", &r3, true, &err), VT_OK);
+    node_rp_spec bad = rp_spec("a/b", HOUR_NS, 0);
+    expect_err(node_create_rp(n, "a", &bad, false, &err), &err, VT_EINVAL, "invalid name");
+    rp_dump(n, "a", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1|r1 48 24 1|r2 1 1 1|r3 0 72 3 default");
+
+    /* ALTER */
+    node_rp_spec alt = {"r2", true, 2 * HOUR_NS, false, 0, false, 0};
+    assert_int_equal(node_alter_rp(n, "a", &alt, true, &err), VT_OK);
+    node_rp_spec alt2 = {"r2", false, 0, false, 0, true, 3 * HOUR_NS};
+    expect_err(node_alter_rp(n, "a", &alt2, false, &err), &err, VT_EINVAL,
+               "retention policy duration must be greater than the shard duration");
+    node_rp_spec alt3 = {"zz", false, 0, false, 0, false, 0};
+    expect_err(node_alter_rp(n, "a", &alt3, true, &err), &err, VT_ENOTFOUND,
+               "retention policy not found: zz");
+    node_rp_spec alt4 = {"autogen", true, HOUR_NS, false, 0, false, 0};
+    expect_err(node_alter_rp(n, "a", &alt4, false, &err), &err, VT_EINVAL,
+               "retention policy duration must be greater than the shard duration");
+    rp_dump(n, "a", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1|r1 48 24 1|r2 2 1 1 default|r3 0 72 3");
+
+    /* DROP: a missing one is fine; the default's name stays (no row is the default) */
+    assert_int_equal(node_drop_rp(n, "a", "r2", &err), VT_OK);
+    assert_int_equal(node_drop_rp(n, "a", "r2", &err), VT_OK);
+    rp_dump(n, "a", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1|r1 48 24 1|r3 0 72 3");
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    expect_err(node_resolve_store(n, "a", NULL, store, sizeof store, &err), &err, VT_ENOTFOUND,
+               "retention policy not found: r2");
+    node_write_result res;
+    expect_err(node_write(n, "a", "", LP_PRECISION_NS, 0, "m v=1", 5, &res, &err), &err,
+               VT_ENOTFOUND, "retention policy not found: r2");
+
+    /* CREATE DATABASE ... WITH */
+    node_rp_spec w = {"foo", true, 72 * HOUR_NS, true, 2, true, 2 * HOUR_NS};
+    assert_int_equal(node_create_db_with(n, "b", &w, &err), VT_OK);
+    assert_int_equal(node_create_db_with(n, "b", &w, &err), VT_OK);
+    node_rp_spec w2 = {NULL, true, 96 * HOUR_NS, false, 0, false, 0};
+    expect_err(node_create_db_with(n, "b", &w2, &err), &err, VT_EEXIST,
+               "retention policy conflicts with an existing policy");
+    assert_int_equal(node_create_db(n, "b", &err), VT_OK);
+    rp_dump(n, "b", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "foo 72 2 2 default");
+    node_rp_spec w3 = {NULL, true, 2 * HOUR_NS, false, 0, true, 3 * HOUR_NS};
+    expect_err(node_create_db_with(n, "c", &w3, &err), &err, VT_EINVAL,
+               "retention policy duration must be greater than the shard duration");
+    assert_false(engine_has_db(node_engine(n), "c")); /* atomic: no database either */
+    node_rp_spec w4 = {NULL, true, 100 * 24 * HOUR_NS, false, 0, false, 0};
+    assert_int_equal(node_create_db_with(n, "d", &w4, &err), VT_OK);
+    rp_dump(n, "d", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 2400 24 1 default");
+    expect_err(node_create_db(n, "x/y", &err), &err, VT_EINVAL, "invalid name");
+
+    /* durable: a clean close and open (MANIFEST) keeps every catalog */
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node_clock(dir, &now, NULL);
+    rp_dump(n, "a", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1|r1 48 24 1|r3 0 72 3");
+    rp_dump(n, "b", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "foo 72 2 2 default");
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
+static uint64_t store_points(node *n, const char *db, const char *rp)
+{
+    char store[ENGINE_STORE_NAME_MAX + 1];
+    vt_err err;
+    if (node_resolve_store(n, db, rp, store, sizeof store, &err) != VT_OK)
+        fail_msg("resolve %s.%s: %s", db, rp ? rp : "", err.msg);
+    return count_db(n, store).points;
+}
+
+static void test_rp_storage_replay(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    int64_t now = 1700000000LL * 1000000000LL;
+    char body[256];
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        node_options o;
+        node_options_default(&o);
+        o.engine.background = false;
+        o.retention = false;
+        o.clock = fake_clock;
+        o.clock_ctx = &now;
+        node *n;
+        vt_err err;
+        node_write_result res;
+        node_rp_spec s = rp_spec("short", 2 * HOUR_NS, 0);
+        if (node_open(dir, &o, &n, NULL, &err) != VT_OK || node_create_db(n, "db", &err) != VT_OK ||
+            node_create_rp(n, "db", &s, false, &err) != VT_OK)
+            _exit(10);
+        int len = snprintf(body, sizeof body, "m v=1 %lld\nm v=2 %lld", (long long)now,
+                           (long long)(now - 1000));
+        /* 2 points to autogen (the default), 2 to short, then short becomes the default */
+        if (node_write(n, "db", "", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err) != VT_OK ||
+            node_write(n, "db", "short", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err) !=
+                VT_OK)
+            _exit(11);
+        node_rp_spec d = {"short", false, 0, false, 0, false, 0};
+        if (node_alter_rp(n, "db", &d, true, &err) != VT_OK)
+            _exit(12);
+        len = snprintf(body, sizeof body, "m v=3 %lld", (long long)(now - 5));
+        if (node_write(n, "db", "", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err) != VT_OK)
+            _exit(13);
+        _exit(0); /* no close */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    node *n = open_node_clock(dir, &now, NULL);
+    char cat_text[512];
+    rp_dump(n, "db", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1|short 2 1 1 default");
+    assert_int_equal(store_points(n, "db", "autogen"), 2);
+    assert_int_equal(store_points(n, "db", "short"), 3);
+    assert_int_equal(store_points(n, "db", NULL), 3);
+    /* the autogen store is the database's own (data directories before policies) */
+    assert_int_equal(count_db(n, "db").points, 2);
+
+    /* DROP RETENTION POLICY deletes the data; a new policy of the same name starts empty */
+    vt_err err;
+    assert_int_equal(node_drop_rp(n, "db", "short", &err), VT_OK);
+    node_rp_spec s = rp_spec("short", 2 * HOUR_NS, 0);
+    assert_int_equal(node_create_rp(n, "db", &s, false, &err), VT_OK);
+    assert_int_equal(store_points(n, "db", "short"), 0);
+    assert_int_equal(node_drop_rp(n, "db", "autogen", &err), VT_OK); /* truncates "db" */
+    node_rp_spec ag = rp_spec("autogen", 0, 0);
+    assert_int_equal(node_create_rp(n, "db", &ag, false, &err), VT_OK);
+    assert_int_equal(store_points(n, "db", "autogen"), 0);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node_clock(dir, &now, NULL);
+    assert_int_equal(store_points(n, "db", "autogen"), 0);
+    assert_int_equal(store_points(n, "db", "short"), 0);
+
+    /* DROP DATABASE drops every store */
+    assert_int_equal(node_drop_db(n, "db", &err), VT_OK);
+    assert_false(engine_has_db(node_engine(n), "db"));
+    char sub[16];
+    snprintf(sub, sizeof sub, "db%cshort", ENGINE_STORE_SEP);
+    assert_false(engine_has_db(node_engine(n), sub));
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    rp_dump(n, "db", cat_text, sizeof cat_text);
+    assert_string_equal(cat_text, "autogen 0 168 1 default");
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
+static void test_rp_retention(void **state)
+{
+    (void)state;
+    /* Go's Truncate: 1h groups on the hour, 7d groups on Mondays (1970-01-01 was a Thursday) */
+    assert_int_equal(node_shard_group_start(0, HOUR_NS), 0);
+    assert_int_equal(node_shard_group_start(HOUR_NS + 5, HOUR_NS), HOUR_NS);
+    assert_int_equal(node_shard_group_start(-1, HOUR_NS), -HOUR_NS);
+    assert_int_equal(node_shard_group_start(0, 168 * HOUR_NS), -72 * HOUR_NS);
+    assert_int_equal(node_shard_group_start(5 * 24 * HOUR_NS, 168 * HOUR_NS), 96 * HOUR_NS);
+
+    char *dir = make_tmpdir();
+    int64_t now = 1700000000LL * 1000000000LL / HOUR_NS * HOUR_NS + HOUR_NS / 2; /* hh:30 */
+    node *n = open_node_clock(dir, &now, NULL);
+    vt_err err;
+    node_write_result res;
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    node_rp_spec s = rp_spec("short", HOUR_NS, 0);
+    assert_int_equal(node_create_rp(n, "db", &s, false, &err), VT_OK);
+    char body[256];
+    /* now-2h: beyond the policy; now-10m and now-40m: inside */
+    int len = snprintf(body, sizeof body, "m v=1 %lld\nm v=2 %lld\nm v=3 %lld",
+                       (long long)(now - 2 * HOUR_NS), (long long)(now - HOUR_NS / 6),
+                       (long long)(now - 2 * HOUR_NS / 3));
+    vt_rc rc = node_write(n, "db", "short", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err);
+    assert_int_equal(rc, VT_EPARSE);
+    assert_int_equal(res.retention_dropped, 1);
+    assert_int_equal(res.points, 2);
+    assert_string_equal(err.msg, "partial write: points beyond retention policy dropped=1");
+    /* now-65m (hh-1:25) is before now-1h, but survives when a point of the same write inside
+     * the policy opens its shard group hh-1:00..hh:00, e.g. now-50m (hh-1:40) */
+    len = snprintf(body, sizeof body, "m v=4 %lld\nm v=5 %lld", (long long)(now - 65 * HOUR_NS / 60),
+                   (long long)(now - 50 * HOUR_NS / 60));
+    rc = node_write(n, "db", "short", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err);
+    assert_int_equal(rc, VT_OK);
+    len = snprintf(body, sizeof body, "m v=6 %lld", (long long)(now - 65 * HOUR_NS / 60));
+    rc = node_write(n, "db", "short", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err);
+    assert_int_equal(rc, VT_EPARSE);
+    assert_int_equal(res.retention_dropped, 1);
+    assert_int_equal(store_points(n, "db", "short"), 4);
+    /* autogen (INF) keeps anything */
+    len = snprintf(body, sizeof body, "m v=7 1000");
+    assert_int_equal(node_write(n, "db", "", LP_PRECISION_NS, 0, body, (size_t)len, &res, &err),
+                     VT_OK);
+
+    /* enforcement: at hh:30 the group hh-1:00..hh:00 ends after now-1h = hh-1:30: kept */
+    assert_int_equal(node_enforce_retention(n, now, &err), 1);
+    assert_int_equal(store_points(n, "db", "short"), 4);
+    assert_int_equal(node_enforce_retention(n, now, &err), 0); /* nothing new */
+    /* at hh+1:00 + 1ns: hh-1:00..hh:00 ended before now-1h = hh:00+1ns: dropped (3 points) */
+    now = now + HOUR_NS / 2 + 1;
+    assert_int_equal(node_enforce_retention(n, now, &err), 1);
+    assert_int_equal(store_points(n, "db", "short"), 1);
+    assert_int_equal(store_points(n, "db", "autogen"), 1);
+    /* the drop is journaled: a crash-free reopen and a replay agree */
+    assert_int_equal(node_close(n, &err), VT_OK);
+    n = open_node_clock(dir, &now, NULL);
+    assert_int_equal(store_points(n, "db", "short"), 1);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -936,6 +1240,9 @@ int main(void)
         cmocka_unit_test(test_series_cache_drop_recreate),
         cmocka_unit_test(test_delete_live),
         cmocka_unit_test(test_delete_replay_after_crash),
+        cmocka_unit_test(test_rp_catalog_rules),
+        cmocka_unit_test(test_rp_storage_replay),
+        cmocka_unit_test(test_rp_retention),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

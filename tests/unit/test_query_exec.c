@@ -268,9 +268,53 @@ static void test_corrupt_block_named(void **state)
     rm_rf(dir);
 }
 
+static void test_pretty_like_go(void **state)
+{
+    (void)state;
+    const char *in = "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"a,b:c\",\"columns\":[\"t\"],"
+                     "\"values\":[[0.1,-0,1e-7,\"x\\\"[,]\"]]}]},{\"statement_id\":1,\"series\":[]}]}";
+    const char *want = "{\n"
+                       "    \"results\": [\n"
+                       "        {\n"
+                       "            \"statement_id\": 0,\n"
+                       "            \"series\": [\n"
+                       "                {\n"
+                       "                    \"name\": \"a,b:c\",\n"
+                       "                    \"columns\": [\n"
+                       "                        \"t\"\n"
+                       "                    ],\n"
+                       "                    \"values\": [\n"
+                       "                        [\n"
+                       "                            0.1,\n"
+                       "                            -0,\n"
+                       "                            1e-7,\n"
+                       "                            \"x\\\"[,]\"\n"
+                       "                        ]\n"
+                       "                    ]\n"
+                       "                }\n"
+                       "            ]\n"
+                       "        },\n"
+                       "        {\n"
+                       "            \"statement_id\": 1,\n"
+                       "            \"series\": []\n"
+                       "        }\n"
+                       "    ]\n"
+                       "}";
+    vt_buf out;
+    vt_buf_init(&out);
+    assert_true(qr_json_pretty((const uint8_t *)in, strlen(in), &out));
+    vt_buf_putc(&out, 0);
+    assert_string_equal((const char *)out.data, want);
+    vt_buf_free(&out);
+    vt_buf_init(&out);
+    assert_false(qr_json_pretty((const uint8_t *)"{\"a\":[1}", 9, &out)); /* unbalanced */
+    vt_buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pretty_like_go),
         cmocka_unit_test(test_results_independent),
         cmocka_unit_test(test_memtable_segments_compacted_agree),
         cmocka_unit_test(test_corrupt_block_named),
