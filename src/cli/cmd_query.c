@@ -606,6 +606,16 @@ static bool csv_sink(void *ctx, const uint8_t *data, size_t len)
     return fwrite(data, 1, len, (FILE *)ctx) == len;
 }
 
+/* An integer JSON number (its raw span is not NUL-terminated: copied first). */
+static long long qj_int(const qj *v)
+{
+    char tmp[32];
+    size_t n = v->rawlen < sizeof tmp - 1 ? v->rawlen : sizeof tmp - 1;
+    memcpy(tmp, v->raw, n);
+    tmp[n] = '\0';
+    return strtoll(tmp, NULL, 10);
+}
+
 /* Replays the (epoch=ns) JSON document into InfluxDB's CSV writer with the asked epoch. */
 static bool render_csv(FILE *out, const qj *results, int64_t epoch_div, int *failed)
 {
@@ -620,7 +630,7 @@ static bool render_csv(FILE *out, const qj *results, int64_t epoch_div, int *fai
     vt_value *valv = NULL;
     for (const qj *r = results->first; r && ok; r = r->next) {
         const qj *idv = qj_get(r, "statement_id");
-        int id = idv && idv->kind == QJ_NUM ? (int)strtol(idv->raw, NULL, 10) : 0;
+        int id = idv && idv->kind == QJ_NUM ? (int)qj_int(idv) : 0;
         qr_statement_begin(&w, id);
         const qj *err = qj_get(r, "error");
         if (err) {
@@ -662,7 +672,7 @@ static bool render_csv(FILE *out, const qj *results, int64_t epoch_div, int *fai
                 const qj *x = row->kind == QJ_ARR ? row->first : NULL;
                 int64_t t = 0;
                 if (has_time && x) {
-                    t = x->kind == QJ_NUM ? strtoll(x->raw, NULL, 10) : 0;
+                    t = x->kind == QJ_NUM ? qj_int(x) : 0;
                     x = x->next;
                 }
                 size_t nv = 0;
@@ -865,7 +875,11 @@ static bool host_post(const query_opts *qo, const char *text, size_t len, const 
         hdr = curl_slist_append(hdr, "Content-Type: application/json");
         hdr = curl_slist_append(hdr, "Accept: application/csv");
     } else {
-        char *q = strndup(text, len);
+        char *q = malloc(len + 1); /* text is not NUL-terminated: no strndup */
+        if (q) {
+            memcpy(q, text, len);
+            q[len] = '\0';
+        }
         bool fok = q && form_add(&body, c, "q", q) && form_add(&body, c, "db", qo->db) &&
                    form_add(&body, c, "rp", qo->rp) && form_add(&body, c, "epoch", json_epoch);
         free(q);
