@@ -23,6 +23,7 @@
  */
 #include "common/timefmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,18 @@ int vt_fmt_shortest_digits(double v, char digits[18], int *dp)
     char dig[24];
     int e10 = 0;
     int lo = 1, hi = 17; /* invariant: hi works */
+    /* Fast path: when 15 significant digits round-trip, those digits without their trailing
+     * zeros are the shortest form (two decimals of at most 15 digits are never the same double,
+     * and v lies within 2^-53 relative of that decimal, well inside its 15-digit rounding). Most
+     * stored values (meter readings with a few decimals) take this path: one print, one parse. */
+    bool fast = false;
+    if (v >= DBL_MIN) {
+        char buf[48];
+        snprintf(buf, sizeof buf, "%.14e", v);
+        fast = strtod(buf, NULL) == v && tf_parse_e(buf, dig, &e10) == 15;
+        if (fast)
+            lo = hi = 15;
+    }
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (tf_try(v, mid, dig, &e10))
@@ -117,7 +130,7 @@ int vt_fmt_shortest_digits(double v, char digits[18], int *dp)
         else
             lo = mid + 1;
     }
-    if (!tf_try(v, hi, dig, &e10)) { /* cannot happen for a finite double; be safe */
+    if (!fast && !tf_try(v, hi, dig, &e10)) { /* cannot happen for a finite double; be safe */
         char buf[48];
         snprintf(buf, sizeof buf, "%.16e", v);
         hi = tf_parse_e(buf, dig, &e10);

@@ -830,7 +830,7 @@ static vt_rc sel_compile_fields(sel *q)
             if (!qx_reads_call(q->cols[c].x) && qx_reads_ref(q->cols[c].x))
                 refs = true;
         const char *tag = sk >= 0 ? q->calls[sk].tag_arg : NULL;
-        if (refs || tag) {
+        if (refs) { /* a top/bottom tag argument alone needs no lookup: the rows carry it */
             q->sel_aux = true;
             q->sel_call = sk;
         }
