@@ -67,6 +67,8 @@ struct agg_state {
     vt_str *tags;
     size_t ntags, tagcap;
     uint32_t last_tag; /* the tag interned last: pushes come series by series */
+    uint32_t *tag_best; /* top/bottom with a tag: index in pts of each tag's best point */
+    size_t tag_best_cap;
     uint64_t rng;
 
     /* result */
@@ -335,6 +337,7 @@ void agg_free(agg_state *s)
     for (size_t i = 0; i < s->ntags; i++)
         free((void *)s->tags[i].ptr);
     free(s->tags);
+    free(s->tag_best);
     free(s->sel_buf);
     free(s->rows);
     free(s);
@@ -644,6 +647,43 @@ static bool topn_compact(agg_state *s)
         drop_point(s, &s->pts[i]);
     if (s->npts > keep)
         s->npts = keep;
+    /* the per-tag index points into pts, which moved */
+    for (size_t i = 0; i < s->tag_best_cap; i++)
+        s->tag_best[i] = NO_TAG;
+    for (size_t i = 0; i < s->npts; i++)
+        if (s->pts[i].tag != NO_TAG && s->pts[i].tag < s->tag_best_cap)
+            s->tag_best[s->pts[i].tag] = (uint32_t)i;
+    return true;
+}
+
+/* top/bottom with a tag: only each tag's best point can ever be returned, so a point that
+ * does not beat its tag's best is dropped at once and the buffer holds one point per tag
+ * (compacting and sorting thousands of points per push was the cost of top(v, tag, N)).
+ * Returns false on out-of-memory; *done says whether the point was handled here. */
+static bool topn_tagged(agg_state *s, int64_t t, const num *v, uint32_t tag, bool *done)
+{
+    *done = false;
+    if (tag == NO_TAG || s->in == VT_TYPE_STRING)
+        return true;
+    if (tag >= s->tag_best_cap) {
+        size_t cap = s->tag_best_cap ? s->tag_best_cap : 64;
+        while (cap <= tag)
+            cap *= 2;
+        uint32_t *nb = realloc(s->tag_best, cap * sizeof *nb);
+        if (!nb)
+            return false;
+        for (size_t i = s->tag_best_cap; i < cap; i++)
+            nb[i] = NO_TAG;
+        s->tag_best = nb;
+        s->tag_best_cap = cap;
+    }
+    uint32_t at = s->tag_best[tag];
+    if (at == NO_TAG)
+        return true; /* first point of this tag: buffered by the caller */
+    apoint cand = {.time = t, .v = *v, .seq = s->seq++, .tag = tag};
+    if (rank_cmp(s, &cand, &s->pts[at]) < 0)
+        s->pts[at] = cand;
+    *done = true;
     return true;
 }
 
@@ -714,10 +754,19 @@ static void push_one(agg_state *s, int64_t t, const num *v, uint32_t tag)
         break;
     case AGG_TOP:
     case AGG_BOTTOM: {
+        bool done;
+        if (!topn_tagged(s, t, v, tag, &done)) {
+            s->failed = true;
+            break;
+        }
+        if (done)
+            break;
         if (!buffer_point(s, t, v, tag)) {
             s->failed = true;
             break;
         }
+        if (tag != NO_TAG && tag < s->tag_best_cap)
+            s->tag_best[tag] = (uint32_t)(s->npts - 1);
         size_t lim = (size_t)s->args.n * 4;
         if (lim < 1024)
             lim = 1024;
