@@ -797,6 +797,79 @@ bool agg_push(agg_state *s, const int64_t *time, const void *values, size_t n, c
         s->count += n;
         return true;
     }
+    if (s->kind == AGG_SUM || s->kind == AGG_MEAN) {
+        /* the hot loop of most dashboards: same order and arithmetic as add_sum per point */
+        switch (s->in) {
+        case VT_TYPE_FLOAT: {
+            const double *f = values;
+            double acc = s->sum_f;
+            for (size_t i = 0; i < n; i++)
+                acc += f[i];
+            s->sum_f = acc;
+            s->count += n;
+            return true;
+        }
+        case VT_TYPE_INT: {
+            const int64_t *x = values;
+            uint64_t acc = s->sum_u;
+            for (size_t i = 0; i < n; i++)
+                acc += (uint64_t)x[i];
+            s->sum_u = acc;
+            s->count += n;
+            return true;
+        }
+        case VT_TYPE_UINT: {
+            const uint64_t *x = values;
+            uint64_t acc = s->sum_u;
+            for (size_t i = 0; i < n; i++)
+                acc += x[i];
+            s->sum_u = acc;
+            s->count += n;
+            return true;
+        }
+        default: break;
+        }
+    }
+    if (n > 1 && (s->kind == AGG_FIRST || s->kind == AGG_LAST)) {
+        /* one push holds one series' points in ascending time: only its first (last) point
+         * can win, and pushing that point alone gives the same state */
+        size_t i = s->kind == AGG_FIRST ? 0 : n - 1;
+        num v = load(s->in, values, i);
+        push_one(s, time[i], &v, tag);
+        return !s->failed;
+    }
+    if (n > 1 && (s->kind == AGG_MAX || s->kind == AGG_MIN) &&
+        (s->in == VT_TYPE_FLOAT || s->in == VT_TYPE_INT || s->in == VT_TYPE_UINT)) {
+        /* the chunk's best point (the earliest among equal values: times ascend), then the
+         * usual comparison with the state */
+        bool max = s->kind == AGG_MAX;
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++) {
+            bool better;
+            switch (s->in) {
+            case VT_TYPE_FLOAT: {
+                const double *f = values;
+                better = max ? f[i] > f[best] : f[i] < f[best];
+                break;
+            }
+            case VT_TYPE_INT: {
+                const int64_t *x = values;
+                better = max ? x[i] > x[best] : x[i] < x[best];
+                break;
+            }
+            default: {
+                const uint64_t *x = values;
+                better = max ? x[i] > x[best] : x[i] < x[best];
+                break;
+            }
+            }
+            if (better)
+                best = i;
+        }
+        num v = load(s->in, values, best);
+        push_one(s, time[best], &v, tag);
+        return !s->failed;
+    }
     for (size_t i = 0; i < n && !s->failed; i++) {
         num v = load(s->in, values, i);
         push_one(s, time[i], &v, tag);
