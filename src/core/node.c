@@ -173,7 +173,7 @@ void node_options_default(node_options *opts)
     opts->journal.segment_bytes = 64u << 20;
     opts->engine.memtable_bytes = 32u << 20;
     opts->engine.compact_trigger = 8;
-    opts->engine.block_points = 4096;
+    opts->engine.block_points = 1024;
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
     opts->journal_trim = true;

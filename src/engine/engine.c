@@ -1717,7 +1717,7 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     if (e->opt.compact_trigger == 0)
         e->opt.compact_trigger = 8;
     if (e->opt.block_points == 0)
-        e->opt.block_points = 4096;
+        e->opt.block_points = 1024;
     if (e->opt.block_points > SEG_MAX_BLOCK_POINTS)
         e->opt.block_points = SEG_MAX_BLOCK_POINTS;
     manifest m;

@@ -43,7 +43,7 @@
 typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 32 MiB */
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
-    size_t block_points;        /* max points per block; default 4096 */
+    size_t block_points;        /* max points per block; default 1024 (as InfluxDB: range queries decode less) */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
 } engine_options;
 
