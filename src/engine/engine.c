@@ -2831,7 +2831,10 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
     bool finished = false;
     for (size_t c = 0; c < ncand && !finished; c++) {
         const agg_cand *cd = &cands[c];
-        if (cd->lo > cur) {
+        bool gap = false; /* points between the previous block and this one? (usually none) */
+        for (size_t j = 0; cd->lo > cur && j < ns && !gap; j++)
+            gap = src_may_have(&srcs[j], cur, cd->lo - 1);
+        if (gap) {
             rc = merge_range(srcs, ns, sub, series_id, field, flen, type, cur, cd->lo - 1, &rctx,
                              err);
             if (rc != VT_OK || rctx.stopped)

@@ -409,9 +409,185 @@ static bool meta_key_selected(const influxql_show *sh, qx_regex *re, vt_str key)
     }
 }
 
+/* SHOW TAG VALUES without WHERE: the (key, value) pairs are taken straight from the engine's
+ * series callbacks (only the selected keys copied), instead of a full catalog snapshot. */
+typedef struct meta_tv_ctx {
+    const influxql_show *sh;
+    qx_regex *re;
+    arena *a;
+    meta_kv *kv;
+    size_t n, cap;
+    bool oom;
+} meta_tv_ctx;
+
+static bool meta_tv_series_cb(void *ctx, const engine_series_info *si)
+{
+    meta_tv_ctx *c = ctx;
+    for (size_t t = 0; t < si->ntags; t++) {
+        if (!meta_key_selected(c->sh, c->re, si->tags[t].key))
+            continue;
+        if (c->n == c->cap) {
+            size_t cap = c->cap ? c->cap * 2 : 256;
+            meta_kv *v = realloc(c->kv, cap * sizeof *v);
+            if (!v) {
+                c->oom = true;
+                return false;
+            }
+            c->kv = v;
+            c->cap = cap;
+        }
+        /* the series' strings live only during the callback: keep the distinct ones */
+        const vt_tag *tg = &si->tags[t];
+        if (c->n && c->kv[c->n - 1].key.len == tg->key.len &&
+            memcmp(c->kv[c->n - 1].key.ptr, tg->key.ptr, tg->key.len) == 0 &&
+            c->kv[c->n - 1].value.len == tg->value.len &&
+            memcmp(c->kv[c->n - 1].value.ptr, tg->value.ptr, tg->value.len) == 0)
+            continue;
+        char *k = arena_strndup(c->a, tg->key.ptr, tg->key.len);
+        char *v = arena_strndup(c->a, tg->value.ptr, tg->value.len);
+        if (!k || !v) {
+            c->oom = true;
+            return false;
+        }
+        c->kv[c->n++] = (meta_kv){{k, tg->key.len}, {v, tg->value.len}};
+    }
+    return true;
+}
+
+typedef struct meta_mlist {
+    arena *a;
+    const char **v;
+    size_t n, cap;
+    bool oom;
+} meta_mlist;
+
+static bool meta_mlist_cb(void *ctx, const char *name)
+{
+    meta_mlist *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        const char **v = arena_calloc(l->a, cap, sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return false;
+        }
+        if (l->n)
+            memcpy(v, l->v, l->n * sizeof *v);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n] = arena_strndup(l->a, name, strlen(name));
+    if (!l->v[l->n]) {
+        l->oom = true;
+        return false;
+    }
+    l->n++;
+    return true;
+}
+
+static vt_rc show_tag_values_direct(const iql_env *env, arena *a, const influxql_show *sh,
+                                    qr_writer *w, vt_err *err)
+{
+    const char *db;
+    vt_rc rc = iql_resolve_db(env, sh->db, &db, err);
+    if (rc != VT_OK)
+        return rc;
+    const char **stores;
+    size_t nstores;
+    rc = iql_db_stores(env, a, db, &stores, &nstores, err);
+    if (rc != VT_OK)
+        return rc;
+    engine *e = node_engine(env->node);
+    qx_ctx xc;
+    qx_ctx_init(&xc, a);
+    meta_tv_ctx c = {.sh = sh, .a = a};
+    if (sh->key_op == IQL_KEY_EQREGEX || sh->key_op == IQL_KEY_NEQREGEX) {
+        c.re = qx_regex_compile(&xc, sh->key_regex, err);
+        if (!c.re) {
+            qx_ctx_free(&xc);
+            return err->rc;
+        }
+    }
+    /* measurement names: FROM names and regexes over every store's measurements */
+    meta_mlist ml = {.a = a};
+    for (size_t si = 0; si < nstores && rc == VT_OK; si++)
+        rc = engine_foreach_measurement(e, stores[si], meta_mlist_cb, &ml, err);
+    if (rc == VT_OK && ml.oom)
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+    if (rc != VT_OK) {
+        qx_ctx_free(&xc);
+        return rc;
+    }
+    if (ml.n)
+        qsort(ml.v, ml.n, sizeof *ml.v, meta_cstr_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < ml.n; i++)
+        if (u == 0 || strcmp(ml.v[u - 1], ml.v[i]) != 0)
+            ml.v[u++] = ml.v[i];
+    ml.n = u;
+    static const char *const cols[] = {"key", "value"};
+    size_t emitted = 0, skipped = 0;
+    for (size_t mi = 0; mi < ml.n && rc == VT_OK; mi++) {
+        bool take = sh->nsources == 0;
+        for (size_t k = 0; k < sh->nsources && !take; k++) {
+            const influxql_source *src = &sh->sources[k];
+            if (src->kind != IQL_SOURCE_MEASUREMENT)
+                continue;
+            if (src->regex) {
+                qx_regex *re = qx_regex_compile(&xc, src->regex, err);
+                if (!re) {
+                    rc = err->rc;
+                    break;
+                }
+                take = qx_regex_match(re, ml.v[mi], strlen(ml.v[mi]));
+            } else {
+                take = strcmp(src->name, ml.v[mi]) == 0;
+            }
+        }
+        if (!take || rc != VT_OK)
+            continue;
+        c.n = 0;
+        for (size_t si = 0; si < nstores && rc == VT_OK; si++)
+            rc = engine_foreach_series(e, stores[si], ml.v[mi], meta_tv_series_cb, &c, err);
+        if (rc == VT_OK && c.oom)
+            rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        if (rc != VT_OK)
+            break;
+        if (c.n)
+            qsort(c.kv, c.n, sizeof *c.kv, meta_kv_cmp);
+        size_t nu = 0;
+        for (size_t j = 0; j < c.n; j++)
+            if (nu == 0 || meta_kv_cmp(&c.kv[nu - 1], &c.kv[j]) != 0)
+                c.kv[nu++] = c.kv[j];
+        size_t from, to;
+        meta_window(nu, sh->limit, sh->offset, &from, &to);
+        if (to <= from)
+            continue;
+        if (sh->soffset > 0 && skipped < (size_t)sh->soffset) {
+            skipped++;
+            continue;
+        }
+        if (sh->slimit > 0 && emitted >= (size_t)sh->slimit)
+            continue;
+        emitted++;
+        qr_series_begin(w, ml.v[mi], NULL, 0, cols, 2);
+        for (size_t j = from; j < to; j++) {
+            vt_value v[2] = {meta_str(c.kv[j].key.ptr, c.kv[j].key.len),
+                             meta_str(c.kv[j].value.ptr, c.kv[j].value.len)};
+            qr_row(w, false, 0, v, 2);
+        }
+        qr_series_end(w);
+    }
+    free(c.kv);
+    qx_ctx_free(&xc);
+    return rc;
+}
+
 static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *sh, qr_writer *w,
                              vt_err *err)
 {
+    if (!sh->where)
+        return show_tag_values_direct(env, a, sh, w, err);
     meta_ctx m;
     vt_rc rc = meta_prepare(&m, env, a, sh, err);
     if (rc != VT_OK) {
