@@ -120,6 +120,21 @@ load_file() { # url file label
     log "$out"
 }
 
+# volta settles when its cold compaction has merged the segments of the load into one per store
+# (polled from /metrics every 2 s, at most 300 s): the counterpart of influx_settle.
+volta_settle() { # url
+    local t0=$SECONDS segs
+    while [ $((SECONDS - t0)) -lt 300 ]; do
+        segs=$(curl -s "$1/metrics" | awk '/^volta_engine_segments /{print $2}')
+        if [ -n "$segs" ] && [ "$segs" -le 1 ]; then
+            log "volta settled in $((SECONDS - t0)) s ($segs segment)"
+            return 0
+        fi
+        sleep 2
+    done
+    log "volta did not settle in 300 s ($segs segments); querying anyway"
+}
+
 # InfluxDB settles when the WAL holds no data (cache snapshotted) and the TSM files have stopped
 # changing (full compaction done): polled every 3 s, stable for 5 polls (as bench/ingest/run.sh).
 influx_settle() { # dir
@@ -160,7 +175,10 @@ start_volta() { # dir -> VOLTA_URL, VOLTA_PID
     local dir=$1 port
     mkdir -p "$dir"
     port=$(free_port)
-    "$VOLTA" serve --data "$dir/data" --listen "127.0.0.1:$port" >>"$dir/volta.log" 2>&1 &
+    # like InfluxDB's compact-full-write-cold-duration = 10s in bench/ingest/influxd.conf.in
+    printf '[engine]\ncompact_cold_seconds = 10\n' >"$dir/volta.toml"
+    "$VOLTA" serve --data "$dir/data" --listen "127.0.0.1:$port" --config "$dir/volta.toml" \
+        >>"$dir/volta.log" 2>&1 &
     VOLTA_PID=$!
     VOLTA_URL="http://127.0.0.1:$port"
     wait_ping "$VOLTA_URL" 120 "$VOLTA_PID" || { tail -20 "$dir/volta.log" >&2; die "volta serve did not start"; }
@@ -219,6 +237,7 @@ else
     [ "$SKIP_INFLUX" = 1 ] || start_influx "$TMP/influx"
     start_volta "$TMP/volta"
 fi
+volta_settle "$VOLTA_URL"
 log "volta data dir: $(du -s --block-size=1 "$TMP/volta/data" | cut -f1) bytes"
 
 # ---- 3. queries ----
@@ -259,7 +278,7 @@ fi
     echo "volta query benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "machine: $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); shared and noisy"
     echo "influxd: $("$INFLUXD" version 2>/dev/null | head -1) (inmem index, bench/ingest/influxd.conf.in)   volta: $("$VOLTA" version) ($VOLTA)"
-    echo "data: $(cat "$TMP/data.txt" 2>/dev/null || echo '?'); InfluxDB settled (snapshot + full compaction), volta restarted (flushed)"
+    echo "data: $(cat "$TMP/data.txt" 2>/dev/null || echo '?'); InfluxDB settled (snapshot + full compaction), volta restarted (flushed) and settled (cold compaction)"
     echo "client: qtime (libcurl, keep-alive, GET /query, JSON), warm-up $WARMUP, $REPS alternating rounds (more, <= 51, while they fit in ~1 s; fewer, >= 3, when they would exceed ${BUDGET} s), median ms"
     [ "$SKIP_INFLUX" = 1 ] && echo "note: InfluxDB skipped (--skip-influx): volta times only, answers not checked"
     echo

@@ -174,6 +174,7 @@ void node_options_default(node_options *opts)
     opts->engine.memtable_bytes = 32u << 20;
     opts->engine.compact_trigger = 8;
     opts->engine.block_points = 1024;
+    opts->engine.compact_cold_ms = 60000;
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
     opts->journal_trim = true;

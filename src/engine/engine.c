@@ -131,6 +131,7 @@ struct engine {
     pthread_cond_t bg_cv;
     bool busy, flush_wanted, stop, thread_started;
     pthread_t thread;
+    atomic_int_fast64_t last_write_ms; /* monotonic ms of the last apply (cold compaction) */
 };
 
 /* ---- small helpers ---- */
@@ -1233,13 +1234,77 @@ static void bg_flush(engine *e)
     }
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Cold compaction (InfluxDB's compact-full-write-cold-duration): once no write has arrived for
+ * compact_cold_ms, a database left with several segments is merged into one, so reads see a
+ * single non-overlapping source again (block pre-aggregates need blocks no other source
+ * overlaps; loads from concurrent writers leave segments whose spans interleave). */
+static void bg_compact_cold(engine *e)
+{
+    vt_err err;
+    vt_err_clear(&err);
+    vt_rc rc = VT_OK;
+    for (;;) {
+        compact_job cj;
+        bool work = false;
+        pthread_rwlock_wrlock(&e->lock);
+        for (size_t i = 0; i < e->ndbs && !work && !e->failed; i++)
+            if (e->dbs[i]->nsegs > 1)
+                rc = compact_begin(e, e->dbs[i], &cj, &work, &err);
+        pthread_rwlock_unlock(&e->lock);
+        if (rc != VT_OK || !work)
+            return;
+        rc = compact_write(e, &cj, &err);
+        pthread_rwlock_wrlock(&e->lock);
+        rc = compact_finish(e, &cj, rc, &err);
+        pthread_rwlock_unlock(&e->lock);
+        if (rc != VT_OK)
+            return;
+    }
+}
+
+static bool cold_due(engine *e)
+{
+    if (e->opt.compact_cold_ms == 0)
+        return false;
+    int64_t idle = mono_ms() - atomic_load(&e->last_write_ms);
+    if (idle < (int64_t)e->opt.compact_cold_ms)
+        return false;
+    bool due = false;
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t i = 0; i < e->ndbs && !due; i++)
+        due = e->dbs[i]->nsegs > 1 && !e->failed;
+    pthread_rwlock_unlock(&e->lock);
+    return due;
+}
+
 static void *bg_main(void *arg)
 {
     engine *e = arg;
     pthread_mutex_lock(&e->bg_mu);
     for (;;) {
-        while (!e->stop && (!e->flush_wanted || e->busy))
-            pthread_cond_wait(&e->bg_cv, &e->bg_mu);
+        while (!e->stop && (!e->flush_wanted || e->busy)) {
+            /* wake once a second to look for cold databases */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            int w = pthread_cond_timedwait(&e->bg_cv, &e->bg_mu, &ts);
+            if (w == ETIMEDOUT && !e->stop && !e->busy && !e->flush_wanted) {
+                e->busy = true;
+                pthread_mutex_unlock(&e->bg_mu);
+                if (cold_due(e))
+                    bg_compact_cold(e);
+                pthread_mutex_lock(&e->bg_mu);
+                e->busy = false;
+                pthread_cond_broadcast(&e->bg_cv);
+            }
+        }
         if (e->stop)
             break;
         e->flush_wanted = false;
@@ -1716,6 +1781,7 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
         e->opt.memtable_bytes = 32u << 20;
     if (e->opt.compact_trigger == 0)
         e->opt.compact_trigger = 8;
+    atomic_store(&e->last_write_ms, mono_ms());
     if (e->opt.block_points == 0)
         e->opt.block_points = 1024;
     if (e->opt.block_points > SEG_MAX_BLOCK_POINTS)
@@ -2420,6 +2486,7 @@ done:
 vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts, size_t n,
                    size_t *skipped, vt_err *err)
 {
+    atomic_store(&e->last_write_ms, mono_ms());
     return apply_points(e, seq, db, pts, NULL, NULL, n, skipped, err);
 }
 
@@ -2427,6 +2494,7 @@ vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point
                          const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
                          vt_err *err)
 {
+    atomic_store(&e->last_write_ms, mono_ms());
     return apply_points(e, seq, db, pts, base, keys, n, skipped, err);
 }
 

@@ -43,6 +43,10 @@
 typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 32 MiB */
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
+    /* background only: merge a database's segments into one after this long without writes
+     * (InfluxDB's compact-full-write-cold-duration). 0 = never (tools, tests); the node sets
+     * 60 s by default. */
+    unsigned compact_cold_ms;
     size_t block_points;        /* max points per block; default 1024 (as InfluxDB: range queries decode less) */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
 } engine_options;

@@ -1104,6 +1104,50 @@ static void put_range(engine *e, uint64_t seq, const char *plant, int64_t from, 
         put1(e, seq, "db", plant, t, (double)(t % 97) + add);
 }
 
+/* Cold compaction: with a background engine, once no write came for compact_cold_ms, a
+ * database with several segments is merged into one; the data stays the same. */
+static void test_cold_compaction(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine_options o = {0};
+    o.block_points = 100;
+    o.background = true;
+    o.compact_cold_ms = 200;
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_open(dir, &o, &e, NULL, &err), &err);
+    must(engine_create_db(e, "db", 0, &err), &err);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 50; i++)
+            put1(e, (uint64_t)(round * 100 + i + 1), "db", "p", (int64_t)(i * 3 + round) * 1000,
+                 i + round);
+        must(engine_flush(e, &err), &err);
+    }
+    engine_stats st;
+    engine_get_stats(e, &st);
+    assert_int_equal(st.segments, 3);
+    /* poll with a generous deadline: the background thread wakes once a second */
+    for (int i = 0; i < 100; i++) {
+        engine_get_stats(e, &st);
+        if (st.segments == 1)
+            break;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.compactions, 1);
+    collect c;
+    must(read_all(e, "db", "p", &c, &err), &err);
+    assert_int_equal(c.n, 150);
+    for (size_t i = 1; i < c.n; i++)
+        assert_true(c.t[i] > c.t[i - 1]);
+    collect_free(&c);
+    close_engine(e);
+}
+
 static engine *open_engine_blocks(const char *dir, size_t block_points)
 {
     engine_options o = {0};
@@ -1616,6 +1660,7 @@ int main(void)
         cmocka_unit_test(test_type_conflict),
         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_corrupt_block),
+        cmocka_unit_test(test_cold_compaction),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),
