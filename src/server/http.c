@@ -891,10 +891,14 @@ void http_server_stop(http_server *s)
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     /* streaming /query threads: their pipes are closed now, so they stop at their next write;
-     * the node must outlive them */
-    for (int i = 0; i < 3000 && atomic_load(&s->query_threads) > 0; i++) {
+     * the node must outlive them, so wait for every one (a long aggregate may take a while
+     * before it writes again) */
+    for (long i = 0; atomic_load(&s->query_threads) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        if (i % 500 == 499)
+            http_log("info", NULL, "shutdown: waiting for %d streaming queries to stop",
+                     (int)atomic_load(&s->query_threads));
     }
     free(s);
 }
