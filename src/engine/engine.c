@@ -1195,6 +1195,33 @@ static void token_give(engine *e)
     pthread_mutex_unlock(&e->bg_mu);
 }
 
+/* Compacts, one database at a time and writing without the lock, every database that has at
+ * least min_segs segments (the flush trigger, or 2 for cold compaction). A failure is kept in
+ * e->fail_msg by compact_finish. */
+static void bg_compact(engine *e, unsigned min_segs)
+{
+    vt_err err;
+    vt_err_clear(&err);
+    vt_rc rc = VT_OK;
+    for (;;) {
+        compact_job cj;
+        bool work = false;
+        pthread_rwlock_wrlock(&e->lock);
+        for (size_t i = 0; i < e->ndbs && !work && !e->failed; i++)
+            if (e->dbs[i]->nsegs >= min_segs)
+                rc = compact_begin(e, e->dbs[i], &cj, &work, &err);
+        pthread_rwlock_unlock(&e->lock);
+        if (rc != VT_OK || !work)
+            return;
+        rc = compact_write(e, &cj, &err);
+        pthread_rwlock_wrlock(&e->lock);
+        rc = compact_finish(e, &cj, rc, &err);
+        pthread_rwlock_unlock(&e->lock);
+        if (rc != VT_OK)
+            return;
+    }
+}
+
 static void bg_flush(engine *e)
 {
     vt_err err;
@@ -1214,24 +1241,7 @@ static void bg_flush(engine *e)
     pthread_rwlock_unlock(&e->lock);
     if (rc != VT_OK)
         return;
-    /* compactions, one database at a time, writing without the lock */
-    for (;;) {
-        compact_job cj;
-        work = false;
-        pthread_rwlock_wrlock(&e->lock);
-        for (size_t i = 0; i < e->ndbs && !work && !e->failed; i++)
-            if (e->dbs[i]->nsegs >= e->opt.compact_trigger)
-                rc = compact_begin(e, e->dbs[i], &cj, &work, &err);
-        pthread_rwlock_unlock(&e->lock);
-        if (rc != VT_OK || !work)
-            return;
-        rc = compact_write(e, &cj, &err);
-        pthread_rwlock_wrlock(&e->lock);
-        rc = compact_finish(e, &cj, rc, &err);
-        pthread_rwlock_unlock(&e->lock);
-        if (rc != VT_OK)
-            return;
-    }
+    bg_compact(e, e->opt.compact_trigger);
 }
 
 static int64_t mono_ms(void)
@@ -1244,31 +1254,8 @@ static int64_t mono_ms(void)
 /* Cold compaction (InfluxDB's compact-full-write-cold-duration): once no write has arrived for
  * compact_cold_ms, a database left with several segments is merged into one, so reads see a
  * single non-overlapping source again (block pre-aggregates need blocks no other source
- * overlaps; loads from concurrent writers leave segments whose spans interleave). */
-static void bg_compact_cold(engine *e)
-{
-    vt_err err;
-    vt_err_clear(&err);
-    vt_rc rc = VT_OK;
-    for (;;) {
-        compact_job cj;
-        bool work = false;
-        pthread_rwlock_wrlock(&e->lock);
-        for (size_t i = 0; i < e->ndbs && !work && !e->failed; i++)
-            if (e->dbs[i]->nsegs > 1)
-                rc = compact_begin(e, e->dbs[i], &cj, &work, &err);
-        pthread_rwlock_unlock(&e->lock);
-        if (rc != VT_OK || !work)
-            return;
-        rc = compact_write(e, &cj, &err);
-        pthread_rwlock_wrlock(&e->lock);
-        rc = compact_finish(e, &cj, rc, &err);
-        pthread_rwlock_unlock(&e->lock);
-        if (rc != VT_OK)
-            return;
-    }
-}
-
+ * overlaps; loads from concurrent writers leave segments whose spans interleave). bg_main
+ * checks once a second; the merge itself is bg_compact(e, 2). */
 static bool cold_due(engine *e)
 {
     if (e->opt.compact_cold_ms == 0)
@@ -1299,7 +1286,7 @@ static void *bg_main(void *arg)
                 e->busy = true;
                 pthread_mutex_unlock(&e->bg_mu);
                 if (cold_due(e))
-                    bg_compact_cold(e);
+                    bg_compact(e, 2);
                 pthread_mutex_lock(&e->bg_mu);
                 e->busy = false;
                 pthread_cond_broadcast(&e->bg_cv);
