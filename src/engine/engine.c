@@ -145,12 +145,19 @@ static int vstr_cmp(vt_str a, vt_str b)
     return a.len < b.len ? -1 : a.len > b.len;
 }
 
+/* Index of database name in e->dbs, or e->ndbs when absent. */
+static size_t db_index(const engine *e, const char *name)
+{
+    size_t at = 0;
+    while (at < e->ndbs && strcmp(e->dbs[at]->name, name) != 0)
+        at++;
+    return at;
+}
+
 static edb *db_find(engine *e, const char *name)
 {
-    for (size_t i = 0; i < e->ndbs; i++)
-        if (strcmp(e->dbs[i]->name, name) == 0)
-            return e->dbs[i];
-    return NULL;
+    size_t at = db_index(e, name);
+    return at < e->ndbs ? e->dbs[at] : NULL;
 }
 
 static void tombs_free(edb *d)
@@ -2010,9 +2017,7 @@ vt_rc engine_drop_db(engine *e, const char *name, uint64_t seq, vt_err *err)
         goto done;
     }
     note_seq(e, seq);
-    size_t at = 0;
-    while (at < e->ndbs && strcmp(e->dbs[at]->name, name) != 0)
-        at++;
+    size_t at = db_index(e, name);
     if (at == e->ndbs) {
         rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", name);
         goto done;
@@ -2135,9 +2140,7 @@ vt_rc engine_truncate_db(engine *e, const char *name, uint64_t seq, vt_err *err)
         goto done;
     }
     note_seq(e, seq);
-    size_t at = 0;
-    while (at < e->ndbs && strcmp(e->dbs[at]->name, name) != 0)
-        at++;
+    size_t at = db_index(e, name);
     if (at == e->ndbs) {
         rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", name);
         goto done;

@@ -409,6 +409,38 @@ static bool meta_key_selected(const influxql_show *sh, qx_regex *re, vt_str key)
     }
 }
 
+/* Sorts and dedupes a measurement's (key, value) pairs and prints them as one series, with
+ * LIMIT/OFFSET on the values and SLIMIT/SOFFSET counted in *emitted / *skipped. */
+static void meta_emit_tag_values(qr_writer *w, const influxql_show *sh, const char *name,
+                                 meta_kv *kv, size_t n, size_t *emitted, size_t *skipped)
+{
+    static const char *const cols[] = {"key", "value"};
+    if (n)
+        qsort(kv, n, sizeof *kv, meta_kv_cmp);
+    size_t u = 0;
+    for (size_t j = 0; j < n; j++)
+        if (u == 0 || meta_kv_cmp(&kv[u - 1], &kv[j]) != 0)
+            kv[u++] = kv[j];
+    size_t from, to;
+    meta_window(u, sh->limit, sh->offset, &from, &to);
+    if (to <= from)
+        return;
+    if (sh->soffset > 0 && *skipped < (size_t)sh->soffset) {
+        (*skipped)++;
+        return;
+    }
+    if (sh->slimit > 0 && *emitted >= (size_t)sh->slimit)
+        return;
+    (*emitted)++;
+    qr_series_begin(w, name, NULL, 0, cols, 2);
+    for (size_t j = from; j < to; j++) {
+        vt_value v[2] = {meta_str(kv[j].key.ptr, kv[j].key.len),
+                         meta_str(kv[j].value.ptr, kv[j].value.len)};
+        qr_row(w, false, 0, v, 2);
+    }
+    qr_series_end(w);
+}
+
 /* SHOW TAG VALUES without WHERE: the (key, value) pairs are taken straight from the engine's
  * series callbacks (only the selected keys copied), instead of a full catalog snapshot. */
 typedef struct meta_tv_ctx {
@@ -525,7 +557,14 @@ static vt_rc show_tag_values_direct(const iql_env *env, arena *a, const influxql
         if (u == 0 || strcmp(ml.v[u - 1], ml.v[i]) != 0)
             ml.v[u++] = ml.v[i];
     ml.n = u;
-    static const char *const cols[] = {"key", "value"};
+    /* FROM regexes, compiled once */
+    qx_regex **sre = arena_calloc(a, sh->nsources ? sh->nsources : 1, sizeof *sre);
+    if (!sre)
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+    for (size_t k = 0; rc == VT_OK && k < sh->nsources; k++)
+        if (sh->sources[k].kind == IQL_SOURCE_MEASUREMENT && sh->sources[k].regex &&
+            !(sre[k] = qx_regex_compile(&xc, sh->sources[k].regex, err)))
+            rc = err->rc;
     size_t emitted = 0, skipped = 0;
     for (size_t mi = 0; mi < ml.n && rc == VT_OK; mi++) {
         bool take = sh->nsources == 0;
@@ -533,18 +572,10 @@ static vt_rc show_tag_values_direct(const iql_env *env, arena *a, const influxql
             const influxql_source *src = &sh->sources[k];
             if (src->kind != IQL_SOURCE_MEASUREMENT)
                 continue;
-            if (src->regex) {
-                qx_regex *re = qx_regex_compile(&xc, src->regex, err);
-                if (!re) {
-                    rc = err->rc;
-                    break;
-                }
-                take = qx_regex_match(re, ml.v[mi], strlen(ml.v[mi]));
-            } else {
-                take = strcmp(src->name, ml.v[mi]) == 0;
-            }
+            take = sre[k] ? qx_regex_match(sre[k], ml.v[mi], strlen(ml.v[mi]))
+                          : strcmp(src->name, ml.v[mi]) == 0;
         }
-        if (!take || rc != VT_OK)
+        if (!take)
             continue;
         c.n = 0;
         for (size_t si = 0; si < nstores && rc == VT_OK; si++)
@@ -553,30 +584,7 @@ static vt_rc show_tag_values_direct(const iql_env *env, arena *a, const influxql
             rc = vt_err_set(err, VT_ENOMEM, "out of memory");
         if (rc != VT_OK)
             break;
-        if (c.n)
-            qsort(c.kv, c.n, sizeof *c.kv, meta_kv_cmp);
-        size_t nu = 0;
-        for (size_t j = 0; j < c.n; j++)
-            if (nu == 0 || meta_kv_cmp(&c.kv[nu - 1], &c.kv[j]) != 0)
-                c.kv[nu++] = c.kv[j];
-        size_t from, to;
-        meta_window(nu, sh->limit, sh->offset, &from, &to);
-        if (to <= from)
-            continue;
-        if (sh->soffset > 0 && skipped < (size_t)sh->soffset) {
-            skipped++;
-            continue;
-        }
-        if (sh->slimit > 0 && emitted >= (size_t)sh->slimit)
-            continue;
-        emitted++;
-        qr_series_begin(w, ml.v[mi], NULL, 0, cols, 2);
-        for (size_t j = from; j < to; j++) {
-            vt_value v[2] = {meta_str(c.kv[j].key.ptr, c.kv[j].key.len),
-                             meta_str(c.kv[j].value.ptr, c.kv[j].value.len)};
-            qr_row(w, false, 0, v, 2);
-        }
-        qr_series_end(w);
+        meta_emit_tag_values(w, sh, ml.v[mi], c.kv, c.n, &emitted, &skipped);
     }
     free(c.kv);
     qx_ctx_free(&xc);
@@ -602,7 +610,6 @@ static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *
             return err->rc;
         }
     }
-    static const char *const cols[] = {"key", "value"};
     size_t emitted = 0, skipped = 0;
     for (size_t i = 0; i < m.nms; i++) {
         const qc_measurement *ms = &m.ms[i];
@@ -623,27 +630,7 @@ static vt_rc show_tag_values(const iql_env *env, arena *a, const influxql_show *
                 if (meta_key_selected(sh, re, s->tags[t].key))
                     kv[n++] = (meta_kv){s->tags[t].key, s->tags[t].value};
         }
-        qsort(kv, n, sizeof *kv, meta_kv_cmp);
-        size_t u = 0;
-        for (size_t j = 0; j < n; j++)
-            if (u == 0 || meta_kv_cmp(&kv[u - 1], &kv[j]) != 0)
-                kv[u++] = kv[j];
-        size_t from, to;
-        meta_window(u, sh->limit, sh->offset, &from, &to);
-        if (to > from) {
-            if (sh->soffset > 0 && skipped < (size_t)sh->soffset) {
-                skipped++;
-            } else if (sh->slimit <= 0 || emitted < (size_t)sh->slimit) {
-                emitted++;
-                qr_series_begin(w, ms->name, NULL, 0, cols, 2);
-                for (size_t j = from; j < to; j++) {
-                    vt_value v[2] = {meta_str(kv[j].key.ptr, kv[j].key.len),
-                                     meta_str(kv[j].value.ptr, kv[j].value.len)};
-                    qr_row(w, false, 0, v, 2);
-                }
-                qr_series_end(w);
-            }
-        }
+        meta_emit_tag_values(w, sh, ms->name, kv, n, &emitted, &skipped);
         free(kv);
     }
     qx_ctx_free(&m.xc);
