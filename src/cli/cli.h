@@ -21,5 +21,8 @@ int cmd_lp(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_resync(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

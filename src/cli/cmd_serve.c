@@ -3,6 +3,10 @@
  * SIGTERM/SIGINT, then stop HTTP and close the node (which flushes the memtable). Exit 0 on a
  * clean shutdown; startup failures exit with vt_rc_exit_code.
  *
+ * Around the node: the control plane (<data>/meta.db), one applier per configured backup
+ * backend, and the landing-zone watcher (<data>/landing unless [ingest] landing says otherwise).
+ * Shutdown order: HTTP, landing watcher, appliers, node.
+ *
  * Signals: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts (the node's and MHD's
  * threads inherit the mask) and collected with sigwait in the main thread; SIGPIPE is ignored.
  */
@@ -16,6 +20,9 @@
 #include "core/config.h"
 #include "core/demo.h"
 #include "core/node.h"
+#include "backend/replication.h"
+#include "ingest/landing.h"
+#include "meta/meta.h"
 #include "server/http.h"
 
 static void serve_usage(FILE *out)
@@ -32,7 +39,9 @@ static void serve_usage(FILE *out)
             "                        --data and --listen override it\n"
             "  --demo[=DAYS]         when the database 'ons' does not exist, create it and load\n"
             "                        DAYS (default 90) of ONS-shaped data made by `volta gen`\n"
-            "                        (500 plants, 4 subsystems, 4 interchange links, hourly)\n");
+            "                        (500 plants, 4 subsystems, 4 interchange links, hourly)\n"
+            "  --landing <dir>       landing zone to watch (default <data>/landing)\n"
+            "  --no-landing          do not watch a landing zone\n");
 }
 
 static const char *fsync_name(journal_fsync_policy p)
@@ -44,8 +53,9 @@ static const char *fsync_name(journal_fsync_policy p)
 
 int cmd_serve(int argc, char **argv)
 {
-    const char *data = NULL, *listen_addr = NULL, *config = NULL;
+    const char *data = NULL, *listen_addr = NULL, *config = NULL, *landing_dir = NULL;
     long demo_days = 0;
+    bool no_landing = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -61,7 +71,12 @@ int cmd_serve(int argc, char **argv)
             }
             continue;
         }
-        const char **slot = strcmp(a, "--data") == 0     ? &data
+        if (strcmp(a, "--no-landing") == 0) {
+            no_landing = true;
+            continue;
+        }
+        const char **slot = strcmp(a, "--data") == 0      ? &data
+                            : strcmp(a, "--landing") == 0 ? &landing_dir
                             : strcmp(a, "--listen") == 0 ? &listen_addr
                             : strcmp(a, "--config") == 0 ? &config
                                                          : NULL;
@@ -87,6 +102,9 @@ int cmd_serve(int argc, char **argv)
     vt_rc rc = VT_OK;
     node *n = NULL;
     http_server *srv = NULL;
+    meta *mt = NULL;
+    replication *repl = NULL;
+    landing *land = NULL;
     int exit_code = 0;
     if (config) {
         rc = config_load_file(config, cfg, &err);
@@ -101,6 +119,7 @@ int cmd_serve(int argc, char **argv)
     if (listen_addr)
         snprintf(cfg->listen, sizeof cfg->listen, "%s", listen_addr);
     cfg->node.engine.background = true;
+    cfg->node.journal_startup_hold = cfg->nbackends > 0; /* until the appliers hold it */
     cfg->node.limits.max_body_bytes = cfg->max_body_bytes;
 
     /* before any thread exists: every thread inherits this mask */
@@ -150,8 +169,47 @@ int cmd_serve(int argc, char **argv)
                  (unsigned long long)points);
     }
 
+    char path[CONFIG_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/meta.db", cfg->data);
+    rc = meta_open(path, &mt, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: control plane %s: %s\n", path, err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
+    rc = replication_start(n, mt, cfg, &repl, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: %s\n", err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
+    node_journal_release_startup_hold(n);
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        http_log("info", NULL, "replicating to backend %s (%s %s)", cfg->backends[i].name,
+                 cfg->backends[i].type,
+                 cfg->backends[i].url[0] ? cfg->backends[i].url : cfg->backends[i].path);
+    if (landing_dir)
+        snprintf(cfg->ingest.landing, sizeof cfg->ingest.landing, "%s", landing_dir);
+    if (!cfg->ingest.landing[0])
+        snprintf(cfg->ingest.landing, sizeof cfg->ingest.landing, "%s/landing", cfg->data);
+    if (!no_landing) {
+        rc = landing_start(n, mt, cfg->ingest.landing, cfg->ingest.database, cfg->ingest.watch,
+                           cfg->ingest.rescan_seconds, &land, &err);
+        if (rc != VT_OK) {
+            fprintf(stderr, "volta serve: landing zone %s: %s\n", cfg->ingest.landing, err.msg);
+            exit_code = vt_rc_exit_code(rc);
+            goto cleanup;
+        }
+        http_log("info", NULL, "watching landing zone %s (database '%s')", cfg->ingest.landing,
+                 cfg->ingest.database);
+    }
+
     http_options hopts;
     http_options_default(&hopts);
+    hopts.meta = mt;
+    hopts.replication = repl;
+    hopts.landing = land;
+    hopts.landing_db = cfg->ingest.database;
     hopts.listen = cfg->listen;
     hopts.max_body_bytes = cfg->max_body_bytes;
     hopts.threads = cfg->threads;
@@ -182,6 +240,9 @@ int cmd_serve(int argc, char **argv)
 cleanup:
     if (srv)
         http_server_stop(srv);
+    landing_stop(land);
+    replication_stop(repl);
+    meta_close(mt);
     if (n) {
         vt_err cerr;
         vt_err_clear(&cerr);

@@ -17,6 +17,9 @@ static const cli_command commands[] = {
     {"gen", "generate ONS-shaped demo data as line protocol", cmd_gen},
     {"verify", "check every journal record and segment block of a data directory", cmd_verify},
     {"export", "write a data directory's points as line protocol", cmd_export},
+    {"load", "load ONS CSV and line-protocol files exactly once (the ledger)", cmd_load},
+    {"resync", "find and repair what a backup backend is missing", cmd_resync},
+    {"status", "the server's health, replication lag and landing zone, for a person", cmd_status},
 };
 
 static void usage(FILE *out)

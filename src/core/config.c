@@ -132,6 +132,116 @@ static const char *set_block_points(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+static const char *set_ingest_landing(volta_config *cfg, const cfg_value *v)
+{
+    if (strlen(v->str) >= sizeof cfg->ingest.landing)
+        return "is too long";
+    snprintf(cfg->ingest.landing, sizeof cfg->ingest.landing, "%s", v->str);
+    return NULL;
+}
+
+static const char *set_ingest_database(volta_config *cfg, const cfg_value *v)
+{
+    if (v->str[0] == '\0')
+        return "must not be empty";
+    if (strlen(v->str) >= sizeof cfg->ingest.database)
+        return "is too long";
+    snprintf(cfg->ingest.database, sizeof cfg->ingest.database, "%s", v->str);
+    return NULL;
+}
+
+static const char *set_ingest_watch(volta_config *cfg, const cfg_value *v)
+{
+    cfg->ingest.watch = v->b;
+    return NULL;
+}
+
+static const char *set_ingest_rescan(volta_config *cfg, const cfg_value *v)
+{
+    cfg->ingest.rescan_seconds = (unsigned)v->num;
+    return NULL;
+}
+
+/* The backend of the current [backend.<name>] section (always the last one added). */
+static config_backend *cur_backend(volta_config *cfg)
+{
+    return &cfg->backends[cfg->nbackends - 1];
+}
+
+static const char *set_be_type(volta_config *cfg, const cfg_value *v)
+{
+    if (strcmp(v->str, "native") != 0 && strcmp(v->str, "influx") != 0)
+        return "must be \"native\" or \"influx\"";
+    snprintf(cur_backend(cfg)->type, sizeof cur_backend(cfg)->type, "%s", v->str);
+    return NULL;
+}
+
+static const char *set_be_role(volta_config *cfg, const cfg_value *v)
+{
+    if (strcmp(v->str, "backup") != 0)
+        return "must be \"backup\" (the primary is the server's own engine)";
+    snprintf(cur_backend(cfg)->role, sizeof cur_backend(cfg)->role, "%s", v->str);
+    return NULL;
+}
+
+#define BE_STRING_SETTER(fn, field)                                                             \
+    static const char *fn(volta_config *cfg, const cfg_value *v)                               \
+    {                                                                                          \
+        config_backend *b = cur_backend(cfg);                                                  \
+        if (strlen(v->str) >= sizeof b->field)                                                 \
+            return "is too long";                                                              \
+        snprintf(b->field, sizeof b->field, "%s", v->str);                                     \
+        return NULL;                                                                           \
+    }
+BE_STRING_SETTER(set_be_path, path)
+BE_STRING_SETTER(set_be_username, username)
+BE_STRING_SETTER(set_be_password, password)
+BE_STRING_SETTER(set_be_token, token)
+
+static const char *set_be_url(volta_config *cfg, const cfg_value *v)
+{
+    if (strncmp(v->str, "http://", 7) != 0 && strncmp(v->str, "https://", 8) != 0)
+        return "must start with http:// or https://";
+    config_backend *b = cur_backend(cfg);
+    if (strlen(v->str) >= sizeof b->url)
+        return "is too long";
+    snprintf(b->url, sizeof b->url, "%s", v->str);
+    size_t n = strlen(b->url);
+    while (n > 0 && b->url[n - 1] == '/')
+        b->url[--n] = '\0';
+    return NULL;
+}
+
+static const char *set_be_batch_records(volta_config *cfg, const cfg_value *v)
+{
+    cur_backend(cfg)->batch_records = (unsigned)v->num;
+    return NULL;
+}
+
+static const char *set_be_batch_bytes(volta_config *cfg, const cfg_value *v)
+{
+    cur_backend(cfg)->batch_bytes = (size_t)v->num;
+    return NULL;
+}
+
+static const char *set_be_timeout(volta_config *cfg, const cfg_value *v)
+{
+    cur_backend(cfg)->timeout_ms = (unsigned)v->num;
+    return NULL;
+}
+
+static const char *set_be_retry_max(volta_config *cfg, const cfg_value *v)
+{
+    cur_backend(cfg)->retry_max_ms = (unsigned)v->num;
+    return NULL;
+}
+
+static const char *set_be_hold_max(volta_config *cfg, const cfg_value *v)
+{
+    cur_backend(cfg)->hold_max_seconds = v->num;
+    return NULL;
+}
+
 #define KIB 1024ull
 #define MIB (1024ull * 1024ull)
 #define GIB (1024ull * 1024ull * 1024ull)
@@ -149,6 +259,23 @@ static const cfg_key cfg_keys[] = {
     {"engine", "compact_trigger", CFG_INT, 2, 1000, set_compact_trigger},
     {"engine", "compact_cold_seconds", CFG_INT, 0, 604800, set_compact_cold},
     {"engine", "block_points", CFG_INT, 1, 1000000, set_block_points},
+    {"ingest", "landing", CFG_STRING, 0, 0, set_ingest_landing},
+    {"ingest", "database", CFG_STRING, 0, 0, set_ingest_database},
+    {"ingest", "watch", CFG_BOOL, 0, 0, set_ingest_watch},
+    {"ingest", "rescan_seconds", CFG_INT, 1, 86400, set_ingest_rescan},
+    /* [backend.<name>]: "backend" rows; their seen flags are reset at each new backend */
+    {"backend", "type", CFG_STRING, 0, 0, set_be_type},
+    {"backend", "role", CFG_STRING, 0, 0, set_be_role},
+    {"backend", "path", CFG_STRING, 0, 0, set_be_path},
+    {"backend", "url", CFG_STRING, 0, 0, set_be_url},
+    {"backend", "username", CFG_STRING, 0, 0, set_be_username},
+    {"backend", "password", CFG_STRING, 0, 0, set_be_password},
+    {"backend", "token", CFG_STRING, 0, 0, set_be_token},
+    {"backend", "batch_records", CFG_INT, 1, 1000000, set_be_batch_records},
+    {"backend", "batch_bytes", CFG_INT, 64 * KIB, 1 * GIB, set_be_batch_bytes},
+    {"backend", "timeout_ms", CFG_INT, 100, 3600000, set_be_timeout},
+    {"backend", "retry_max_ms", CFG_INT, 10, 3600000, set_be_retry_max},
+    {"backend", "hold_max_seconds", CFG_INT, 0, 10ull * 365 * 86400, set_be_hold_max},
 };
 #define CFG_NKEYS (sizeof cfg_keys / sizeof cfg_keys[0])
 
@@ -170,6 +297,38 @@ void config_defaults(volta_config *cfg)
     cfg->max_body_bytes = 32u * 1024u * 1024u;
     cfg->threads = 0;
     node_options_default(&cfg->node);
+    snprintf(cfg->ingest.database, sizeof cfg->ingest.database, "ons");
+    cfg->ingest.watch = true;
+    cfg->ingest.rescan_seconds = 60;
+}
+
+void config_backend_defaults(config_backend *b)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->role, sizeof b->role, "backup");
+    b->batch_records = 512;
+    b->batch_bytes = 8u << 20;
+    b->timeout_ms = 30000;
+    b->retry_max_ms = 5000;
+    b->hold_max_seconds = 7u * 86400u;
+}
+
+/* Checks what a key alone cannot: a backend has a type, and the path or url its type needs. */
+vt_rc config_check(const volta_config *cfg, const char *name, vt_err *err)
+{
+    for (size_t i = 0; i < cfg->nbackends; i++) {
+        const config_backend *b = &cfg->backends[i];
+        if (!b->type[0])
+            return vt_err_set(err, VT_EINVAL, "%s: [backend.%s] needs type = \"native\" or "
+                              "\"influx\"", name, b->name);
+        if (strcmp(b->type, "native") == 0 && !b->path[0])
+            return vt_err_set(err, VT_EINVAL, "%s: [backend.%s] (native) needs path = "
+                              "\"<data directory>\"", name, b->name);
+        if (strcmp(b->type, "influx") == 0 && !b->url[0])
+            return vt_err_set(err, VT_EINVAL, "%s: [backend.%s] (influx) needs url = "
+                              "\"http://host:port\"", name, b->name);
+    }
+    return VT_OK;
 }
 
 /* ---- the reader ---- */
@@ -219,12 +378,41 @@ static bool cfg_is_bare(char c)
            c == '-';
 }
 
+/* [backend.<name>]: starts a new backend (names are unique). */
+static vt_rc cfg_backend_section(cfg_parser *ps, const char *name, size_t n)
+{
+    volta_config *cfg = ps->cfg;
+    if (n >= CONFIG_NAME_MAX)
+        return cfg_fail(ps, VT_EINVAL, name, "backend name longer than %d bytes",
+                        CONFIG_NAME_MAX - 1);
+    if (memchr(name, '.', n))
+        return cfg_fail(ps, VT_EINVAL, name, "backend name must not contain '.'");
+    if (n == 7 && memcmp(name, "primary", 7) == 0)
+        return cfg_fail(ps, VT_EINVAL, name, "\"primary\" is the server's own engine; name "
+                                             "backup backends otherwise");
+    for (size_t i = 0; i < cfg->nbackends; i++)
+        if (strlen(cfg->backends[i].name) == n && memcmp(cfg->backends[i].name, name, n) == 0)
+            return cfg_fail(ps, VT_EINVAL, name, "duplicate section [backend.%.*s]", (int)n,
+                            name);
+    if (cfg->nbackends == CONFIG_MAX_BACKENDS)
+        return cfg_fail(ps, VT_ELIMIT, name, "more than %d backends", CONFIG_MAX_BACKENDS);
+    config_backend *b = &cfg->backends[cfg->nbackends++];
+    config_backend_defaults(b);
+    memcpy(b->name, name, n);
+    b->name[n] = '\0';
+    for (size_t i = 0; i < CFG_NKEYS; i++)
+        if (strcmp(cfg_keys[i].section, "backend") == 0)
+            ps->seen[i] = false;
+    snprintf(ps->section, sizeof ps->section, "backend");
+    return cfg_expect_eol(ps);
+}
+
 static vt_rc cfg_section(cfg_parser *ps)
 {
     ps->p++; /* '[' */
     cfg_skip_ws(ps);
     const char *start = ps->p;
-    while (ps->p < ps->eol && cfg_is_bare(*ps->p))
+    while (ps->p < ps->eol && (cfg_is_bare(*ps->p) || *ps->p == '.'))
         ps->p++;
     size_t n = (size_t)(ps->p - start);
     if (n == 0)
@@ -233,14 +421,17 @@ static vt_rc cfg_section(cfg_parser *ps)
     if (ps->p >= ps->eol || *ps->p != ']')
         return cfg_fail(ps, VT_EPARSE, ps->p, "expected ']' to close the section header");
     ps->p++;
-    static const char *const sections[] = {"server", "journal", "engine"};
+    static const char *const sections[] = {"server", "journal", "engine", "ingest"};
     bool known = false;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (strlen(sections[i]) == n && memcmp(sections[i], start, n) == 0)
             known = true;
+    if (n > 8 && memcmp(start, "backend.", 8) == 0)
+        return cfg_backend_section(ps, start + 8, n - 8);
     if (!known)
         return cfg_fail(ps, VT_EINVAL, start,
-                        "unknown section [%.*s] (known: server, journal, engine)", (int)n, start);
+                        "unknown section [%.*s] (known: server, journal, engine, ingest, "
+                        "backend.<name>)", (int)n, start);
     memcpy(ps->section, start, n);
     ps->section[n] = '\0';
     return cfg_expect_eol(ps);
@@ -376,7 +567,7 @@ static vt_rc cfg_pair(cfg_parser *ps)
 
     if (ps->section[0] == '\0') {
         rc = cfg_fail(ps, VT_EINVAL, kstart,
-                      "key '%.*s' outside a section ([server], [journal] or [engine])", (int)klen,
+                      "key '%.*s' outside a section ([server], [journal], [engine], ...)", (int)klen,
                       kstart);
         goto cleanup;
     }
@@ -453,7 +644,7 @@ vt_rc config_load_string(const char *name, const char *text, size_t len, volta_c
             return rc;
         bol = next;
     }
-    return VT_OK;
+    return config_check(cfg, name, err);
 }
 
 vt_rc config_load_file(const char *path, volta_config *cfg, vt_err *err)

@@ -3,7 +3,7 @@
  *
  * Syntax (a strict subset of TOML):
  *     # comment                     (also after a value)
- *     [section]                     one of server, journal, engine
+ *     [section]                     one of server, journal, engine, ingest, backend.<name>
  *     key = "string"                basic string: \" \\ \n \t \r escapes
  *     key = 123                     decimal integer; '_' allowed between digits (1_048_576)
  *     key = true | false
@@ -21,6 +21,34 @@
 #define CONFIG_LISTEN_MAX 256
 #define CONFIG_PATH_MAX 4096
 
+#define CONFIG_MAX_BACKENDS 8
+#define CONFIG_NAME_MAX 64
+
+/* [backend.<name>]: a backend the journal is replicated to (the primary is the node itself). */
+typedef struct config_backend {
+    char name[CONFIG_NAME_MAX];
+    char type[16];          /* "native" (an engine in its own data directory) | "influx" */
+    char role[16];          /* "backup" (default) */
+    char path[CONFIG_PATH_MAX]; /* native: its data directory */
+    char url[1024];         /* influx: "http://host:port" */
+    char username[128], password[256], token[512];
+    unsigned batch_records; /* most records per apply; default 512 */
+    size_t batch_bytes;     /* most payload bytes per apply; default 8 MiB */
+    unsigned timeout_ms;    /* influx: per request; default 30000 */
+    unsigned retry_max_ms;  /* longest wait between retries; default 5000 */
+    uint64_t hold_max_seconds; /* how long the journal is kept for it when it is down before it
+                                  is released and the backend marked "needs resync"; default 7
+                                  days; 0 = for ever */
+} config_backend;
+
+/* [ingest]: the landing zone. */
+typedef struct config_ingest {
+    char landing[CONFIG_PATH_MAX]; /* default <data>/landing ("" in the struct = that default) */
+    char database[CONFIG_NAME_MAX]; /* default "ons" */
+    bool watch;                 /* watch it (inotify + rescan); default true */
+    unsigned rescan_seconds;    /* safety-net rescan period; default 60 */
+} config_ingest;
+
 typedef struct volta_config {
     /* [server] */
     char listen[CONFIG_LISTEN_MAX]; /* "host:port", "[v6]:port"; default 127.0.0.1:8086 */
@@ -29,7 +57,17 @@ typedef struct volta_config {
     unsigned threads;               /* HTTP worker threads; 0 = number of CPUs (default) */
     /* [journal] and [engine] */
     node_options node;
+    config_ingest ingest;
+    config_backend backends[CONFIG_MAX_BACKENDS];
+    size_t nbackends;
 } volta_config;
+
+/* What single keys cannot check (a backend's type and its path or url); config_load_* call it.
+ * name prefixes the message. */
+vt_rc config_check(const volta_config *cfg, const char *name, vt_err *err);
+
+/* Fills b with a backend's defaults (name, type and url/path left empty). */
+void config_backend_defaults(config_backend *b);
 
 /* Fills cfg with the defaults (node_options_default for the node part). */
 void config_defaults(volta_config *cfg);

@@ -156,6 +156,13 @@ struct node {
     pthread_mutex_t maint_lock;
     pthread_cond_t maint_cond;
     uint64_t trimmed_to; /* journal trimmed below this seq */
+    pthread_mutex_t hold_mu; /* guards holds */
+    struct {
+        bool used;
+        char name[64];
+        uint64_t keep_from;
+    } holds[NODE_MAX_HOLDS]; /* appliers of backup backends (node_journal_hold_add) */
+    int startup_hold;        /* node_options.journal_startup_hold's, or -1 */
     /* retention policies (note 9) */
     pthread_mutex_t meta_mu;  /* one catalog change at a time; held by enforcement passes */
     pthread_rwlock_t cat_lock; /* guards cats */
@@ -969,6 +976,48 @@ static vt_rc replay_drop_measurement(node *n, const journal_record *rec, vt_err 
     return rc;
 }
 
+static void apply_turn_wait(node *n, uint64_t seq);
+static void apply_turn_done(node *n, uint64_t seq);
+
+/* Applies one journal record to the engine (replay, and followers: node_apply_records). */
+static vt_rc apply_record(node *n, node_batch *b, const journal_record *rec, node_open_info *info,
+                          vt_err *err)
+{
+    char name[NODE_NAME_MAX + 1];
+    vt_rc rc;
+    switch (rec->type) {
+    case JOURNAL_REC_WRITE:
+        return replay_write(n, b, rec, info, err);
+    case JOURNAL_REC_CREATE_DB:
+        rc = record_dbop_decode(rec->data, rec->len, name, sizeof name, err);
+        return rc == VT_OK ? apply_create_db(n, rec->seq, name, err) : rc;
+    case JOURNAL_REC_DROP_DB:
+        rc = record_dbop_decode(rec->data, rec->len, name, sizeof name, err);
+        return rc == VT_OK ? apply_drop_db(n, rec->seq, name, err) : rc;
+    case RECORD_TYPE_DB_META: {
+        record_rpcat c;
+        rc = record_db_meta_decode(rec->data, rec->len, name, sizeof name, &c, err);
+        if (rc == VT_OK)
+            rc = apply_db_meta(n, rec->seq, name, &c, err);
+        record_rpcat_free(&c);
+        return rc;
+    }
+    case RECORD_TYPE_RETENTION: {
+        char store[ENGINE_STORE_NAME_MAX + 1];
+        int64_t cutoff;
+        rc = record_retention_decode(rec->data, rec->len, store, sizeof store, &cutoff, err);
+        return rc == VT_OK ? apply_retention(n, rec->seq, store, cutoff, err) : rc;
+    }
+    case RECORD_TYPE_DELETE:
+        return replay_delete(n, rec, err);
+    case RECORD_TYPE_DROP_MEASUREMENT:
+        return replay_drop_measurement(n, rec, err);
+    default:
+        return vt_err_set(err, VT_ECORRUPT, "journal record %llu: unknown type %u",
+                          (unsigned long long)rec->seq, rec->type);
+    }
+}
+
 static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
 {
     char dir[PATH_MAX + 16];
@@ -990,47 +1039,7 @@ static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
             break;
         if (rec.seq < from)
             continue;
-        char name[NODE_NAME_MAX + 1];
-        switch (rec.type) {
-        case JOURNAL_REC_WRITE:
-            rc = replay_write(n, b, &rec, info, err);
-            break;
-        case JOURNAL_REC_CREATE_DB:
-            rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
-            if (rc == VT_OK)
-                rc = apply_create_db(n, rec.seq, name, err);
-            break;
-        case JOURNAL_REC_DROP_DB:
-            rc = record_dbop_decode(rec.data, rec.len, name, sizeof name, err);
-            if (rc == VT_OK)
-                rc = apply_drop_db(n, rec.seq, name, err);
-            break;
-        case RECORD_TYPE_DB_META: {
-            record_rpcat c;
-            rc = record_db_meta_decode(rec.data, rec.len, name, sizeof name, &c, err);
-            if (rc == VT_OK)
-                rc = apply_db_meta(n, rec.seq, name, &c, err);
-            record_rpcat_free(&c);
-            break;
-        }
-        case RECORD_TYPE_RETENTION: {
-            char store[ENGINE_STORE_NAME_MAX + 1];
-            int64_t cutoff;
-            rc = record_retention_decode(rec.data, rec.len, store, sizeof store, &cutoff, err);
-            if (rc == VT_OK)
-                rc = apply_retention(n, rec.seq, store, cutoff, err);
-            break;
-        }
-        case RECORD_TYPE_DELETE:
-            rc = replay_delete(n, &rec, err);
-            break;
-        case RECORD_TYPE_DROP_MEASUREMENT:
-            rc = replay_drop_measurement(n, &rec, err);
-            break;
-        default:
-            rc = vt_err_set(err, VT_ECORRUPT, "journal record %llu: unknown type %u",
-                            (unsigned long long)rec.seq, rec.type);
-        }
+        rc = apply_record(n, b, &rec, info, err);
         if (rc != VT_OK)
             break;
         if (info)
@@ -1041,15 +1050,110 @@ static vt_rc replay(node *n, uint64_t from, node_open_info *info, vt_err *err)
     return rc;
 }
 
+vt_rc node_apply_records(node *n, const journal_record *recs, size_t count, vt_err *err)
+{
+    if (count == 0)
+        return VT_OK;
+    if (node_failed(n))
+        return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
+                                          "restart");
+    node_batch *b = batch_get(n);
+    if (!b)
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    vt_rc rc = VT_OK;
+    uint64_t last = 0;
+    pthread_mutex_lock(&n->meta_mu); /* catalog changes among the records (note 9) */
+    for (size_t i = 0; i < count && rc == VT_OK; i++) {
+        uint64_t seq = 0;
+        rc = journal_write(n->jr, recs[i].type, recs[i].data, recs[i].len, &seq, err);
+        if (rc != VT_OK)
+            break;
+        journal_record local = recs[i];
+        local.seq = seq;
+        pthread_mutex_lock(&n->apply_lock);
+        apply_turn_wait(n, seq);
+        rc = apply_record(n, b, &local, NULL, err);
+        apply_turn_done(n, seq);
+        pthread_mutex_unlock(&n->apply_lock);
+        if (rc != VT_OK)
+            vt_err_prefix(err, "record %llu", (unsigned long long)recs[i].seq);
+        last = seq;
+    }
+    pthread_mutex_unlock(&n->meta_mu);
+    if (rc == VT_OK && last)
+        rc = journal_sync_to(n->jr, last, err);
+    batch_put(n, b);
+    return rc;
+}
+
+int node_journal_hold_add(node *n, const char *name, uint64_t keep_from)
+{
+    pthread_mutex_lock(&n->hold_mu);
+    int slot = -1;
+    for (int i = 0; i < NODE_MAX_HOLDS; i++)
+        if (!n->holds[i].used) {
+            slot = i;
+            break;
+        }
+    if (slot >= 0) {
+        n->holds[slot].used = true;
+        n->holds[slot].keep_from = keep_from;
+        snprintf(n->holds[slot].name, sizeof n->holds[slot].name, "%s", name);
+    }
+    pthread_mutex_unlock(&n->hold_mu);
+    return slot;
+}
+
+void node_journal_hold_set(node *n, int hold, uint64_t keep_from)
+{
+    if (hold < 0 || hold >= NODE_MAX_HOLDS)
+        return;
+    pthread_mutex_lock(&n->hold_mu);
+    n->holds[hold].keep_from = keep_from;
+    pthread_mutex_unlock(&n->hold_mu);
+}
+
+void node_journal_hold_remove(node *n, int hold)
+{
+    if (hold < 0 || hold >= NODE_MAX_HOLDS)
+        return;
+    pthread_mutex_lock(&n->hold_mu);
+    n->holds[hold].used = false;
+    pthread_mutex_unlock(&n->hold_mu);
+}
+
+void node_journal_release_startup_hold(node *n)
+{
+    node_journal_hold_remove(n, n->startup_hold);
+    n->startup_hold = -1;
+}
+
+/* The lowest seq a holder still needs (UINT64_MAX when none). */
+static uint64_t holds_min(node *n)
+{
+    uint64_t v = UINT64_MAX;
+    pthread_mutex_lock(&n->hold_mu);
+    for (int i = 0; i < NODE_MAX_HOLDS; i++)
+        if (n->holds[i].used && n->holds[i].keep_from < v)
+            v = n->holds[i].keep_from;
+    pthread_mutex_unlock(&n->hold_mu);
+    return v;
+}
+
 unsigned node_trim_journal(node *n, vt_err *err)
 {
     uint64_t ckpt = engine_checkpoint_seq(n->eng);
-    if (ckpt == 0 || ckpt + 1 <= n->trimmed_to)
+    if (ckpt == 0)
+        return 0;
+    uint64_t keep_from = ckpt + 1, held = holds_min(n);
+    if (held < keep_from)
+        keep_from = held; /* a backup backend's applier still needs these records */
+    if (keep_from <= n->trimmed_to)
         return 0;
     uint64_t before = journal_first_seq(n->jr);
-    if (journal_truncate_before(n->jr, ckpt + 1, err) != VT_OK)
+    if (journal_truncate_before(n->jr, keep_from, err) != VT_OK)
         return 0;
-    n->trimmed_to = ckpt + 1;
+    n->trimmed_to = keep_from;
     return journal_first_seq(n->jr) != before ? 1 : 0;
 }
 
@@ -1103,6 +1207,7 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
     pthread_mutex_init(&n->maint_lock, NULL);
     pthread_cond_init(&n->maint_cond, NULL);
     pthread_mutex_init(&n->meta_mu, NULL);
+    pthread_mutex_init(&n->hold_mu, NULL);
     pthread_rwlock_init(&n->cat_lock, NULL);
     if (opts)
         n->opts = *opts;
@@ -1113,6 +1218,7 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
         return vt_err_set(err, VT_EINVAL, "data directory path too long");
     }
     snprintf(n->datadir, sizeof n->datadir, "%s", datadir);
+    n->startup_hold = n->opts.journal_startup_hold ? node_journal_hold_add(n, "startup", 0) : -1;
 
     char path[PATH_MAX + 16];
     vt_rc rc = durable_mkdirs(n->datadir, err);
@@ -1225,6 +1331,7 @@ vt_rc node_close(node *n, vt_err *err)
     cats_free(n);
     free(n->enf);
     pthread_mutex_destroy(&n->meta_mu);
+    pthread_mutex_destroy(&n->hold_mu);
     pthread_rwlock_destroy(&n->cat_lock);
     free(n);
     return rc;
@@ -1334,6 +1441,14 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
     }
 
     if (accepted > 0) {
+        res->min_time = INT64_MAX;
+        res->max_time = INT64_MIN;
+        for (size_t i = 0; i < b->npoints; i++) {
+            if (b->points[i].time < res->min_time)
+                res->min_time = b->points[i].time;
+            if (b->points[i].time > res->max_time)
+                res->max_time = b->points[i].time;
+        }
         /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
         rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,

@@ -41,6 +41,10 @@ typedef struct node_options {
     /* Enforce retention policies: the maintenance thread drops data older than each policy's
      * duration (whole shard groups, as InfluxDB). Default true. */
     bool retention;
+    /* Hold the whole journal from open until node_journal_release_startup_hold: a server
+     * registers its appliers' holds after node_open, and the maintenance thread must not trim
+     * what they need in between. Default false. */
+    bool journal_startup_hold;
     /* The clock of retention (enforcement and the write-time check), ns since the epoch;
      * NULL = CLOCK_REALTIME. A test hook. */
     int64_t (*clock)(void *ctx);
@@ -73,6 +77,8 @@ typedef struct node_write_result {
     /* points dropped because they are older than the policy keeps (InfluxDB: "partial write:
      * points beyond retention policy dropped=N"; reported unless there is a type conflict) */
     size_t retention_dropped;
+    /* time range (ns) of the points accepted; meaningful only when points > 0 */
+    int64_t min_time, max_time;
 } node_write_result;
 
 /* Writes a body of line protocol to db. Lines that parse and type-check are journaled, applied
@@ -159,6 +165,24 @@ vt_rc node_delete(node *n, const char *db, const uint64_t *series_ids, size_t ns
 /* DROP MEASUREMENT: deletes every series of measurement (journaled by name: series written to
  * it before the record's seq are dropped, on replay too). VT_OK when it has none. */
 vt_rc node_drop_measurement(node *n, const char *db, const char *measurement, vt_err *err);
+/* ---- followers of the journal ----
+ * Applies records of another node's journal (a native backup backend fed by its applier): each
+ * is written to this node's own journal (so this data directory is a complete volta instance,
+ * servable by `volta serve` after a rollback) and applied to the engine exactly as replay does
+ * (no retention check: the source already did it). Synced once at the end. recs[i].seq is the
+ * source seq (used in messages only). */
+vt_rc node_apply_records(node *n, const journal_record *recs, size_t count, vt_err *err);
+
+/* Journal holds: a holder (an applier of a backup backend) needs the records from keep_from
+ * on; the journal trim never deletes them (it keeps min(engine checkpoint + 1, every hold)).
+ * _add returns the hold's id, or -1 when NODE_MAX_HOLDS are in use. */
+#define NODE_MAX_HOLDS 16
+int node_journal_hold_add(node *n, const char *name, uint64_t keep_from);
+void node_journal_hold_set(node *n, int hold, uint64_t keep_from);
+void node_journal_hold_remove(node *n, int hold);
+/* Drops the hold node_options.journal_startup_hold took at open (no-op without one). */
+void node_journal_release_startup_hold(node *n);
+
 /* Runs one journal trim now (what the maintenance thread does); returns segments deleted. */
 unsigned node_trim_journal(node *n, vt_err *err);
 engine *node_engine(node *n);

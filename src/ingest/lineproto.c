@@ -221,6 +221,8 @@ void lp_parser_free(lp_parser *p)
 
 vt_rc lp_parser_reset(lp_parser *p, const char *body, size_t len)
 {
+    if (body == NULL && len == 0)
+        body = ""; /* an empty body: keep pointer arithmetic off NULL */
     p->body = body;
     p->end = body + len;
     p->pos = body;

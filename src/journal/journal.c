@@ -914,6 +914,19 @@ uint64_t journal_last_seq(journal *j)
     return v;
 }
 
+const char *journal_dir(const journal *j)
+{
+    return j->dir;
+}
+
+uint64_t journal_acked_seq(journal *j)
+{
+    pthread_mutex_lock(&j->mu);
+    uint64_t v = j->opts.fsync == JOURNAL_FSYNC_ALWAYS ? j->durable_seq : j->next_seq - 1;
+    pthread_mutex_unlock(&j->mu);
+    return v;
+}
+
 uint64_t journal_first_seq(journal *j)
 {
     pthread_mutex_lock(&j->mu);

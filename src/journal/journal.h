@@ -81,6 +81,13 @@ vt_rc journal_sync_to(journal *j, uint64_t seq, vt_err *err);
 
 uint64_t journal_last_seq(journal *j);
 uint64_t journal_first_seq(journal *j);
+/* The last seq a writer may have been acknowledged for: under FSYNC_ALWAYS the last durable
+ * record, under the other policies the last written one. Followers of the journal (appliers of
+ * backup backends) read up to this seq, so a backup never holds a record the primary could
+ * lose in a crash. */
+uint64_t journal_acked_seq(journal *j);
+/* The directory the journal lives in (for readers following it). */
+const char *journal_dir(const journal *j);
 /* True once a write/fsync failed: every later append returns VT_EFATAL. */
 bool journal_failed(journal *j);
 

@@ -44,6 +44,12 @@ typedef struct iql_env {
  * caller's). Returns VT_OK unless the writer was aborted (client gone) or memory ran out. */
 vt_rc iql_execute(const iql_env *env, const influxql_query *q, qr_writer *w);
 
+/* Parses and runs text on node n, appending InfluxDB's JSON response to out (epoch_div as in
+ * qr_options: 0 = RFC3339 times). A syntax error is VT_EPARSE "error parsing query: ..."
+ * (statement errors are inside the JSON, as the HTTP API returns them). */
+vt_rc iql_run_json(node *n, const char *db, const char *rp, const char *text, size_t len,
+                   int64_t epoch_div, vt_buf *out, vt_err *err);
+
 struct influxql_error;
 /* Compiles every regex of q's expressions, as InfluxDB does while parsing: false with err set
  * to "error parsing regexp: <Go's wording>: `re` at line L, char C" on the first bad one. */

@@ -17,6 +17,9 @@
 #include "query/result.h"
 #include "server/server_int.h"
 
+#include "backend/replication.h"
+#include "ingest/landing.h"
+
 enum MHD_Result http_handle_ping(http_request *rq)
 {
     const char *verbose = http_arg(rq, "verbose");
@@ -47,6 +50,27 @@ enum MHD_Result http_handle_health(http_request *rq)
                            "restart");
     vt_buf_printf(&b, ",\"status\":\"%s\",\"checks\":[],\"version\":", failed ? "fail" : "pass");
     http_json_cstr(&b, rq->srv->version);
+    journal *j = node_journal(n);
+    vt_buf_printf(&b, ",\"primary\":{\"type\":\"native\",\"journal_first_seq\":%llu,"
+                      "\"journal_last_seq\":%llu}",
+                  (unsigned long long)journal_first_seq(j),
+                  (unsigned long long)journal_acked_seq(j));
+    if (rq->srv->opts.replication) {
+        vt_buf_putc(&b, ',');
+        replication_health_json(rq->srv->opts.replication, &b);
+    }
+    if (rq->srv->opts.landing) {
+        landing_stats ls;
+        landing_get_stats(rq->srv->opts.landing, &ls);
+        vt_buf_printf(&b, ",\"landing\":{\"root\":");
+        http_json_cstr(&b, landing_root(rq->srv->opts.landing));
+        vt_buf_printf(&b, ",\"scans\":%llu,\"files\":%llu,\"loaded\":%llu,\"reloaded\":%llu,"
+                          "\"failed\":%llu,\"rows_loaded\":%llu,\"rows_rejected\":%llu}",
+                      (unsigned long long)ls.scans, (unsigned long long)ls.files_seen,
+                      (unsigned long long)ls.loaded, (unsigned long long)ls.reloaded,
+                      (unsigned long long)ls.failed, (unsigned long long)ls.rows_loaded,
+                      (unsigned long long)ls.rows_rejected);
+    }
     vt_buf_printf(&b, "}\n");
     return http_respond(rq, failed ? 503 : 200, &b);
 }

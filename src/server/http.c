@@ -41,6 +41,10 @@
 
 #include "server/server_int.h"
 
+#include "backend/replication.h"
+#include "common/log.h"
+#include "ingest/landing.h"
+
 /* default worker threads per online CPU (see http_server_start) */
 #define HTTP_THREADS_PER_CPU 4u
 
@@ -51,7 +55,8 @@ static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
 };
 
 static const char *const http_endpoint_names[HTTP_EP_COUNT] = {
-    "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query", "other",
+    "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query",
+    "admin_load", "admin_resync", "admin_ledger", "other",
 };
 
 /* ---- logging ---- */
@@ -63,31 +68,7 @@ void http_log(const char *level, const char *fields, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[40];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-
-    vt_buf b;
-    vt_buf_init(&b);
-    vt_buf_printf(&b, "{\"ts\":\"%s\",\"level\":", when);
-    http_json_cstr(&b, level);
-    vt_buf_printf(&b, ",\"msg\":");
-    http_json_cstr(&b, msg);
-    if (fields && fields[0]) {
-        vt_buf_putc(&b, ',');
-        vt_buf_append(&b, fields, strlen(fields));
-    }
-    vt_buf_append(&b, "}\n", 2);
-    if (!b.oom) {
-        ssize_t w = write(STDERR_FILENO, b.data, b.len);
-        (void)w;
-    }
-    vt_buf_free(&b);
+    vt_log_fields(level, NULL, fields, "%s", msg);
 }
 
 __attribute__((format(printf, 2, 0))) static void http_mhd_logger(void *cls, const char *fmt,
@@ -425,6 +406,23 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
         st.series, st.segments, st.memtable_bytes, node_failed(srv->node) ? 1 : 0);
+    if (srv->opts.replication)
+        replication_metrics(srv->opts.replication, &b);
+    if (srv->opts.landing) {
+        landing_stats ls;
+        landing_get_stats(srv->opts.landing, &ls);
+        vt_buf_printf(&b,
+                      "# HELP volta_landing_files_total Landing-zone files by outcome.\n"
+                      "# TYPE volta_landing_files_total counter\n"
+                      "volta_landing_files_total{outcome=\"loaded\"} %" PRIu64 "\n"
+                      "volta_landing_files_total{outcome=\"reloaded\"} %" PRIu64 "\n"
+                      "volta_landing_files_total{outcome=\"failed\"} %" PRIu64 "\n"
+                      "# HELP volta_landing_rows_total Landing-zone rows loaded and rejected.\n"
+                      "# TYPE volta_landing_rows_total counter\n"
+                      "volta_landing_rows_total{outcome=\"loaded\"} %" PRIu64 "\n"
+                      "volta_landing_rows_total{outcome=\"rejected\"} %" PRIu64 "\n",
+                      ls.loaded, ls.reloaded, ls.failed, ls.rows_loaded, ls.rows_rejected);
+    }
     return http_queue(rq, 200, &b, NULL, "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -446,6 +444,12 @@ static http_endpoint http_route(const char *url)
         return HTTP_EP_HEALTH;
     if (strcmp(url, "/metrics") == 0)
         return HTTP_EP_METRICS;
+    if (strcmp(url, "/api/v1/load") == 0)
+        return HTTP_EP_ADMIN_LOAD;
+    if (strcmp(url, "/api/v1/resync") == 0)
+        return HTTP_EP_ADMIN_RESYNC;
+    if (strcmp(url, "/api/v1/ledger") == 0)
+        return HTTP_EP_ADMIN_LEDGER;
     return HTTP_EP_OTHER;
 }
 
@@ -465,6 +469,18 @@ static enum MHD_Result http_dispatch(http_request *rq)
     case HTTP_EP_HEALTH:
         return get || head ? http_handle_health(rq) : http_respond_method(rq, "GET, HEAD");
     case HTTP_EP_METRICS: return get ? http_handle_metrics(rq) : http_respond_method(rq, "GET");
+    case HTTP_EP_ADMIN_LEDGER:
+        return get ? http_handle_admin_ledger(rq) : http_respond_method(rq, "GET");
+    case HTTP_EP_ADMIN_LOAD:
+    case HTTP_EP_ADMIN_RESYNC:
+        if (!post)
+            return http_respond_method(rq, "POST");
+        if (rq->too_large)
+            return http_respond_error(rq, 413, HTTP_ERROR_TOO_LARGE);
+        if (rq->body.len > 0)
+            vt_buf_cstr(&rq->body);
+        return rq->ep == HTTP_EP_ADMIN_LOAD ? http_handle_admin_load(rq)
+                                            : http_handle_admin_resync(rq);
     case HTTP_EP_WRITE:
     case HTTP_EP_V2_WRITE:
     case HTTP_EP_V2_QUERY:
@@ -652,7 +668,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
     if (!rq) {
         http_endpoint ep = http_route(url);
         bool body_route = (ep == HTTP_EP_WRITE || ep == HTTP_EP_V2_WRITE || ep == HTTP_EP_QUERY ||
-                           ep == HTTP_EP_V2_QUERY) &&
+                           ep == HTTP_EP_V2_QUERY || ep == HTTP_EP_ADMIN_LOAD ||
+                           ep == HTTP_EP_ADMIN_RESYNC) &&
                           http_is(method, MHD_HTTP_METHOD_POST);
         if (!body_route) {
             /* answered once the request is complete (answering now would make MHD close the

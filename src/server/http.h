@@ -27,6 +27,12 @@ typedef struct http_options {
     unsigned threads;              /* worker threads; 0 = 4 per online CPU (at most 64) */
     unsigned connection_limit;     /* default 1024 */
     unsigned connection_timeout_s; /* idle connection timeout; default 120 */
+    /* the ingest pipeline, when the server runs one (NULL otherwise): reported in /health and
+     * /metrics, driven by the admin endpoints */
+    struct meta *meta;
+    struct replication *replication;
+    struct landing *landing;
+    const char *landing_db; /* database landing-zone files go to */
 } http_options;
 
 typedef struct http_server http_server;

@@ -24,6 +24,9 @@ typedef enum http_endpoint {
     HTTP_EP_QUERY,
     HTTP_EP_METRICS,
     HTTP_EP_V2_QUERY, /* POST /api/v2/query (Flux) */
+    HTTP_EP_ADMIN_LOAD,   /* POST /api/v1/load: load files through the ledger */
+    HTTP_EP_ADMIN_RESYNC, /* POST /api/v1/resync: repair a backend */
+    HTTP_EP_ADMIN_LEDGER, /* GET /api/v1/ledger: the ingest ledger */
     HTTP_EP_OTHER,
     HTTP_EP_COUNT
 } http_endpoint;
@@ -77,6 +80,11 @@ enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *bo
 /* A response whose body MHD reads from the pipe fd (taken over; closed by MHD). */
 enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
                                   const char *content_type);
+/* Admin endpoints (handlers_admin.c). */
+enum MHD_Result http_handle_admin_load(http_request *rq);
+enum MHD_Result http_handle_admin_resync(http_request *rq);
+enum MHD_Result http_handle_admin_ledger(http_request *rq);
+
 /* {"error":"<msg>"} with status. */
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);
 /* 405 with an Allow header. */

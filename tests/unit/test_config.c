@@ -90,9 +90,10 @@ static void test_errors(void **state)
          "volta.toml:2:11: server.threads must be an integer"},
         {"[server]\nbogus = 1\n", VT_EINVAL, "volta.toml:2:1: unknown key 'bogus' in [server]"},
         {"\n\n[storage]\n", VT_EINVAL,
-         "volta.toml:3:2: unknown section [storage] (known: server, journal, engine)"},
+         "volta.toml:3:2: unknown section [storage] (known: server, journal, engine, ingest, "
+         "backend.<name>)"},
         {"threads = 4\n", VT_EINVAL,
-         "volta.toml:1:1: key 'threads' outside a section ([server], [journal] or [engine])"},
+         "volta.toml:1:1: key 'threads' outside a section ([server], [journal], [engine], ...)"},
         {"[server]\nthreads = 2\nthreads = 3\n", VT_EINVAL,
          "volta.toml:3:1: duplicate key 'threads' in [server]"},
         {"[server]\nlisten = \"abc\n", VT_EPARSE, "volta.toml:2:10: unterminated string"},
@@ -120,6 +121,31 @@ static void test_errors(void **state)
          "volta.toml:2:10: unknown escape '\\q' in string"},
         {"[server]\nlisten = \"\"\n", VT_EINVAL,
          "volta.toml:2:10: server.listen must not be empty"},
+        {"[backend.b]\ntype = \"s3\"\n", VT_EINVAL,
+         "volta.toml:2:8: backend.type must be \"native\" or \"influx\""},
+        {"[backend.b]\ntype = \"influx\"\n", VT_EINVAL,
+         "volta.toml: [backend.b] (influx) needs url = \"http://host:port\""},
+        {"[backend.b]\ntype = \"native\"\n", VT_EINVAL,
+         "volta.toml: [backend.b] (native) needs path = \"<data directory>\""},
+        {"[backend.b]\nurl = \"http://x\"\n", VT_EINVAL,
+         "volta.toml: [backend.b] needs type = \"native\" or \"influx\""},
+        {"[backend.b]\nurl = \"ftp://x\"\n", VT_EINVAL,
+         "volta.toml:2:7: backend.url must start with http:// or https://"},
+        {"[backend.b]\ntype = \"native\"\npath = \"/x\"\n[backend.b]\n", VT_EINVAL,
+         "volta.toml:4:10: duplicate section [backend.b]"},
+        {"[backend.primary]\n", VT_EINVAL,
+         "volta.toml:1:10: \"primary\" is the server's own engine; name backup backends "
+         "otherwise"},
+        {"[backend.a.b]\n", VT_EINVAL, "volta.toml:1:10: backend name must not contain '.'"},
+        {"[backend.b]\ntype = \"native\"\ntype = \"native\"\n", VT_EINVAL,
+         "volta.toml:3:1: duplicate key 'type' in [backend]"},
+        {"[backend.b]\nrole = \"primary\"\n", VT_EINVAL,
+         "volta.toml:2:8: backend.role must be \"backup\" (the primary is the server's own "
+         "engine)"},
+        {"[ingest]\nrescan_seconds = 0\n", VT_EINVAL,
+         "volta.toml:2:18: ingest.rescan_seconds = 0 is out of range (1..86400)"},
+        {"[ingest]\ndatabase = \"\"\n", VT_EINVAL,
+         "volta.toml:2:12: ingest.database must not be empty"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         volta_config cfg;
@@ -129,6 +155,71 @@ static void test_errors(void **state)
             fail_msg("case %zu: got rc %d '%s', want rc %d '%s'", i, rc, err.msg, cases[i].rc,
                      cases[i].msg);
     }
+}
+
+static void test_backends_and_ingest(void **state)
+{
+    (void)state;
+    const char *text = "[ingest]\n"
+                       "landing = \"/srv/landing\"\n"
+                       "database = \"grid\"\n"
+                       "watch = false\n"
+                       "rescan_seconds = 30\n"
+                       "[backend.bk]\n"
+                       "type = \"native\"\n"
+                       "path = \"/srv/backup\"\n"
+                       "[backend.idb]\n"
+                       "type = \"influx\"\n"
+                       "url = \"http://10.0.0.2:8086/\"\n"
+                       "username = \"u\"\n"
+                       "password = \"p\"\n"
+                       "batch_records = 100\n"
+                       "batch_bytes = 1048576\n"
+                       "timeout_ms = 5000\n"
+                       "retry_max_ms = 250\n"
+                       "hold_max_seconds = 0\n";
+    volta_config cfg;
+    vt_err err;
+    assert_int_equal(load(text, &cfg, &err), VT_OK);
+    assert_string_equal(cfg.ingest.landing, "/srv/landing");
+    assert_string_equal(cfg.ingest.database, "grid");
+    assert_false(cfg.ingest.watch);
+    assert_int_equal(cfg.ingest.rescan_seconds, 30);
+    assert_int_equal(cfg.nbackends, 2);
+    assert_string_equal(cfg.backends[0].name, "bk");
+    assert_string_equal(cfg.backends[0].type, "native");
+    assert_string_equal(cfg.backends[0].path, "/srv/backup");
+    assert_string_equal(cfg.backends[0].role, "backup");
+    assert_int_equal(cfg.backends[0].batch_records, 512); /* defaults */
+    assert_int_equal(cfg.backends[0].retry_max_ms, 5000);
+    assert_int_equal(cfg.backends[0].hold_max_seconds, 7 * 86400);
+    assert_string_equal(cfg.backends[1].name, "idb");
+    assert_string_equal(cfg.backends[1].url, "http://10.0.0.2:8086"); /* trailing / dropped */
+    assert_string_equal(cfg.backends[1].username, "u");
+    assert_string_equal(cfg.backends[1].password, "p");
+    assert_int_equal(cfg.backends[1].batch_records, 100);
+    assert_int_equal(cfg.backends[1].batch_bytes, 1048576);
+    assert_int_equal(cfg.backends[1].timeout_ms, 5000);
+    assert_int_equal(cfg.backends[1].retry_max_ms, 250);
+    assert_int_equal(cfg.backends[1].hold_max_seconds, 0);
+
+    /* defaults without the sections */
+    assert_int_equal(load("", &cfg, &err), VT_OK);
+    assert_string_equal(cfg.ingest.landing, "");
+    assert_string_equal(cfg.ingest.database, "ons");
+    assert_true(cfg.ingest.watch);
+    assert_int_equal(cfg.ingest.rescan_seconds, 60);
+    assert_int_equal(cfg.nbackends, 0);
+
+    /* at most CONFIG_MAX_BACKENDS */
+    char many[4096] = "";
+    for (int i = 0; i <= CONFIG_MAX_BACKENDS; i++) {
+        char sec[128];
+        snprintf(sec, sizeof sec, "[backend.b%d]\ntype = \"native\"\npath = \"/x%d\"\n", i, i);
+        strcat(many, sec);
+    }
+    assert_int_equal(load(many, &cfg, &err), VT_ELIMIT);
+    assert_non_null(strstr(err.msg, "more than 8 backends"));
 }
 
 static void test_file(void **state)
@@ -173,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_good_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_backends_and_ingest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,56 @@
+/*
+ * cli/cli_http.c — see cli_http.h.
+ */
+#include "cli/cli_http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+static size_t sink(char *data, size_t size, size_t n, void *ctx)
+{
+    vt_buf_append(ctx, data, size * n);
+    return ((vt_buf *)ctx)->oom ? 0 : size * n;
+}
+
+int cli_http(const char *method, const char *url, const char *body, size_t len,
+             const char *content_type, long timeout_s, vt_buf *resp, long *status, char *errbuf)
+{
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(errbuf, 256, "cannot initialise libcurl");
+        return -1;
+    }
+    struct curl_slist *hdr = NULL;
+    char ct[128];
+    errbuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        snprintf(ct, sizeof ct, "Content-Type: %s",
+                 content_type ? content_type : "application/json");
+        hdr = curl_slist_append(hdr, ct);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "volta-cli/" VOLTA_VERSION);
+    CURLcode cc = curl_easy_perform(c);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        if (!errbuf[0])
+            snprintf(errbuf, 256, "%s", curl_easy_strerror(cc));
+        rc = -1;
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    }
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(c);
+    return rc;
+}

@@ -1,0 +1,17 @@
+/*
+ * cli/cli_http.h — the one HTTP call operator commands make to a running server (libcurl).
+ */
+#ifndef CLI_CLI_HTTP_H
+#define CLI_CLI_HTTP_H
+
+#include <stddef.h>
+
+#include "common/buf.h"
+
+/* method "GET" or "POST" (body/len/content_type used for POST). The response body is appended
+ * to resp; *status = the HTTP status. Returns 0, or -1 with errbuf (>= 256 bytes) saying why
+ * the server could not be reached. */
+int cli_http(const char *method, const char *url, const char *body, size_t len,
+             const char *content_type, long timeout_s, vt_buf *resp, long *status, char *errbuf);
+
+#endif
