@@ -18,6 +18,8 @@ volta is starting on http://127.0.0.1:8086 (database "ons"). Try, from another t
   curl -s -XPOST 'http://127.0.0.1:8086/write?db=ons' --data-binary 'load,subsystem=SE value=41234.5'
   curl -s http://127.0.0.1:8086/metrics | grep volta_
   ./build/volta gen --days 1 --plants 10 | head      # what the demo data looks like
+  cp ../shared/data/ons/CURVA_CARGA_2024.csv demo-data/landing/   # real ONS files: loaded at once
+  ./build/volta status                               # landing zone, replication, lags
 Stop with Ctrl-C; then `./build/volta verify demo-data` checks every checksum.
 MSG
 exec ./build/volta serve --demo --data ./demo-data --listen 127.0.0.1:8086 "$@"
