@@ -79,9 +79,12 @@ int cmd_status(int argc, char **argv)
     printf("volta at %s (%s): %s — %s\n", host, gets_(h, "version"),
            healthy ? "healthy" : "UNHEALTHY", gets_(h, "message"));
     json_t *p = json_object_get(h, "primary");
-    if (p)
-        printf("  primary   native   journal seq %lld..%lld\n", geti(p, "journal_first_seq"),
-               geti(p, "journal_last_seq"));
+    if (p && geti(p, "journal_first_seq") == 0)
+        printf("  primary   native   journal empty: every record up to seq %lld is in segment "
+               "files\n", geti(p, "journal_last_seq"));
+    else if (p)
+        printf("  primary   native   journal holds seq %lld..%lld\n",
+               geti(p, "journal_first_seq"), geti(p, "journal_last_seq"));
     size_t i;
     json_t *b;
     json_array_foreach(json_object_get(h, "backends"), i, b)
