@@ -25,6 +25,8 @@ int cli_http(const char *method, const char *url, const char *body, size_t len,
     char ct[128];
     errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (strcmp(method, "DELETE") == 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");

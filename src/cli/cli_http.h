@@ -8,7 +8,7 @@
 
 #include "common/buf.h"
 
-/* method "GET" or "POST" (body/len/content_type used for POST). The response body is appended
+/* method "GET", "POST" or "DELETE" (body/len/content_type used for POST). The response body is appended
  * to resp; *status = the HTTP status. Returns 0, or -1 with errbuf (>= 256 bytes) saying why
  * the server could not be reached. */
 int cli_http(const char *method, const char *url, const char *body, size_t len,

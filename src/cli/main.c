@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"load", "load ONS CSV and line-protocol files exactly once (the ledger)", cmd_load},
     {"resync", "find and repair what a backup backend is missing", cmd_resync},
     {"status", "the server's health, replication lag and landing zone, for a person", cmd_status},
+    {"snapshot", "consistent snapshots in constant time: create, list, delete", cmd_snapshot},
 };
 
 static void usage(FILE *out)

@@ -1679,6 +1679,11 @@ engine *node_engine(node *n)
     return n->eng;
 }
 
+const char *node_datadir(const node *n)
+{
+    return n->datadir;
+}
+
 journal *node_journal(node *n)
 {
     return n->jr;

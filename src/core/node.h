@@ -186,6 +186,8 @@ void node_journal_release_startup_hold(node *n);
 /* Runs one journal trim now (what the maintenance thread does); returns segments deleted. */
 unsigned node_trim_journal(node *n, vt_err *err);
 engine *node_engine(node *n);
+/* The data directory the node was opened on. */
+const char *node_datadir(const node *n);
 journal *node_journal(node *n);
 /* True when the journal or engine hit a sticky failure: writes are refused until restart. */
 bool node_failed(node *n);

@@ -65,6 +65,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -454,6 +455,42 @@ cleanup:
     }
     free(m.dbs);
     vt_buf_free(&b);
+    return rc;
+}
+
+vt_rc engine_snapshot(engine *e, const char *dst, uint64_t *checkpoint, uint64_t *files,
+                      uint64_t *bytes, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    *files = *bytes = 0;
+    char seg[ENGINE_PATH_MAX], src[ENGINE_PATH_MAX], to[ENGINE_PATH_MAX];
+    snprintf(seg, sizeof seg, "%s/seg", dst);
+    if (mkdir(seg, 0755) != 0 && errno != EEXIST)
+        return vt_err_set(err, VT_EIO, "snapshot: mkdir %s: %s", seg, strerror(errno));
+    /* the shared lock keeps flushes and compactions from publishing meanwhile: the MANIFEST on
+     * disk lists exactly the segments in memory, and its checkpoint is e->checkpoint */
+    pthread_rwlock_rdlock(&e->lock);
+    *checkpoint = e->checkpoint;
+    snprintf(src, sizeof src, "%s/MANIFEST", e->dir);
+    snprintf(to, sizeof to, "%s/MANIFEST", dst);
+    if (link(src, to) != 0 && errno != ENOENT) /* no MANIFEST yet: an empty engine */
+        rc = vt_err_set(err, VT_EIO, "snapshot: link %s: %s", src, strerror(errno));
+    for (size_t i = 0; rc == VT_OK && i < e->ndbs; i++) {
+        edb *d = e->dbs[i];
+        for (size_t k = 0; rc == VT_OK && k < d->nsegs; k++) {
+            const char *name = d->segs[k]->name;
+            const char *base = strrchr(name, '/');
+            base = base ? base + 1 : name;
+            snprintf(to, sizeof to, "%s/%s", seg, base);
+            if (link(name, to) != 0) {
+                rc = vt_err_set(err, VT_EIO, "snapshot: link %s: %s", name, strerror(errno));
+                break;
+            }
+            (*files)++;
+            *bytes += d->segs[k]->size;
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
     return rc;
 }
 

@@ -128,6 +128,12 @@ vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point
 
 /* Writes the memtable to a segment and publishes a manifest with the new checkpoint. */
 vt_rc engine_flush(engine *e, vt_err *err);
+/* Hard-links the engine's current MANIFEST to dst/MANIFEST and every segment file it lists to
+ * dst/seg/ (dst exists; seg/ is created). Consistent: no flush or compaction publishes while it
+ * runs. *checkpoint = the MANIFEST's checkpoint (replaying the journal from checkpoint + 1 over
+ * the linked files rebuilds the state). Constant time in the data size. */
+vt_rc engine_snapshot(engine *e, const char *dst, uint64_t *checkpoint, uint64_t *files,
+                      uint64_t *bytes, vt_err *err);
 /* Merges each database's segments into one (LWW on (series, field, time)). */
 vt_rc engine_compact(engine *e, vt_err *err);
 uint64_t engine_checkpoint_seq(engine *e);

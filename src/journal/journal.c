@@ -914,6 +914,41 @@ uint64_t journal_last_seq(journal *j)
     return v;
 }
 
+vt_rc journal_link_segments(journal *j, const char *dst, uint64_t *last_seq, uint64_t *files,
+                            uint64_t *bytes, vt_err *err)
+{
+    vt_rc rc = VT_OK;
+    *files = *bytes = 0;
+    pthread_mutex_lock(&j->mu);
+    if (j->failed) {
+        rc = journal_fatal(j, err);
+        goto out;
+    }
+    /* the active segment is closed first (fsynced), so every linked file is immutable */
+    if (j->seg_size > JNL_SEG_HDR_SIZE) {
+        rc = journal_roll(j, err);
+        if (rc != VT_OK)
+            goto out;
+    }
+    *last_seq = j->next_seq - 1;
+    for (size_t i = 0; i + 1 < j->nsegs; i++) { /* all but the (new, empty) active one */
+        char src[PATH_MAX], to[PATH_MAX];
+        jnl_seg_path(src, sizeof src, j->dir, j->segs[i]);
+        jnl_seg_path(to, sizeof to, dst, j->segs[i]);
+        if (link(src, to) != 0) {
+            rc = vt_err_set(err, VT_EIO, "journal: link %s -> %s: %s", src, to, strerror(errno));
+            goto out;
+        }
+        struct stat st;
+        if (stat(to, &st) == 0)
+            *bytes += (uint64_t)st.st_size;
+        (*files)++;
+    }
+out:
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
+
 const char *journal_dir(const journal *j)
 {
     return j->dir;

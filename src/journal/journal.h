@@ -86,6 +86,12 @@ uint64_t journal_first_seq(journal *j);
  * backup backends) read up to this seq, so a backup never holds a record the primary could
  * lose in a crash. */
 uint64_t journal_acked_seq(journal *j);
+/* Snapshots: closes the active segment (fsynced) when it holds records, then hard-links every
+ * closed segment file into dst (same file names). *last_seq = the last record linked (every
+ * record written so far). Constant time in the data size: no byte is copied. The links must
+ * never be appended to (a restore copies them into a new journal directory). */
+vt_rc journal_link_segments(journal *j, const char *dst, uint64_t *last_seq, uint64_t *files,
+                            uint64_t *bytes, vt_err *err);
 /* The directory the journal lives in (for readers following it). */
 const char *journal_dir(const journal *j);
 /* True once a write/fsync failed: every later append returns VT_EFATAL. */

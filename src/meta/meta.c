@@ -116,6 +116,25 @@ static const char *const migrations[] = {
     "    detail TEXT    NOT NULL DEFAULT ''\n"
     ");\n"
     "PRAGMA user_version = 1;\n",
+    /* version 2: the catalog of snapshots and backups (ops/snapshot.h, ops/backup.h) */
+    "CREATE TABLE catalog (\n"
+    "    id          TEXT    NOT NULL,\n"
+    "    kind        TEXT    NOT NULL CHECK (kind IN ('snapshot', 'full', 'incremental')),\n"
+    "    location    TEXT    NOT NULL,\n"
+    "    parent      TEXT    NOT NULL DEFAULT '',\n"
+    "    created_at  INTEGER NOT NULL,\n"
+    "    checkpoint  INTEGER NOT NULL DEFAULT 0,\n"
+    "    seq         INTEGER NOT NULL DEFAULT 0,\n"
+    "    seq_first   INTEGER NOT NULL DEFAULT 0,\n"
+    "    time_last   INTEGER NOT NULL DEFAULT 0,\n"
+    "    files       INTEGER NOT NULL DEFAULT 0,\n"
+    "    bytes       INTEGER NOT NULL DEFAULT 0,\n"
+    "    new_files   INTEGER NOT NULL DEFAULT 0,\n"
+    "    new_bytes   INTEGER NOT NULL DEFAULT 0,\n"
+    "    state       TEXT    NOT NULL DEFAULT 'complete',\n"
+    "    PRIMARY KEY (kind, id)\n"
+    ") WITHOUT ROWID;\n"
+    "PRAGMA user_version = 2;\n",
 };
 
 #define META_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -130,6 +149,10 @@ static const char *const migrations[] = {
 #define BACKEND_COLS                                                                               \
     "name, cursor, cursor_time, updated_at, needs_resync, resync_reason, applied_records, "       \
     "failures, last_error, last_error_at"
+
+#define CATALOG_COLS                                                                               \
+    "id, kind, location, parent, created_at, checkpoint, seq, seq_first, time_last, files, "      \
+    "bytes, new_files, new_bytes, state"
 
 typedef enum stmt_id {
     ST_USER_VERSION,
@@ -151,6 +174,10 @@ typedef enum stmt_id {
     ST_BACKEND_LIST,
     ST_AUDIT_INSERT,
     ST_AUDIT_LIST,
+    ST_CATALOG_PUT,
+    ST_CATALOG_GET,
+    ST_CATALOG_LIST,
+    ST_CATALOG_DELETE,
     ST_COUNT
 } stmt_id;
 
@@ -207,6 +234,16 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_AUDIT_INSERT] = "INSERT INTO audit (at_ns, who, action, detail) VALUES (?1, ?2, ?3, ?4)",
     [ST_AUDIT_LIST] = "SELECT id, at_ns, who, action, detail FROM audit ORDER BY id DESC "
                       "LIMIT ?1",
+    [ST_CATALOG_PUT] =
+        "INSERT OR REPLACE INTO catalog (id, kind, location, parent, created_at, checkpoint, seq, "
+        "seq_first, time_last, files, bytes, new_files, new_bytes, state) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [ST_CATALOG_GET] = "SELECT " CATALOG_COLS " FROM catalog WHERE id = ?1 "
+                       "AND (?2 IS NULL OR kind = ?2 OR (?2 = 'backup' AND kind <> 'snapshot'))",
+    [ST_CATALOG_LIST] = "SELECT " CATALOG_COLS " FROM catalog WHERE ?1 IS NULL OR kind = ?1 "
+                        "OR (?1 = 'backup' AND kind <> 'snapshot') ORDER BY created_at DESC, id DESC",
+    [ST_CATALOG_DELETE] = "DELETE FROM catalog WHERE id = ?1 AND (kind = ?2 OR "
+                          "(?2 = 'backup' AND kind <> 'snapshot'))",
 };
 
 struct meta {
@@ -1168,4 +1205,149 @@ out:
     *out = arr;
     *n = cnt;
     return VT_OK;
+}
+
+/* ---- catalog of snapshots and backups ---- */
+
+static void read_catalog_row(sqlite3_stmt *s, meta_catalog *c)
+{
+    memset(c, 0, sizeof *c);
+    col_text(s, 0, c->id, sizeof c->id);
+    col_text(s, 1, c->kind, sizeof c->kind);
+    col_text(s, 2, c->location, sizeof c->location);
+    col_text(s, 3, c->parent, sizeof c->parent);
+    c->created_at = sqlite3_column_int64(s, 4);
+    c->checkpoint = (uint64_t)sqlite3_column_int64(s, 5);
+    c->seq = (uint64_t)sqlite3_column_int64(s, 6);
+    c->seq_first = (uint64_t)sqlite3_column_int64(s, 7);
+    c->time_last = sqlite3_column_int64(s, 8);
+    c->files = (uint64_t)sqlite3_column_int64(s, 9);
+    c->bytes = (uint64_t)sqlite3_column_int64(s, 10);
+    c->new_files = (uint64_t)sqlite3_column_int64(s, 11);
+    c->new_bytes = (uint64_t)sqlite3_column_int64(s, 12);
+    col_text(s, 13, c->state, sizeof c->state);
+}
+
+vt_rc meta_catalog_put(meta *m, const meta_catalog *c, vt_err *err)
+{
+    if (!m || !c || !c->id[0] || !c->kind[0])
+        return vt_err_set(err, VT_EINVAL, "meta_catalog_put: id and kind required");
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    vt_rc rc = stmt_get(m, ST_CATALOG_PUT, &s, err, "meta_catalog_put");
+    if (rc == VT_OK) {
+        int b = SQLITE_OK;
+        bind_text(s, 1, c->id, sizeof c->id, &b);
+        bind_text(s, 2, c->kind, sizeof c->kind, &b);
+        bind_text(s, 3, c->location, sizeof c->location, &b);
+        bind_text(s, 4, c->parent, sizeof c->parent, &b);
+        bind_i64(s, 5, c->created_at, &b);
+        bind_i64(s, 6, (int64_t)c->checkpoint, &b);
+        bind_i64(s, 7, (int64_t)c->seq, &b);
+        bind_i64(s, 8, (int64_t)c->seq_first, &b);
+        bind_i64(s, 9, c->time_last, &b);
+        bind_i64(s, 10, (int64_t)c->files, &b);
+        bind_i64(s, 11, (int64_t)c->bytes, &b);
+        bind_i64(s, 12, (int64_t)c->new_files, &b);
+        bind_i64(s, 13, (int64_t)c->new_bytes, &b);
+        bind_text(s, 14, c->state[0] ? c->state : "complete", sizeof c->state, &b);
+        rc = b != SQLITE_OK ? bind_fail(m, s, b, err, "meta_catalog_put")
+                            : exec_stmt(m, s, err, "meta_catalog_put");
+    }
+    UNLOCK(m);
+    return rc;
+}
+
+vt_rc meta_catalog_get(meta *m, const char *kind, const char *id, meta_catalog *out, vt_err *err)
+{
+    if (!m || !id || !out)
+        return vt_err_set(err, VT_EINVAL, "meta_catalog_get: NULL argument");
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    vt_rc rc = stmt_get(m, ST_CATALOG_GET, &s, err, "meta_catalog_get");
+    if (rc == VT_OK) {
+        int b = SQLITE_OK;
+        bind_text(s, 1, id, META_NAME_MAX, &b);
+        if (kind)
+            bind_text(s, 2, kind, META_NAME_MAX, &b);
+        else if (b == SQLITE_OK)
+            b = sqlite3_bind_null(s, 2);
+        if (b != SQLITE_OK) {
+            rc = bind_fail(m, s, b, err, "meta_catalog_get");
+        } else {
+            int src = sqlite3_step(s);
+            if (src == SQLITE_ROW)
+                read_catalog_row(s, out);
+            else if (src == SQLITE_DONE)
+                rc = vt_err_set(err, VT_ENOTFOUND, "%s not found: %s", kind ? kind : "snapshot "
+                                "or backup", id);
+            else
+                rc = db_fail(m, err, sqlite3_extended_errcode(m->db), "meta_catalog_get %s", id);
+            stmt_done(s);
+        }
+    }
+    UNLOCK(m);
+    return rc;
+}
+
+vt_rc meta_catalog_list(meta *m, const char *kind, meta_catalog **out, size_t *n, vt_err *err)
+{
+    if (!m || !out || !n)
+        return vt_err_set(err, VT_EINVAL, "meta_catalog_list: NULL argument");
+    *out = NULL;
+    *n = 0;
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    meta_catalog *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    vt_rc rc = stmt_get(m, ST_CATALOG_LIST, &s, err, "meta_catalog_list");
+    if (rc == VT_OK) {
+        int b = SQLITE_OK;
+        if (kind)
+            bind_text(s, 1, kind, META_NAME_MAX, &b);
+        else
+            b = sqlite3_bind_null(s, 1);
+        if (b != SQLITE_OK) {
+            rc = bind_fail(m, s, b, err, "meta_catalog_list");
+        } else {
+            int src;
+            while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+                rc = grow((void **)&arr, &cap, cnt + 1, sizeof *arr, err, "meta_catalog_list");
+                if (rc != VT_OK)
+                    break;
+                read_catalog_row(s, &arr[cnt++]);
+            }
+            if (rc == VT_OK && src != SQLITE_DONE)
+                rc = db_fail(m, err, sqlite3_extended_errcode(m->db), "meta_catalog_list");
+            stmt_done(s);
+        }
+    }
+    UNLOCK(m);
+    if (rc != VT_OK) {
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return VT_OK;
+}
+
+vt_rc meta_catalog_delete(meta *m, const char *kind, const char *id, vt_err *err)
+{
+    if (!m || !kind || !id)
+        return vt_err_set(err, VT_EINVAL, "meta_catalog_delete: NULL argument");
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    vt_rc rc = stmt_get(m, ST_CATALOG_DELETE, &s, err, "meta_catalog_delete");
+    if (rc == VT_OK) {
+        int b = SQLITE_OK;
+        bind_text(s, 1, id, META_NAME_MAX, &b);
+        bind_text(s, 2, kind, META_NAME_MAX, &b);
+        rc = b != SQLITE_OK ? bind_fail(m, s, b, err, "meta_catalog_delete")
+                            : exec_stmt(m, s, err, "meta_catalog_delete");
+        if (rc == VT_OK && sqlite3_changes(m->db) == 0)
+            rc = vt_err_set(err, VT_ENOTFOUND, "%s not found: %s", kind, id);
+    }
+    UNLOCK(m);
+    return rc;
 }

@@ -135,6 +135,31 @@ vt_rc meta_backend_set_resync(meta *m, const char *name, bool needs_resync, cons
 vt_rc meta_backend_failure(meta *m, const char *name, const char *msg, vt_err *err);
 vt_rc meta_backend_list(meta *m, meta_backend **out, size_t *n, vt_err *err);
 
+/* ---- catalog of snapshots and backups (schema version 2) ----
+ * kind: "snapshot" (location = its directory), "full" or "incremental" (a backup; location = its
+ * repository). In get/list/delete, kind "backup" matches both backup kinds and NULL any kind. */
+typedef struct meta_catalog {
+    char id[META_NAME_MAX];       /* YYYYMMDD_HHMMSS (a suffix _2, _3 ... within one second) */
+    char kind[16];
+    char location[META_PATH_MAX];
+    char parent[META_NAME_MAX];   /* incremental: the backup it builds on */
+    int64_t created_at;           /* ns wall clock */
+    uint64_t checkpoint;          /* engine checkpoint of the files it holds */
+    uint64_t seq;                 /* last journal record it holds */
+    uint64_t seq_first;           /* first journal record it holds (archived journal) */
+    int64_t time_last;            /* journal time (ns) of record seq: point-in-time bound */
+    uint64_t files, bytes;        /* everything it references */
+    uint64_t new_files, new_bytes; /* backups: what this one copied (incremental) */
+    char state[16];               /* "complete" | "failed" | "partial" */
+} meta_catalog;
+
+vt_rc meta_catalog_put(meta *m, const meta_catalog *c, vt_err *err);
+/* VT_ENOTFOUND "<kind> not found: <id>". */
+vt_rc meta_catalog_get(meta *m, const char *kind, const char *id, meta_catalog *out, vt_err *err);
+/* Newest first; *out malloc'ed (free()). */
+vt_rc meta_catalog_list(meta *m, const char *kind, meta_catalog **out, size_t *n, vt_err *err);
+vt_rc meta_catalog_delete(meta *m, const char *kind, const char *id, vt_err *err);
+
 /* ---- audit log ---- */
 
 /* Appends (time, who, action, detail). who: "cli:<user>", "api:<key id>", "system". */

@@ -56,7 +56,8 @@ static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
 
 static const char *const http_endpoint_names[HTTP_EP_COUNT] = {
     "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query",
-    "admin_load", "admin_resync", "admin_ledger", "other",
+    "admin_load", "admin_resync", "admin_ledger", "admin_export", "admin_check", "admin_snapshots",
+    "admin_backups", "other",
 };
 
 /* ---- logging ---- */
@@ -400,12 +401,16 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "# HELP volta_engine_memtable_bytes Bytes held in the memtable.\n"
         "# TYPE volta_engine_memtable_bytes gauge\n"
         "volta_engine_memtable_bytes %" PRIu64 "\n"
+        "# HELP volta_corrupt_blocks_total Segment blocks that failed their checksum or structure "
+        "check when read (the read failed naming file and block; nothing was served).\n"
+        "# TYPE volta_corrupt_blocks_total counter\n"
+        "volta_corrupt_blocks_total %" PRIu64 "\n"
         "# HELP volta_node_failed 1 when a storage failure makes the node refuse writes.\n"
         "# TYPE volta_node_failed gauge\n"
         "volta_node_failed %d\n",
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
-        st.series, st.segments, st.memtable_bytes, node_failed(srv->node) ? 1 : 0);
+        st.series, st.segments, st.memtable_bytes, st.corrupt_blocks, node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);
     if (srv->opts.landing) {
@@ -450,6 +455,14 @@ static http_endpoint http_route(const char *url)
         return HTTP_EP_ADMIN_RESYNC;
     if (strcmp(url, "/api/v1/ledger") == 0)
         return HTTP_EP_ADMIN_LEDGER;
+    if (strcmp(url, "/api/v1/export") == 0)
+        return HTTP_EP_ADMIN_EXPORT;
+    if (strcmp(url, "/api/v1/check") == 0)
+        return HTTP_EP_ADMIN_CHECK;
+    if (strcmp(url, "/api/v1/snapshots") == 0)
+        return HTTP_EP_ADMIN_SNAPSHOTS;
+    if (strcmp(url, "/api/v1/backups") == 0)
+        return HTTP_EP_ADMIN_BACKUPS;
     return HTTP_EP_OTHER;
 }
 
@@ -471,6 +484,17 @@ static enum MHD_Result http_dispatch(http_request *rq)
     case HTTP_EP_METRICS: return get ? http_handle_metrics(rq) : http_respond_method(rq, "GET");
     case HTTP_EP_ADMIN_LEDGER:
         return get ? http_handle_admin_ledger(rq) : http_respond_method(rq, "GET");
+    case HTTP_EP_ADMIN_EXPORT:
+        return get ? http_handle_admin_export(rq) : http_respond_method(rq, "GET");
+    case HTTP_EP_ADMIN_SNAPSHOTS:
+        if (!get && !post && !http_is(m, MHD_HTTP_METHOD_DELETE))
+            return http_respond_method(rq, "GET, POST, DELETE");
+        return http_handle_admin_snapshots(rq);
+    case HTTP_EP_ADMIN_BACKUPS:
+        if (!get && !post)
+            return http_respond_method(rq, "GET, POST");
+        return http_handle_admin_backups(rq);
+    case HTTP_EP_ADMIN_CHECK:
     case HTTP_EP_ADMIN_LOAD:
     case HTTP_EP_ADMIN_RESYNC:
         if (!post)
@@ -479,8 +503,9 @@ static enum MHD_Result http_dispatch(http_request *rq)
             return http_respond_error(rq, 413, HTTP_ERROR_TOO_LARGE);
         if (rq->body.len > 0)
             vt_buf_cstr(&rq->body);
-        return rq->ep == HTTP_EP_ADMIN_LOAD ? http_handle_admin_load(rq)
-                                            : http_handle_admin_resync(rq);
+        return rq->ep == HTTP_EP_ADMIN_LOAD     ? http_handle_admin_load(rq)
+               : rq->ep == HTTP_EP_ADMIN_RESYNC ? http_handle_admin_resync(rq)
+                                                : http_handle_admin_check(rq);
     case HTTP_EP_WRITE:
     case HTTP_EP_V2_WRITE:
     case HTTP_EP_V2_QUERY:
@@ -669,7 +694,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         http_endpoint ep = http_route(url);
         bool body_route = (ep == HTTP_EP_WRITE || ep == HTTP_EP_V2_WRITE || ep == HTTP_EP_QUERY ||
                            ep == HTTP_EP_V2_QUERY || ep == HTTP_EP_ADMIN_LOAD ||
-                           ep == HTTP_EP_ADMIN_RESYNC) &&
+                           ep == HTTP_EP_ADMIN_RESYNC || ep == HTTP_EP_ADMIN_CHECK ||
+                           ep == HTTP_EP_ADMIN_SNAPSHOTS || ep == HTTP_EP_ADMIN_BACKUPS) &&
                           http_is(method, MHD_HTTP_METHOD_POST);
         if (!body_route) {
             /* answered once the request is complete (answering now would make MHD close the

@@ -27,6 +27,10 @@ typedef enum http_endpoint {
     HTTP_EP_ADMIN_LOAD,   /* POST /api/v1/load: load files through the ledger */
     HTTP_EP_ADMIN_RESYNC, /* POST /api/v1/resync: repair a backend */
     HTTP_EP_ADMIN_LEDGER, /* GET /api/v1/ledger: the ingest ledger */
+    HTTP_EP_ADMIN_EXPORT, /* GET /api/v1/export: stream a database as line protocol or JSON */
+    HTTP_EP_ADMIN_CHECK,  /* POST /api/v1/check: the integrity checks */
+    HTTP_EP_ADMIN_SNAPSHOTS, /* GET|POST /api/v1/snapshots, DELETE /api/v1/snapshots?id= */
+    HTTP_EP_ADMIN_BACKUPS,   /* GET|POST /api/v1/backups (list / take one) */
     HTTP_EP_OTHER,
     HTTP_EP_COUNT
 } http_endpoint;
@@ -84,6 +88,10 @@ enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
 enum MHD_Result http_handle_admin_load(http_request *rq);
 enum MHD_Result http_handle_admin_resync(http_request *rq);
 enum MHD_Result http_handle_admin_ledger(http_request *rq);
+enum MHD_Result http_handle_admin_export(http_request *rq);    /* handlers_export.c */
+enum MHD_Result http_handle_admin_check(http_request *rq);     /* handlers_check.c */
+enum MHD_Result http_handle_admin_snapshots(http_request *rq); /* handlers_snapshot.c */
+enum MHD_Result http_handle_admin_backups(http_request *rq);   /* handlers_backup.c */
 
 /* {"error":"<msg>"} with status. */
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);

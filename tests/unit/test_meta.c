@@ -164,16 +164,16 @@ static void test_open_creates_schema(void **state)
     assert_int_not_equal(stat(fx->path, &st), 0);
     meta *m = open_ok(fx->path);
     assert_int_equal(stat(fx->path, &st), 0);
-    assert_int_equal(meta_schema_version(m), 1);
+    assert_int_equal(meta_schema_version(m), 2);
 
-    assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 2);
     char mode[16];
     raw_text(fx->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
     assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
                                        "AND name IN ('files', 'file_applied', 'backends', "
-                                       "'audit')"),
-                     4);
+                                       "'audit', 'catalog')"),
+                     5);
     assert_int_equal(raw_int(fx->path, "SELECT count(*) FROM sqlite_schema WHERE type = "
                                        "'trigger' AND name = 'files_seq_changed'"),
                      1);
@@ -181,7 +181,7 @@ static void test_open_creates_schema(void **state)
 
     /* a second open of a current database migrates nothing */
     m = open_ok(fx->path);
-    assert_int_equal(meta_schema_version(m), 1);
+    assert_int_equal(meta_schema_version(m), 2);
     meta_close(m);
     meta_close(NULL);
 }
@@ -883,6 +883,67 @@ static void test_threads_and_handles(void **state)
     meta_close(m2);
 }
 
+static void test_catalog(void **state)
+{
+    fixture *fx = *state;
+    meta *m = open_ok(fx->path);
+    vt_err err = {0};
+    meta_catalog c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.id, sizeof c.id, "20261128_050000");
+    snprintf(c.kind, sizeof c.kind, "snapshot");
+    snprintf(c.location, sizeof c.location, "/data/snapshots/20261128_050000");
+    c.created_at = 10;
+    c.checkpoint = 5;
+    c.seq = 9;
+    c.files = 3;
+    c.bytes = 1234;
+    assert_int_equal(meta_catalog_put(m, &c, &err), VT_OK);
+    meta_catalog b = c;
+    snprintf(b.id, sizeof b.id, "20261128_060000");
+    snprintf(b.kind, sizeof b.kind, "full");
+    snprintf(b.location, sizeof b.location, "/repo");
+    b.created_at = 20;
+    b.new_files = 3;
+    assert_int_equal(meta_catalog_put(m, &b, &err), VT_OK);
+    meta_catalog i = b;
+    snprintf(i.id, sizeof i.id, "20261128_070000");
+    snprintf(i.kind, sizeof i.kind, "incremental");
+    snprintf(i.parent, sizeof i.parent, "20261128_060000");
+    i.created_at = 30;
+    assert_int_equal(meta_catalog_put(m, &i, &err), VT_OK);
+
+    meta_catalog got;
+    assert_int_equal(meta_catalog_get(m, "snapshot", c.id, &got, &err), VT_OK);
+    assert_string_equal(got.location, c.location);
+    assert_int_equal(got.checkpoint, 5);
+    assert_int_equal(got.seq, 9);
+    assert_int_equal(got.bytes, 1234);
+    assert_string_equal(got.state, "complete");
+    assert_int_equal(meta_catalog_get(m, "backup", c.id, &got, &err), VT_ENOTFOUND);
+    assert_int_equal(meta_catalog_get(m, "backup", i.id, &got, &err), VT_OK);
+    assert_string_equal(got.parent, "20261128_060000");
+    assert_int_equal(meta_catalog_get(m, NULL, b.id, &got, &err), VT_OK);
+
+    meta_catalog *list = NULL;
+    size_t n = 0;
+    assert_int_equal(meta_catalog_list(m, "backup", &list, &n, &err), VT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0].id, i.id); /* newest first */
+    assert_string_equal(list[1].id, b.id);
+    free(list);
+    assert_int_equal(meta_catalog_list(m, NULL, &list, &n, &err), VT_OK);
+    assert_int_equal(n, 3);
+    free(list);
+
+    assert_int_equal(meta_catalog_delete(m, "backup", c.id, &err), VT_ENOTFOUND);
+    assert_int_equal(meta_catalog_delete(m, "snapshot", c.id, &err), VT_OK);
+    assert_int_equal(meta_catalog_list(m, "snapshot", &list, &n, &err), VT_OK);
+    assert_int_equal(n, 0);
+    free(list);
+    meta_close(m);
+}
+
 static void test_future_schema_refused(void **state)
 {
     fixture *fx = *state;
@@ -893,7 +954,7 @@ static void test_future_schema_refused(void **state)
     assert_null(m);
     assert_non_null(strstr(err.msg, "meta_open"));
     assert_non_null(strstr(err.msg, "999"));
-    assert_non_null(strstr(err.msg, "version 1"));
+    assert_non_null(strstr(err.msg, "version 2"));
     /* untouched: still version 999, not switched to WAL */
     assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 999);
     char mode[16];
@@ -1018,6 +1079,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads_and_handles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
         cmocka_unit_test_setup_teardown(test_future_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durable_after_child_exit, setup, teardown),

@@ -264,6 +264,11 @@ static void test_corrupt_block_named(void **state)
     assert_non_null(strstr(out, "block 0 at offset"));
     assert_null(strstr(out, "\"values\""));
     free(out);
+    /* and it is counted (volta_corrupt_blocks_total in /metrics) */
+    engine_stats st;
+    memset(&st, 0, sizeof st);
+    engine_get_stats(node_engine(n), &st);
+    assert_true(st.corrupt_blocks >= 1);
     assert_int_equal(node_close(n, &err), VT_OK);
     rm_rf(dir);
 }
