@@ -13,6 +13,10 @@
  *     measurements (for deletion on reload) are collected from the line starts.
  *  4. Deletion on reload: node_delete of every series of each measurement the previous version
  *     wrote, over [del_min, del_max], in the database's default retention policy store.
+ *  5. An ONS load is a two-stage pipeline: while a writer thread journals, applies and fsyncs
+ *     batch k (node_write), the loading thread converts batch k+1; buffers are swapped, never
+ *     copied, and every result is accounted for on the loading thread (the row has one owner).
+ *     Journal order is the file's order: one batch in flight at a time.
  */
 #include "ingest/loader.h"
 
@@ -150,6 +154,9 @@ static void on_reject(void *vctx, uint64_t line, const char *reason)
 }
 
 /* Writes a batch of whole lines; counts what node_write rejected (LP files). */
+static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
+                     uint64_t first_line);
+
 static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t first_line)
 {
     if (len == 0)
@@ -165,8 +172,16 @@ static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t fir
     vt_err werr;
     vt_err_clear(&werr);
     vt_rc rc = node_write(c->n, c->db, "", LP_PRECISION_NS, wall_ns(), data, len, &res, &werr);
+    return account(c, rc, &res, &werr, first_line);
+}
+
+/* What one node_write did, added to the file's row (always on the loading thread). */
+static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
+                     uint64_t first_line)
+{
+    const node_write_result res = *r;
     if (rc != VT_OK && rc != VT_EPARSE && rc != VT_ETYPE) {
-        *c->err = werr;
+        *c->err = *werr;
         return rc;
     }
     if (res.lines_rejected || res.retention_dropped) {
@@ -251,6 +266,107 @@ static void collect_measurements(load_ctx *c, const char *p, size_t len)
     }
 }
 
+/* ---- the batch writer (note 5) ---- */
+
+typedef struct batch_writer {
+    load_ctx *c;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool busy, stop, pending; /* pending: a finished job not yet accounted for */
+    vt_buf job;
+    vt_rc rc;
+    node_write_result res;
+    vt_err err;
+} batch_writer;
+
+static void *writer_main(void *arg)
+{
+    batch_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->busy && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->busy)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        vt_err_clear(&w->err);
+        w->rc = node_write(w->c->n, w->c->db, "", LP_PRECISION_NS, wall_ns(),
+                           (const char *)w->job.data, w->job.len, &w->res, &w->err);
+        pthread_mutex_lock(&w->mu);
+        w->busy = false;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void writer_start(batch_writer *w, load_ctx *c)
+{
+    memset(w, 0, sizeof *w);
+    w->c = c;
+    vt_buf_init(&w->job);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->started = pthread_create(&w->thread, NULL, writer_main, w) == 0;
+}
+
+/* Waits for the batch in flight and accounts for it here, on the loading thread. */
+static vt_rc writer_wait(batch_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->busy)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    if (!w->pending)
+        return VT_OK;
+    w->pending = false;
+    return account(w->c, w->rc, &w->res, &w->err, 0);
+}
+
+/* Hands *lp to the writer (swapping buffers: *lp comes back empty) once the previous batch is
+ * done; without a thread, writes it here. */
+static vt_rc writer_submit(batch_writer *w, vt_buf *lp)
+{
+    if (!w->started) {
+        vt_rc rc = write_batch(w->c, (const char *)lp->data, lp->len, 0);
+        vt_buf_reset(lp);
+        return rc;
+    }
+    vt_rc rc = writer_wait(w);
+    if (rc != VT_OK || lp->len == 0)
+        return rc;
+    vt_buf t = w->job;
+    w->job = *lp;
+    *lp = t;
+    vt_buf_reset(lp);
+    pthread_mutex_lock(&w->mu);
+    w->busy = w->pending = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return VT_OK;
+}
+
+/* Waits for the last batch (accounted unless an earlier error is being returned) and stops. */
+static vt_rc writer_finish(batch_writer *w, vt_rc rc)
+{
+    if (w->started) {
+        vt_rc wrc = writer_wait(w);
+        if (rc == VT_OK)
+            rc = wrc;
+        pthread_mutex_lock(&w->mu);
+        w->stop = true;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL);
+    }
+    vt_buf_free(&w->job);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    return rc;
+}
+
 static vt_rc load_ons(load_ctx *c, const char *path, XXH3_state_t *hs, uint64_t total)
 {
     char dataset[32];
@@ -274,6 +390,10 @@ static vt_rc load_ons(load_ctx *c, const char *path, XXH3_state_t *hs, uint64_t 
         goto out;
     }
     size_t batch = c->o->batch_bytes ? c->o->batch_bytes : DEFAULT_BATCH_BYTES;
+    batch_writer w;
+    bool async = c->sink == NULL;
+    if (async)
+        writer_start(&w, c);
     for (;;) {
         size_t got = fread(buf, 1, CHUNK_BYTES, fp);
         if (got == 0) {
@@ -285,14 +405,18 @@ static vt_rc load_ons(load_ctx *c, const char *path, XXH3_state_t *hs, uint64_t 
             XXH3_128bits_update(hs, buf, got);
         rc = ons_reader_feed(r, buf, got, &lp, c->err);
         if (rc != VT_OK)
-            goto out;
+            break;
         if (!c->meas[0] && ons_reader_dataset(r) != ONS_UNKNOWN)
             snprintf(c->meas, sizeof c->meas, "%s", ons_dataset_measurement(ons_reader_dataset(r)));
         if (lp.len >= batch) {
-            rc = write_batch(c, (const char *)lp.data, lp.len, 0);
+            if (async) {
+                rc = writer_submit(&w, &lp);
+            } else {
+                rc = write_batch(c, (const char *)lp.data, lp.len, 0);
+                vt_buf_reset(&lp);
+            }
             if (rc != VT_OK)
-                goto out;
-            vt_buf_reset(&lp);
+                break;
         }
         done += got;
         if (c->o->progress)
@@ -302,8 +426,12 @@ static vt_rc load_ons(load_ctx *c, const char *path, XXH3_state_t *hs, uint64_t 
         rc = ons_reader_finish(r, &lp, c->err);
     if (rc == VT_OK && lp.oom)
         rc = vt_err_set(c->err, VT_ENOMEM, "out of memory");
-    if (rc == VT_OK)
+    if (rc == VT_OK && async)
+        rc = writer_submit(&w, &lp);
+    else if (rc == VT_OK)
         rc = write_batch(c, (const char *)lp.data, lp.len, 0);
+    if (async)
+        rc = writer_finish(&w, rc);
     if (rc == VT_OK) {
         const ons_stats *s = ons_reader_stats(r);
         c->f->rows_read = s->rows_read;
