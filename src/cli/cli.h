@@ -24,6 +24,7 @@ int cmd_export(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_resync(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"resync", "find and repair what a backup backend is missing", cmd_resync},
     {"status", "the server's health, replication lag and landing zone, for a person", cmd_status},
     {"snapshot", "consistent snapshots in constant time: create, list, delete", cmd_snapshot},
+    {"check", "integrity checks: checksums, duplicates, nulls, ledger counts, backends", cmd_check},
 };
 
 static void usage(FILE *out)
