@@ -94,8 +94,8 @@ typedef struct exp_out {
     void *ctx;
     bool gzip, gz_init, failed;
     z_stream zs;
-    vt_buf text;  /* uncompressed text not yet handed on */
-    vt_buf zbuf;  /* compressed output */
+    vt_buf text; /* uncompressed text not yet handed on */
+    vt_buf zbuf; /* compressed output */
     uint64_t bytes;
 } exp_out;
 
@@ -304,7 +304,9 @@ static vt_rc export_series(exp_run *x, const engine_series_info *s)
             return vt_err_set(&x->err, VT_ENOMEM, "out of memory");
         x->fields = f;
     }
-    vt_point p = {.measurement = vt_str_c(s->measurement), .tags = s->tags, .ntags = s->ntags,
+    vt_point p = {.measurement = vt_str_c(s->measurement),
+                  .tags = s->tags,
+                  .ntags = s->ntags,
                   .fields = x->fields};
     int64_t cursor = x->o->tmin;
     bool any = false;
@@ -474,8 +476,8 @@ static vt_rc export_measurement(exp_run *x, const char *m, vt_buf *store)
     return rc;
 }
 
-vt_rc export_run(node *n, const export_options *o, export_sink sink, void *ctx,
-                 export_stats *st, vt_err *err)
+vt_rc export_run(node *n, const export_options *o, export_sink sink, void *ctx, export_stats *st,
+                 vt_err *err)
 {
     if (!o->db || !o->db[0])
         return vt_err_set(err, VT_EINVAL, "a database is required");
@@ -545,8 +547,8 @@ vt_rc export_run(node *n, const export_options *o, export_sink sink, void *ctx,
         goto done;
     }
     if (o->format == OPS_FORMAT_JSON)
-        vt_buf_printf(&x->out.text, "%s],\"data_count\":%" PRIu64 "}\n",
-                      x->st.points ? "\n" : "", x->st.points);
+        vt_buf_printf(&x->out.text, "%s],\"data_count\":%" PRIu64 "}\n", x->st.points ? "\n" : "",
+                      x->st.points);
     if (x->out.text.oom)
         rc = vt_err_set(&x->err, VT_ENOMEM, "out of memory");
     else if (!out_flush(&x->out, true))

@@ -62,8 +62,8 @@ typedef struct export_options {
     const char *rp;                  /* NULL or "" = the database's default policy */
     const char *const *measurements; /* NULL/0 = every measurement */
     size_t nmeasurements;
-    int64_t tmin, tmax;              /* inclusive; INT64_MIN..INT64_MAX = everything */
-    ops_format format;               /* LP or JSON */
+    int64_t tmin, tmax; /* inclusive; INT64_MIN..INT64_MAX = everything */
+    ops_format format;  /* LP or JSON */
     bool gzip;
 } export_options;
 
@@ -77,7 +77,7 @@ typedef bool (*export_sink)(void *ctx, const uint8_t *data, size_t len);
 typedef struct export_stats {
     uint64_t points; /* records written (LP lines / JSON objects) */
     uint64_t series;
-    uint64_t bytes;  /* handed to the sink (compressed when gzip) */
+    uint64_t bytes; /* handed to the sink (compressed when gzip) */
 } export_stats;
 
 /* Parses a time for --start/--end and start=/end=: an integer (ns since the epoch) or RFC3339
@@ -87,7 +87,7 @@ vt_rc export_parse_time(const char *s, int64_t *out, vt_err *err);
 /* Streams the export of o->db (policy o->rp) of n to sink. VT_ENOTFOUND "database not found"
  * / "retention policy not found" before anything is written; VT_EIO when the sink refuses;
  * VT_ECORRUPT (naming file and block) when a read meets a corrupt block. st may be NULL. */
-vt_rc export_run(node *n, const export_options *o, export_sink sink, void *ctx,
-                 export_stats *st, vt_err *err);
+vt_rc export_run(node *n, const export_options *o, export_sink sink, void *ctx, export_stats *st,
+                 vt_err *err);
 
 #endif
