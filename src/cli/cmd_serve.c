@@ -23,6 +23,7 @@
 #include "backend/replication.h"
 #include "ingest/landing.h"
 #include "meta/meta.h"
+#include "ops/backup.h"
 #include "server/http.h"
 
 static void serve_usage(FILE *out)
@@ -119,7 +120,7 @@ int cmd_serve(int argc, char **argv)
     if (listen_addr)
         snprintf(cfg->listen, sizeof cfg->listen, "%s", listen_addr);
     cfg->node.engine.background = true;
-    cfg->node.journal_startup_hold = cfg->nbackends > 0; /* until the appliers hold it */
+    cfg->node.journal_startup_hold = true; /* until the appliers and the backup chain hold it */
     cfg->node.limits.max_body_bytes = cfg->max_body_bytes;
 
     /* before any thread exists: every thread inherits this mask */
@@ -177,6 +178,7 @@ int cmd_serve(int argc, char **argv)
         exit_code = vt_rc_exit_code(rc);
         goto cleanup;
     }
+    (void)backup_hold_start(n, mt, NULL); /* the journal chain since the last backup */
     rc = replication_start(n, mt, cfg, &repl, &err);
     if (rc != VT_OK) {
         fprintf(stderr, "volta serve: %s\n", err.msg);
@@ -242,6 +244,8 @@ cleanup:
         http_server_stop(srv);
     landing_stop(land);
     replication_stop(repl);
+    if (n)
+        backup_hold_stop(n);
     meta_close(mt);
     if (n) {
         vt_err cerr;

@@ -22,6 +22,9 @@ static const cli_command commands[] = {
     {"resync", "find and repair what a backup backend is missing", cmd_resync},
     {"status", "the server's health, replication lag and landing zone, for a person", cmd_status},
     {"snapshot", "consistent snapshots in constant time: create, list, delete", cmd_snapshot},
+    {"backup", "full and incremental backups into a repository; list, verify, expire", cmd_backup},
+    {"restore", "restore a snapshot or backup into a new data directory or a live database",
+     cmd_restore},
     {"check", "integrity checks: checksums, duplicates, nulls, ledger counts, backends", cmd_check},
 };
 

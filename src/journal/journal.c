@@ -1022,3 +1022,233 @@ vt_rc journal_truncate_before(journal *j, uint64_t keep_from, vt_err *err)
     pthread_mutex_unlock(&j->mu);
     return rc;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Offline tools of `volta restore` (journal.h): cutting a restored journal at a record, and    */
+/* extending it with the records of an archived one. No handle is open on the directory; both   */
+/* work on whole files with the format helpers above and fsync what they change.               */
+
+/* The records of one segment file as laid out on disk: the end offset of the last valid record
+ * at or before stop_seq (or of the last one when stop_seq is UINT64_MAX), its seq and time. */
+typedef struct jnl_seg_scan {
+    uint64_t first;     /* from the header */
+    uint64_t last_seq;  /* first - 1 when the segment holds no record (up to stop_seq) */
+    int64_t last_time;  /* 0 when no record */
+    uint64_t end;       /* byte offset just after that record (the header size when none) */
+    uint64_t size;      /* file size */
+} jnl_seg_scan;
+
+static vt_rc jnl_scan_segment(int fd, const char *path, uint64_t stop_seq, jnl_seg_scan *s,
+                              vt_err *err)
+{
+    memset(s, 0, sizeof *s);
+    jnl_image img;
+    vt_rc rc = jnl_image_map(fd, path, &img, err);
+    if (rc != VT_OK)
+        return rc;
+    s->size = img.size;
+    char why[160];
+    jnl_seg_header h;
+    if (img.size < JNL_SEG_HDR_SIZE || !jnl_seg_header_decode(img.data, &h, why, sizeof why)) {
+        rc = vt_err_set(err, VT_ECORRUPT, "journal: %s at offset 0: %s", path,
+                        img.size < JNL_SEG_HDR_SIZE ? "shorter than its header" : why);
+        goto cleanup;
+    }
+    s->first = h.first_seq;
+    s->last_seq = h.first_seq - 1;
+    s->end = JNL_SEG_HDR_SIZE;
+    size_t off = JNL_SEG_HDR_SIZE;
+    uint64_t expect = h.first_seq;
+    while (off < img.size) {
+        jnl_rec_view v;
+        jnl_rec_status st = jnl_rec_parse(img.data + off, img.size - off, &v);
+        if (st != JNL_REC_OK && stop_seq != UINT64_MAX && s->last_seq == stop_seq)
+            break; /* damage after the cut: it goes with the cut */
+        if (st != JNL_REC_OK) {
+            rc = vt_err_set(err, VT_ECORRUPT, "journal: %s at offset %zu: %s", path, off,
+                            jnl_rec_status_name(st));
+            goto cleanup;
+        }
+        if (v.seq != expect) {
+            rc = vt_err_set(err, VT_ECORRUPT,
+                            "journal: %s at offset %zu: record seq %" PRIu64 ", expected %" PRIu64,
+                            path, off, v.seq, expect);
+            goto cleanup;
+        }
+        if (v.seq > stop_seq)
+            break;
+        off += JNL_REC_HDR_SIZE + v.len;
+        s->last_seq = v.seq;
+        s->last_time = v.time;
+        s->end = off;
+        expect++;
+    }
+cleanup:
+    jnl_image_unmap(&img);
+    return rc;
+}
+
+static vt_rc jnl_create_empty_segment(const char *dir, uint64_t first, vt_err *err)
+{
+    char path[PATH_MAX];
+    if (!jnl_seg_path(path, sizeof path, dir, first))
+        return vt_err_set(err, VT_EINVAL, "journal: path too long in %s", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return vt_err_set(err, VT_EIO, "journal: create segment %s: %s", path, strerror(errno));
+    uint8_t hdr[JNL_SEG_HDR_SIZE];
+    jnl_seg_header_encode(hdr, first, wall_ns());
+    vt_rc rc = VT_OK;
+    if (vt_io_write_all(fd, hdr, sizeof hdr) != 0 || vt_io_fsync(fd) != 0)
+        rc = vt_err_set(err, VT_EIO, "journal: write segment %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+vt_rc journal_truncate_after(const char *dir, uint64_t keep_upto_seq, vt_err *err)
+{
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    vt_rc rc = jnl_list_segments(dir, &segs, &n, err);
+    if (rc != VT_OK)
+        return rc;
+    char path[PATH_MAX];
+    int fd = -1;
+    if (n == 0) {
+        rc = jnl_create_empty_segment(dir, keep_upto_seq + 1, err);
+        goto done;
+    }
+    /* segs[0..k) start at or before keep_upto_seq; segs[k..n) hold only later records */
+    size_t k = n;
+    while (k > 0 && segs[k - 1] > keep_upto_seq)
+        k--;
+    size_t cut_from = k; /* the segments deleted */
+    if (k == 0) {
+        if (segs[0] != keep_upto_seq + 1) {
+            rc = vt_err_set(err, VT_ENOTFOUND,
+                            "journal %s starts at seq %" PRIu64 ": records up to %" PRIu64
+                            " are missing",
+                            dir, segs[0], keep_upto_seq);
+            goto done;
+        }
+        /* the first segment starts right after: keep it, empty */
+        jnl_seg_path(path, sizeof path, dir, segs[0]);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, JNL_SEG_HDR_SIZE) != 0 || vt_io_fsync(fd) != 0) {
+            rc = vt_err_set(err, VT_EIO, "journal: truncate %s: %s", path, strerror(errno));
+            goto done;
+        }
+        cut_from = 1;
+    } else {
+        jnl_seg_path(path, sizeof path, dir, segs[k - 1]);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd < 0) {
+            rc = vt_err_set(err, VT_EIO, "journal: open %s: %s", path, strerror(errno));
+            goto done;
+        }
+        jnl_seg_scan s;
+        rc = jnl_scan_segment(fd, path, keep_upto_seq, &s, err);
+        if (rc != VT_OK)
+            goto done;
+        if (s.last_seq != keep_upto_seq) {
+            rc = vt_err_set(err, VT_ENOTFOUND,
+                            "journal %s ends at seq %" PRIu64 ", before seq %" PRIu64, dir,
+                            s.last_seq, keep_upto_seq);
+            goto done;
+        }
+        if (s.end < s.size &&
+            (ftruncate(fd, (off_t)s.end) != 0 || vt_io_fsync(fd) != 0)) {
+            rc = vt_err_set(err, VT_EIO, "journal: truncate %s at offset %" PRIu64 ": %s", path,
+                            s.end, strerror(errno));
+            goto done;
+        }
+    }
+    for (size_t i = cut_from; i < n; i++) {
+        jnl_seg_path(path, sizeof path, dir, segs[i]);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            rc = vt_err_set(err, VT_EIO, "journal: remove %s: %s", path, strerror(errno));
+            goto done;
+        }
+    }
+done:
+    if (fd >= 0)
+        close(fd);
+    free(segs);
+    if (rc == VT_OK)
+        rc = durable_fsync_dir(dir, err);
+    return rc;
+}
+
+vt_rc journal_import_until(const char *dst_dir, const char *src_dir, int64_t until_time,
+                           uint64_t *last_seq, int64_t *last_time, uint64_t *imported,
+                           bool *reached, vt_err *err)
+{
+    *imported = 0;
+    *reached = false;
+    uint64_t *segs = NULL;
+    size_t n = 0;
+    journal_reader *r = NULL;
+    int fd = -1;
+    vt_rc rc = jnl_list_segments(dst_dir, &segs, &n, err);
+    if (rc != VT_OK)
+        return rc;
+    if (n == 0) {
+        free(segs);
+        return vt_err_set(err, VT_EINVAL, "journal %s has no segment to extend", dst_dir);
+    }
+    char path[PATH_MAX];
+    jnl_seg_path(path, sizeof path, dst_dir, segs[n - 1]);
+    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        rc = vt_err_set(err, VT_EIO, "journal: open %s: %s", path, strerror(errno));
+        goto done;
+    }
+    jnl_seg_scan s;
+    rc = jnl_scan_segment(fd, path, UINT64_MAX, &s, err);
+    if (rc != VT_OK)
+        goto done;
+    *last_seq = s.last_seq;
+    *last_time = s.last_time;
+    rc = journal_reader_open(src_dir, s.last_seq + 1, &r, err);
+    if (rc == VT_ENOTFOUND) {
+        vt_err_prefix(err, "archive gap after seq %" PRIu64, s.last_seq);
+        goto done;
+    }
+    if (rc != VT_OK)
+        goto done;
+    for (;;) {
+        journal_record rec;
+        bool have = false;
+        rc = journal_reader_next(r, &rec, &have, err);
+        if (rc != VT_OK || !have)
+            break;
+        if (rec.seq != *last_seq + 1) {
+            rc = vt_err_set(err, VT_ENOTFOUND,
+                            "archive gap: journal %s continues at seq %" PRIu64 ", not %" PRIu64,
+                            src_dir, rec.seq, *last_seq + 1);
+            break;
+        }
+        if (rec.time > until_time) {
+            *reached = true;
+            break;
+        }
+        uint8_t h[JNL_REC_HDR_SIZE];
+        jnl_rec_header_encode(h, rec.len, rec.type, rec.seq, rec.time, crc32c(rec.data, rec.len));
+        if (vt_io_write_all(fd, h, sizeof h) != 0 ||
+            (rec.len && vt_io_write_all(fd, rec.data, rec.len) != 0)) {
+            rc = vt_err_set(err, VT_EIO, "journal: append to %s: %s", path, strerror(errno));
+            break;
+        }
+        *last_seq = rec.seq;
+        *last_time = rec.time;
+        (*imported)++;
+    }
+    if (rc == VT_OK && *imported > 0 && vt_io_fsync(fd) != 0)
+        rc = vt_err_set(err, VT_EIO, "journal: fsync %s: %s", path, strerror(errno));
+done:
+    journal_reader_close(r);
+    if (fd >= 0)
+        close(fd);
+    free(segs);
+    return rc;
+}

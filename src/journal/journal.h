@@ -127,4 +127,27 @@ vt_rc journal_sync(journal *j, vt_err *err);
  * makes this far smaller than the number of appends under concurrency). */
 uint64_t journal_fsync_count(journal *j);
 
+/* ---- Offline tools of `volta restore` (no journal handle may be open on dir) ---- */
+
+/* Makes the journal in dir end exactly at record keep_upto_seq: deletes the segments whose
+ * records all come after it, cuts the segment holding it right after that record (ftruncate),
+ * fsyncs the file and the directory. A journal opened there afterwards continues at
+ * keep_upto_seq + 1. When dir holds no segment at all (every record of the restored node is in
+ * its engine files), an empty segment named keep_upto_seq + 1 is created. VT_ENOTFOUND when dir
+ * holds records but none at or after keep_upto_seq (the journal ends before it); VT_ECORRUPT
+ * naming file and offset when a segment before the cut does not parse. */
+vt_rc journal_truncate_after(const char *dir, uint64_t keep_upto_seq, vt_err *err);
+
+/* Appends to the journal in dst_dir the records of the journal in src_dir that follow dst's last
+ * record, in seq order, while their journal time is <= until_time, byte for byte (seq, type,
+ * time and payload kept), to the end of dst's last segment; then fsyncs it. src_dir may be a
+ * directory of symbolic links to segment files, or a live journal (read as journal_reader
+ * does). *last_seq / *last_time: dst's last record afterwards (time 0 when unknown);
+ * *imported: records appended; *reached: a record of src_dir later than until_time was seen
+ * (the time is reached). VT_ENOTFOUND when src_dir does not hold the record following dst's
+ * last (a gap in the archive); VT_ECORRUPT naming file and offset on damage. */
+vt_rc journal_import_until(const char *dst_dir, const char *src_dir, int64_t until_time,
+                           uint64_t *last_seq, int64_t *last_time, uint64_t *imported,
+                           bool *reached, vt_err *err);
+
 #endif

@@ -59,6 +59,10 @@ typedef struct backup_manifest {
 
 /* Creates repo (and REPO) when absent; checks REPO otherwise. */
 vt_rc backup_repo_open(const char *repo, vt_err *err);
+/* flock(2) on <repo>/REPO: backup, verify and restore take it shared, expire exclusive (it
+ * deletes objects). Returns the fd holding it (>= 0), or -1 with err set. */
+int backup_repo_lock(const char *repo, bool exclusive, vt_err *err);
+void backup_repo_unlock(int fd);
 /* <repo>/objects/<h[0:2]>/<h> into out. */
 void backup_repo_object_path(const char *repo, const char *hash, char *out, size_t cap);
 /* XXH3-128 of a file's content, hex. */
