@@ -159,6 +159,22 @@ t0=$(now); "$INFLUXD" backup -portable -host "127.0.0.1:$IRPC" "$TMP/influx-back
 IB_S=$(secs "$t0" "$t1"); IB_BYTES=$(bytes_of "$TMP/influx-backup")
 kill -TERM "$IPID"; wait "$IPID" || true
 
+# influxd restore -portable of that backup into a fresh InfluxDB (the restore it offers)
+IDIR2="$TMP/influx2"
+mkdir -p "$IDIR2"
+IHTTP2=$(free_port); IRPC2=$(free_port)
+sed -e "s|@DIR@|$IDIR2|g" -e "s|@HTTP_PORT@|$IHTTP2|g" -e "s|@RPC_PORT@|$IRPC2|g" \
+    "$ROOT/bench/ingest/influxd.conf.in" >"$IDIR2/influxd.conf"
+"$INFLUXD" run -config "$IDIR2/influxd.conf" >"$IDIR2/influxd.log" 2>&1 &
+IPID2=$!
+PIDS+=("$IPID2")
+wait_ping "http://127.0.0.1:$IHTTP2" 30 || { tail "$IDIR2/influxd.log" >&2; die "influxd did not start"; }
+drop_caches
+t0=$(now); "$INFLUXD" restore -portable -host "127.0.0.1:$IRPC2" "$TMP/influx-backup" >"$TMP/ir.log" 2>&1; t1=$(now)
+IR_S=$(secs "$t0" "$t1")
+IR_COUNT=$(curl -s "http://127.0.0.1:$IHTTP2/query?db=bench" --data-urlencode "q=SELECT count(value) FROM load" | sed -n 's/.*"values":\[\["[^"]*",\([0-9]*\).*/\1/p')
+kill -TERM "$IPID2"; wait "$IPID2" || true
+
 # ---- report ----
 OUT="$ROOT/bench/results/backup-$(date -u +%Y-%m-%d).txt"
 {
@@ -175,5 +191,10 @@ OUT="$ROOT/bench/results/backup-$(date -u +%Y-%m-%d).txt"
         printf '%-44s %10s %10s %10s\n' "volta restore (copy + hash + open + verify)" "$(mb "$R_BYTES")" "$R_S" "$(mbps "$R_BYTES" "$R_S")"
     fi
     printf '%-44s %10s %10s %10s\n' "influxd backup -portable (InfluxDB 1.6.7)" "$(mb "$IB_BYTES")" "$IB_S" "$(mbps "$IB_BYTES" "$IB_S")"
-    echo "    InfluxDB data+wal: $(mb "$I_DATA") MB; its backup: $(mb "$IB_BYTES") MB"
+    printf '%-44s %10s %10s %10s\n' "influxd restore -portable (fresh InfluxDB)" "$(mb "$IB_BYTES")" "$IR_S" "$(mbps "$IB_BYTES" "$IR_S")"
+    echo "    InfluxDB data+wal: $(mb "$I_DATA") MB; its backup: $(mb "$IB_BYTES") MB; restored load points: ${IR_COUNT:-?}"
+    if [ "$R_S" != "-" ]; then
+        echo "    ratio restore time influxd restore -portable / volta restore: $(awk -v a="$IR_S" -v b="$R_S" 'BEGIN {printf "%.1fx", a / b}')"
+        echo "    ratio volta restore MB/s / cp -r MB/s: $(awk -v r="$(mbps "$R_BYTES" "$R_S")" -v c="$(mbps "$SRC_BYTES" "$CP_S")" 'BEGIN {printf "%.2fx", r / c}')"
+    fi
 } | tee -a "$OUT"

@@ -14,6 +14,8 @@
  */
 #include "ops/backup.h"
 
+#include "engine/engine.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -581,6 +583,12 @@ vt_rc backup_create(node *n, meta *m, const char *repo_arg, bool full,
         goto cleanup;
     reserved = true;
 
+    /* the memtable into segment files first: the backup then holds compact, pre-aggregated
+     * segments rather than a long journal tail that every restore would have to replay (the
+     * journal chain is archived either way) */
+    rc = engine_flush(node_engine(n), err);
+    if (rc != VT_OK)
+        goto cleanup;
     rc = snapshot_create(n, m, &snap, err);
     if (rc != VT_OK)
         goto cleanup;
