@@ -47,6 +47,8 @@
  */
 #include "ingest/lineproto.h"
 
+#include "common/utf8.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -368,45 +370,6 @@ static bool grow_array(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ---- UTF-8 -------------------------------------------------------------------------------- */
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            if (c == 0xe0)
-                lo = 0xa0;
-            else if (c == 0xed)
-                hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            if (c == 0xf0)
-                lo = 0x90;
-            else if (c == 0xf4)
-                hi = 0x8f;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < need)
-            return false;
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return false;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-        i += need + 1;
-    }
-    return true;
-}
 
 /* ---- tokens ------------------------------------------------------------------------------- */
 
@@ -504,7 +467,7 @@ static const char *scan_token(lp_parser *p, const char *s, uint8_t allow, uint8_
         out->ptr = d;
         out->len = n;
     }
-    if ((bits & 0x80) && !utf8_valid((const unsigned char *)out->ptr, out->len))
+    if ((bits & 0x80) && !vt_utf8_valid((const unsigned char *)out->ptr, out->len))
         *bad = true;
     return (const char *)u;
 }
@@ -552,7 +515,7 @@ static const char *scan_string(lp_parser *p, const char *s, vt_str *out, bool *b
     }
     for (size_t i = 0; i < out->len; i++) {
         if ((unsigned char)out->ptr[i] >= 0x80) {
-            *bad = !utf8_valid((const unsigned char *)out->ptr + i, out->len - i);
+            *bad = !vt_utf8_valid((const unsigned char *)out->ptr + i, out->len - i);
             break;
         }
     }

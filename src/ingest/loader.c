@@ -33,6 +33,7 @@
 #include <xxhash.h>
 #include <zlib.h>
 
+#include "common/filehash.h"
 #include "ingest/ons_csv.h"
 
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -92,37 +93,10 @@ ingest_kind ingest_classify(const char *relpath, char *dataset, size_t cap)
 
 static vt_rc hash_file(const char *path, char *hex, size_t cap, vt_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vt_err_set(err, errno == ENOENT ? VT_ENOTFOUND : VT_EIO, "%s: %s", path,
-                          strerror(errno));
-    XXH3_state_t *st = XXH3_createState();
-    uint8_t *buf = malloc(CHUNK_BYTES);
-    vt_rc rc = VT_OK;
-    if (!st || !buf) {
-        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
-        goto done;
-    }
-    XXH3_128bits_reset(st);
-    for (;;) {
-        ssize_t r = read(fd, buf, CHUNK_BYTES);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = vt_err_set(err, VT_EIO, "read %s: %s", path, strerror(errno));
-            goto done;
-        }
-        if (r == 0)
-            break;
-        XXH3_128bits_update(st, buf, (size_t)r);
-    }
-    XXH128_hash_t h = XXH3_128bits_digest(st);
-    snprintf(hex, cap, "%016" PRIx64 "%016" PRIx64, (uint64_t)h.high64, (uint64_t)h.low64);
-done:
-    free(buf);
-    if (st)
-        XXH3_freeState(st);
-    close(fd);
+    char h[VT_FILEHASH_HEX + 1];
+    vt_rc rc = vt_hash_file(path, h, NULL, err);
+    if (rc == VT_OK)
+        snprintf(hex, cap, "%s", h);
     return rc;
 }
 

@@ -1,0 +1,19 @@
+/*
+ * common/filehash.h — the content hash of a file: XXH3-128 of its bytes, as 32 lowercase hex
+ * digits. The ingest ledger (change detection) and the backup repository (object names) use it:
+ * a content identity at memory speed, not a cryptographic signature.
+ */
+#ifndef COMMON_FILEHASH_H
+#define COMMON_FILEHASH_H
+
+#include <stdint.h>
+
+#include "common/error.h"
+
+#define VT_FILEHASH_HEX 32
+
+/* Reads path whole; hex gets the hash (NUL-terminated), *size the bytes read (size may be
+ * NULL). VT_ENOTFOUND for a missing file, VT_EIO naming path and offset on a read error. */
+vt_rc vt_hash_file(const char *path, char hex[VT_FILEHASH_HEX + 1], uint64_t *size, vt_err *err);
+
+#endif
