@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev sqlite3 libzstd-dev libjansson-dev zlib1g-dev
-  libpcre2-dev libxxhash-dev
+  libpcre2-dev libxxhash-dev libsodium-dev
   libcmocka-dev
   python3 python3-pytest python3-requests python3-influxdb
   influxdb influxdb-client

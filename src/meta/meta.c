@@ -38,6 +38,7 @@
  *    journaled new records), its file_applied marks are deleted — they were for the old records.
  */
 #include "meta/meta.h"
+#include "meta/meta_int.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -135,6 +136,69 @@ static const char *const migrations[] = {
     "    PRIMARY KEY (kind, id)\n"
     ") WITHOUT ROWID;\n"
     "PRAGMA user_version = 2;\n",
+    /* version 3: the gateway's control plane — versioned feature flags, API keys, the rollback
+     * state machine — and control_gen, bumped by triggers whenever flags or keys change, which
+     * servers poll to pick up changes made by other processes (gateway/flags.h) */
+    "CREATE TABLE control_gen (\n"
+    "    id  INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "    gen INTEGER NOT NULL\n"
+    ");\n"
+    "INSERT INTO control_gen (id, gen) VALUES (1, 1);\n"
+    "CREATE TABLE flags (\n"
+    "    name    TEXT    PRIMARY KEY,\n"
+    "    value   TEXT    NOT NULL,\n"
+    "    version INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE flag_versions (\n"
+    "    version INTEGER PRIMARY KEY,\n"
+    "    at_ns   INTEGER NOT NULL,\n"
+    "    who     TEXT    NOT NULL,\n"
+    "    why     TEXT    NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE TABLE flag_changes (\n"
+    "    version INTEGER NOT NULL REFERENCES flag_versions(version),\n"
+    "    name    TEXT    NOT NULL,\n"
+    "    old     TEXT,\n"
+    "    new     TEXT    NOT NULL,\n"
+    "    PRIMARY KEY (version, name)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE api_keys (\n"
+    "    id           TEXT    PRIMARY KEY,\n"
+    "    name         TEXT    NOT NULL DEFAULT '',\n"
+    "    hash         TEXT    NOT NULL,\n"
+    "    scopes       TEXT    NOT NULL,\n"
+    "    db           TEXT    NOT NULL DEFAULT '',\n"
+    "    rate_rps     REAL    NOT NULL DEFAULT 0,\n"
+    "    created_at   INTEGER NOT NULL,\n"
+    "    created_by   TEXT    NOT NULL DEFAULT '',\n"
+    "    revoked_at   INTEGER NOT NULL DEFAULT 0,\n"
+    "    last_used_at INTEGER NOT NULL DEFAULT 0\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE rollbacks (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    kind       TEXT    NOT NULL,\n"
+    "    state      TEXT    NOT NULL,\n"
+    "    step       INTEGER NOT NULL DEFAULT 0,\n"
+    "    started_at INTEGER NOT NULL,\n"
+    "    updated_at INTEGER NOT NULL,\n"
+    "    who        TEXT    NOT NULL DEFAULT '',\n"
+    "    detail     TEXT    NOT NULL DEFAULT '{}',\n"
+    "    error      TEXT    NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE TRIGGER flags_gen_ins AFTER INSERT ON flags BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "CREATE TRIGGER flags_gen_upd AFTER UPDATE ON flags BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "CREATE TRIGGER flags_gen_del AFTER DELETE ON flags BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "CREATE TRIGGER keys_gen_ins AFTER INSERT ON api_keys BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "CREATE TRIGGER keys_gen_upd AFTER UPDATE OF hash, scopes, db, rate_rps, revoked_at\n"
+    "    ON api_keys BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "CREATE TRIGGER keys_gen_del AFTER DELETE ON api_keys BEGIN\n"
+    "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
+    "PRAGMA user_version = 3;\n",
 };
 
 #define META_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1348,6 +1412,68 @@ vt_rc meta_catalog_delete(meta *m, const char *kind, const char *id, vt_err *err
         if (rc == VT_OK && sqlite3_changes(m->db) == 0)
             rc = vt_err_set(err, VT_ENOTFOUND, "%s not found: %s", kind, id);
     }
+    UNLOCK(m);
+    return rc;
+}
+
+/* ---- shared with the other control-plane files (meta_int.h) -------------------------------- */
+
+sqlite3 *meta_sqlite(meta *m)
+{
+    return m->db;
+}
+
+void meta_lock(meta *m)
+{
+    LOCK(m);
+}
+
+void meta_unlock(meta *m)
+{
+    UNLOCK(m);
+}
+
+vt_rc meta_db_fail(meta *m, vt_err *err, int xrc, const char *op, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, op);
+    vsnprintf(what, sizeof what, op, ap);
+    va_end(ap);
+    return db_fail(m, err, xrc, "%s", what);
+}
+
+vt_rc meta_begin(meta *m, vt_err *err)
+{
+    return exec_sql(m, "BEGIN IMMEDIATE", err, "meta: begin");
+}
+
+vt_rc meta_commit(meta *m, vt_err *err)
+{
+    return exec_sql(m, "COMMIT", err, "meta: commit");
+}
+
+void meta_rollback(meta *m)
+{
+    sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int64_t meta_now_ns(void)
+{
+    return now_ns();
+}
+
+vt_rc meta_control_gen(meta *m, int64_t *gen, vt_err *err)
+{
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(m->db, "SELECT gen FROM control_gen WHERE id = 1", -1, &s, NULL);
+    vt_rc rc = VT_OK;
+    if (src == SQLITE_OK && (src = sqlite3_step(s)) == SQLITE_ROW)
+        *gen = sqlite3_column_int64(s, 0);
+    else
+        rc = db_fail(m, err, sqlite3_extended_errcode(m->db), "meta_control_gen");
+    sqlite3_finalize(s);
     UNLOCK(m);
     return rc;
 }

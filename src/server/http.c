@@ -166,6 +166,13 @@ int64_t http_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t http_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* ---- URL decoding ---- */
 
 static int http_hexval(char c)
@@ -298,6 +305,7 @@ static enum MHD_Result http_queue(http_request *rq, unsigned status, vt_buf *jso
     enum MHD_Result r = MHD_queue_response(rq->conn, status, resp);
     MHD_destroy_response(resp);
     http_count(rq->srv, rq->ep, status);
+    http_observe(rq, status);
     return r;
 }
 
@@ -319,6 +327,7 @@ enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
     enum MHD_Result r = MHD_queue_response(rq->conn, status, resp);
     MHD_destroy_response(resp);
     http_count(rq->srv, rq->ep, status);
+    http_observe(rq, status);
     return r;
 }
 
@@ -413,6 +422,7 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         st.series, st.segments, st.memtable_bytes, st.corrupt_blocks, node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);
+    http_metrics_gateway(srv, &b);
     if (srv->opts.landing) {
         landing_stats ls;
         landing_get_stats(srv->opts.landing, &ls);
@@ -473,6 +483,9 @@ static bool http_is(const char *method, const char *m)
 
 static enum MHD_Result http_dispatch(http_request *rq)
 {
+    enum MHD_Result admitted;
+    if (!http_admit(rq, &admitted))
+        return admitted;
     const char *m = rq->method;
     bool get = http_is(m, MHD_HTTP_METHOD_GET), head = http_is(m, MHD_HTTP_METHOD_HEAD);
     bool post = http_is(m, MHD_HTTP_METHOD_POST);
@@ -543,6 +556,11 @@ static enum MHD_Result http_dispatch(http_request *rq)
         }
         if (rq->body.len > 0) {
             vt_buf_cstr(&rq->body); /* reserved: never fails once the bytes are in */
+        }
+        if (rq->ep == HTTP_EP_QUERY || rq->ep == HTTP_EP_V2_QUERY) {
+            enum MHD_Result routed;
+            if (http_route_read(rq, &routed))
+                return routed;
         }
         if (rq->ep == HTTP_EP_WRITE)
             return http_handle_write(rq);
@@ -641,6 +659,7 @@ static http_request *http_request_new(http_server *srv, struct MHD_Connection *c
     rq->ep = ep;
     rq->method = method;
     rq->has_ctx = true;
+    rq->start_ns = http_mono_ns();
     vt_buf_init(&rq->body);
     const char *enc =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
@@ -720,6 +739,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         one.conn = conn;
         one.ep = http_route(url);
         one.method = method;
+        one.start_ns = http_mono_ns();
         return http_dispatch(&one);
     }
     if (*upload_data_size > 0) {

@@ -72,6 +72,10 @@ typedef struct http_request {
     uint64_t gz_in;
     z_stream zs;
     char id[40];
+    int64_t start_ns; /* monotonic clock when the request's headers were read */
+    /* set by the gateway (admission.c) once the request is admitted */
+    char key_id[16];  /* the API key used ("" when none) */
+    int scope;        /* auth_scope granted */
 } http_request;
 
 /* Queues a response. json (may be NULL for an empty body) is taken over: its data is handed to
@@ -110,6 +114,21 @@ void http_json_cstr(vt_buf *b, const char *s);
 
 /* Wall clock, ns since the epoch. */
 int64_t http_now_ns(void);
+/* Monotonic clock, ns. */
+int64_t http_mono_ns(void);
+
+/* ---- the gateway and the router (called by http_dispatch) ---- */
+
+/* admission.c: authentication, protected mode, maintenance mode, rate limits. Returns true when
+ * the request may go on; false when a response was queued (*r is what to return to MHD). */
+bool http_admit(http_request *rq, enum MHD_Result *r);
+/* route.c: when reads go to the backup backend (the read_backend flag), answers a /query or
+ * /api/v2/query request from it and returns true (*r set); false = serve it from the primary. */
+bool http_route_read(http_request *rq, enum MHD_Result *r);
+/* metrics.c: called once per response queued: latency histograms, error windows. */
+void http_observe(http_request *rq, unsigned status);
+/* metrics.c: appends the gateway's and router's series to a /metrics body. */
+void http_metrics_gateway(http_server *srv, vt_buf *b);
 
 enum MHD_Result http_handle_ping(http_request *rq);
 enum MHD_Result http_handle_health(http_request *rq);
