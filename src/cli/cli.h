@@ -29,5 +29,13 @@ int cmd_check(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_flags(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_ratelimit(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_rollforward(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
 
 #endif

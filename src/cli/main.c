@@ -26,13 +26,21 @@ static const cli_command commands[] = {
     {"restore", "restore a snapshot or backup into a new data directory or a live database",
      cmd_restore},
     {"check", "integrity checks: checksums, duplicates, nulls, ledger counts, backends", cmd_check},
+    {"flags", "feature flags: list, get, set, history, revert (versioned)", cmd_flags},
+    {"keys", "API keys: create, list, revoke", cmd_keys},
+    {"ratelimit", "rate limits, global and per key, changed at run time", cmd_ratelimit},
+    {"rollback", "emergency rollback of reads to the backup backend (resumable)", cmd_rollback},
+    {"rollforward", "return reads to the primary once it is healthy and caught up", cmd_rollforward},
+    {"validate", "the post-rollback checklist, one line per item", cmd_validate},
+    {"ask", "answer a question in plain language (Portuguese or English)", cmd_ask},
+    {"repair", "rebuild the series and time range of corrupt blocks from a backup or the journal", cmd_repair},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: volta <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n`volta <command> --help` describes a command.\n");
 }
 

@@ -137,7 +137,7 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;\n"
     "PRAGMA user_version = 2;\n",
     /* version 3: the gateway's control plane — versioned feature flags, API keys, the rollback
-     * state machine — and control_gen, bumped by triggers whenever flags or keys change, which
+     * state machine, the recorded query-latency baselines — and control_gen, bumped by triggers whenever flags or keys change, which
      * servers poll to pick up changes made by other processes (gateway/flags.h) */
     "CREATE TABLE control_gen (\n"
     "    id  INTEGER PRIMARY KEY CHECK (id = 1),\n"
@@ -185,6 +185,13 @@ static const char *const migrations[] = {
     "    detail     TEXT    NOT NULL DEFAULT '{}',\n"
     "    error      TEXT    NOT NULL DEFAULT ''\n"
     ");\n"
+    "CREATE TABLE query_baselines (\n"
+    "    class       TEXT    PRIMARY KEY,\n"
+    "    p50_ms      REAL    NOT NULL,\n"
+    "    p95_ms      REAL    NOT NULL,\n"
+    "    samples     INTEGER NOT NULL,\n"
+    "    recorded_at INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
     "CREATE TRIGGER flags_gen_ins AFTER INSERT ON flags BEGIN\n"
     "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
     "CREATE TRIGGER flags_gen_upd AFTER UPDATE ON flags BEGIN\n"

@@ -57,7 +57,8 @@ static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
 static const char *const http_endpoint_names[HTTP_EP_COUNT] = {
     "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query",
     "admin_load", "admin_resync", "admin_ledger", "admin_export", "admin_check", "admin_snapshots",
-    "admin_backups", "other",
+    "admin_backups", "admin_flags", "admin_ratelimit", "admin_keys", "admin_backends",
+    "admin_rollback", "other",
 };
 
 /* ---- logging ---- */
@@ -473,6 +474,17 @@ static http_endpoint http_route(const char *url)
         return HTTP_EP_ADMIN_SNAPSHOTS;
     if (strcmp(url, "/api/v1/backups") == 0)
         return HTTP_EP_ADMIN_BACKUPS;
+    if (strcmp(url, "/api/v1/flags") == 0 || strcmp(url, "/api/v1/flags/history") == 0 ||
+        strcmp(url, "/api/v1/flags/revert") == 0)
+        return HTTP_EP_ADMIN_FLAGS;
+    if (strcmp(url, "/api/v1/ratelimit") == 0)
+        return HTTP_EP_ADMIN_RATELIMIT;
+    if (strcmp(url, "/api/v1/keys") == 0)
+        return HTTP_EP_ADMIN_KEYS;
+    if (strcmp(url, "/api/v1/backends") == 0 || strcmp(url, "/api/v1/backends/query") == 0)
+        return HTTP_EP_ADMIN_BACKENDS;
+    if (strcmp(url, "/api/v1/rollback") == 0)
+        return HTTP_EP_ADMIN_ROLLBACK;
     return HTTP_EP_OTHER;
 }
 
@@ -507,6 +519,20 @@ static enum MHD_Result http_dispatch(http_request *rq)
         if (!get && !post)
             return http_respond_method(rq, "GET, POST");
         return http_handle_admin_backups(rq);
+    case HTTP_EP_ADMIN_FLAGS:
+    case HTTP_EP_ADMIN_RATELIMIT:
+    case HTTP_EP_ADMIN_KEYS:
+    case HTTP_EP_ADMIN_BACKENDS:
+    case HTTP_EP_ADMIN_ROLLBACK:
+        if (rq->too_large)
+            return http_respond_error(rq, 413, HTTP_ERROR_TOO_LARGE);
+        if (rq->body.len > 0)
+            vt_buf_cstr(&rq->body);
+        return rq->ep == HTTP_EP_ADMIN_FLAGS       ? http_handle_admin_flags(rq)
+               : rq->ep == HTTP_EP_ADMIN_RATELIMIT ? http_handle_admin_ratelimit(rq)
+               : rq->ep == HTTP_EP_ADMIN_KEYS      ? http_handle_admin_keys(rq)
+               : rq->ep == HTTP_EP_ADMIN_BACKENDS  ? http_handle_admin_backends(rq)
+                                                   : http_handle_admin_rollback(rq);
     case HTTP_EP_ADMIN_CHECK:
     case HTTP_EP_ADMIN_LOAD:
     case HTTP_EP_ADMIN_RESYNC:
@@ -649,7 +675,7 @@ static void http_body_gzip(http_request *rq, const char *data, size_t n)
 }
 
 static http_request *http_request_new(http_server *srv, struct MHD_Connection *conn,
-                                      http_endpoint ep, const char *method)
+                                      http_endpoint ep, const char *method, const char *url)
 {
     http_request *rq = calloc(1, sizeof *rq);
     if (!rq)
@@ -658,6 +684,7 @@ static http_request *http_request_new(http_server *srv, struct MHD_Connection *c
     rq->conn = conn;
     rq->ep = ep;
     rq->method = method;
+    rq->url = url;
     rq->has_ctx = true;
     rq->start_ns = http_mono_ns();
     vt_buf_init(&rq->body);
@@ -714,15 +741,19 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         bool body_route = (ep == HTTP_EP_WRITE || ep == HTTP_EP_V2_WRITE || ep == HTTP_EP_QUERY ||
                            ep == HTTP_EP_V2_QUERY || ep == HTTP_EP_ADMIN_LOAD ||
                            ep == HTTP_EP_ADMIN_RESYNC || ep == HTTP_EP_ADMIN_CHECK ||
-                           ep == HTTP_EP_ADMIN_SNAPSHOTS || ep == HTTP_EP_ADMIN_BACKUPS) &&
-                          http_is(method, MHD_HTTP_METHOD_POST);
+                           ep == HTTP_EP_ADMIN_SNAPSHOTS || ep == HTTP_EP_ADMIN_BACKUPS ||
+                           ep == HTTP_EP_ADMIN_FLAGS || ep == HTTP_EP_ADMIN_RATELIMIT ||
+                           ep == HTTP_EP_ADMIN_KEYS || ep == HTTP_EP_ADMIN_BACKENDS ||
+                           ep == HTTP_EP_ADMIN_ROLLBACK) &&
+                          (http_is(method, MHD_HTTP_METHOD_POST) ||
+                           http_is(method, MHD_HTTP_METHOD_PUT));
         if (!body_route) {
             /* answered once the request is complete (answering now would make MHD close the
              * connection, since it cannot tell the body was not wanted) */
             *con_cls = &http_no_body;
             return MHD_YES;
         }
-        rq = http_request_new(srv, conn, ep, method);
+        rq = http_request_new(srv, conn, ep, method, url);
         if (!rq)
             return MHD_NO;
         *con_cls = rq;
@@ -739,6 +770,7 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
         one.conn = conn;
         one.ep = http_route(url);
         one.method = method;
+        one.url = url;
         one.start_ns = http_mono_ns();
         return http_dispatch(&one);
     }

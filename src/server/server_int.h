@@ -31,6 +31,11 @@ typedef enum http_endpoint {
     HTTP_EP_ADMIN_CHECK,  /* POST /api/v1/check: the integrity checks */
     HTTP_EP_ADMIN_SNAPSHOTS, /* GET|POST /api/v1/snapshots, DELETE /api/v1/snapshots?id= */
     HTTP_EP_ADMIN_BACKUPS,   /* GET|POST /api/v1/backups (list / take one) */
+    HTTP_EP_ADMIN_FLAGS,     /* /api/v1/flags, /api/v1/flags/history, /api/v1/flags/revert */
+    HTTP_EP_ADMIN_RATELIMIT, /* GET|POST /api/v1/ratelimit */
+    HTTP_EP_ADMIN_KEYS,      /* GET|POST /api/v1/keys, DELETE /api/v1/keys?id= */
+    HTTP_EP_ADMIN_BACKENDS,  /* GET /api/v1/backends, POST /api/v1/backends/query */
+    HTTP_EP_ADMIN_ROLLBACK,  /* /api/v1/rollback (the rollback state machine's record) */
     HTTP_EP_OTHER,
     HTTP_EP_COUNT
 } http_endpoint;
@@ -64,6 +69,7 @@ typedef struct http_request {
     struct MHD_Connection *conn;
     http_endpoint ep;
     const char *method;
+    const char *url; /* the path, without the query string */
     vt_buf body;
     bool has_ctx; /* allocated across calls (a body endpoint) */
     bool too_large;
@@ -96,6 +102,12 @@ enum MHD_Result http_handle_admin_export(http_request *rq);    /* handlers_expor
 enum MHD_Result http_handle_admin_check(http_request *rq);     /* handlers_check.c */
 enum MHD_Result http_handle_admin_snapshots(http_request *rq); /* handlers_snapshot.c */
 enum MHD_Result http_handle_admin_backups(http_request *rq);   /* handlers_backup.c */
+/* These check the method and the sub-path (rq->url) themselves. */
+enum MHD_Result http_handle_admin_flags(http_request *rq);     /* handlers_flags.c */
+enum MHD_Result http_handle_admin_ratelimit(http_request *rq); /* handlers_flags.c */
+enum MHD_Result http_handle_admin_keys(http_request *rq);      /* handlers_keys.c */
+enum MHD_Result http_handle_admin_backends(http_request *rq);  /* handlers_backends.c */
+enum MHD_Result http_handle_admin_rollback(http_request *rq);  /* handlers_rollback.c */
 
 /* {"error":"<msg>"} with status. */
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg);

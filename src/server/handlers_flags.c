@@ -1,0 +1,14 @@
+/*
+ * server/handlers_flags.c — admin endpoints (scaffolding: answers 501 until written).
+ */
+#include "server/server_int.h"
+
+enum MHD_Result http_handle_admin_flags(http_request *rq)
+{
+    return http_respond_error(rq, 501, "not implemented yet");
+}
+
+enum MHD_Result http_handle_admin_ratelimit(http_request *rq)
+{
+    return http_respond_error(rq, 501, "not implemented yet");
+}
