@@ -33,6 +33,8 @@ typedef struct http_options {
     struct replication *replication;
     struct landing *landing;
     const char *landing_db; /* database landing-zone files go to */
+    /* the gateway (flags, keys, rate limits; gateway/gateway.h), or NULL: no admission control */
+    struct gateway *gateway;
 } http_options;
 
 typedef struct http_server http_server;
