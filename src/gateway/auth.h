@@ -62,6 +62,11 @@ typedef struct auth_result {
 /* Thread-safe; no allocation. Never logs or stores the presented secret. */
 void auth_check(auth *a, const auth_request *in, auth_result *out);
 
+/* The scope an InfluxQL text needs: AUTH_WRITE when any statement modifies data or schema
+ * (CREATE, DROP, DELETE, ALTER, GRANT, REVOKE, KILL, SELECT ... INTO), AUTH_READ otherwise.
+ * A cheap keyword scan that skips quoted strings and identifiers; never under-estimates. */
+auth_scope auth_influxql_scope(const char *q, size_t len);
+
 /* ---- management (CLI and admin API) ---- */
 
 typedef struct auth_key_info {
