@@ -334,7 +334,8 @@ static vt_rc resolve_backup(const restore_options *o, rsource *s, vt_err *err)
     return VT_OK;
 }
 
-static vt_rc build_list(const rsource *s, rlist *l, vt_err *err)
+/* Every file of the source. */
+static vt_rc build_list_all(const rsource *s, rlist *l, vt_err *err)
 {
     if (!s->is_backup) {
         vt_rc rc = walk_snapshot(s->location, "engine", l, err);
@@ -356,6 +357,83 @@ static vt_rc build_list(const rsource *s, rlist *l, vt_err *err)
             return rc;
     }
     return VT_OK;
+}
+
+/* "journal/<20 digits>.vjl" -> the segment's first seq. */
+static bool journal_segment_first(const char *rel, uint64_t *first)
+{
+    static const char prefix[] = "journal/", suffix[] = ".vjl";
+    size_t pl = sizeof prefix - 1, len = strlen(rel);
+    if (len != pl + 20 + sizeof suffix - 1 || strncmp(rel, prefix, pl) != 0 ||
+        strcmp(rel + pl + 20, suffix) != 0)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = pl; i < pl + 20; i++) {
+        if (rel[i] < '0' || rel[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(rel[i] - '0');
+    }
+    *first = v;
+    return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Drops the journal segments whose every record is already in the engine files (seq <=
+ * checkpoint): opening the restored directory replays only records after the checkpoint, so
+ * copying and verifying those segments would be wasted work. A segment ends where the next one
+ * starts; the last segment is always kept (unless the checkpoint covers it — then the journal
+ * restarts empty after the checkpoint, see cut_journal). */
+static void drop_checkpointed_journal(rlist *l, uint64_t checkpoint)
+{
+    if (checkpoint == 0)
+        return;
+    uint64_t *firsts = malloc((l->n + 1) * sizeof *firsts);
+    if (!firsts)
+        return; /* copying everything is still correct */
+    size_t nf = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (journal_segment_first(l->v[i].rel, &firsts[nf]))
+            nf++;
+    qsort(firsts, nf, sizeof *firsts, cmp_u64);
+    size_t keep = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        uint64_t first;
+        bool drop = false;
+        if (journal_segment_first(l->v[i].rel, &first)) {
+            /* the next segment's first seq, by binary search over the sorted firsts */
+            size_t lo = 0, hi = nf;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (firsts[mid] <= first)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            drop = lo < nf && firsts[lo] <= checkpoint + 1;
+        }
+        if (drop) {
+            l->bytes -= l->v[i].size;
+            free(l->v[i].src);
+            free(l->v[i].rel);
+        } else {
+            l->v[keep++] = l->v[i];
+        }
+    }
+    l->n = keep;
+    free(firsts);
+}
+
+static vt_rc build_list(const rsource *s, rlist *l, vt_err *err)
+{
+    vt_rc rc = build_list_all(s, l, err);
+    if (rc == VT_OK)
+        drop_checkpointed_journal(l, s->checkpoint);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ */

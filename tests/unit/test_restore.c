@@ -289,6 +289,90 @@ static void test_snapshot_under_ingest(void **state)
     free(dir);
 }
 
+/* ---- journal segments the engine files already hold are not copied ---- */
+
+static size_t journal_segments(const char *jdir, uint64_t *first_seq)
+{
+    DIR *d = opendir(jdir);
+    assert_non_null(d);
+    size_t n = 0;
+    *first_seq = UINT64_MAX;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".vjl") != 0)
+            continue;
+        n++;
+        uint64_t s = strtoull(e->d_name, NULL, 10);
+        if (s < *first_seq)
+            *first_seq = s;
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_restore_skips_checkpointed_journal(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char data[600], mp[700], to[700], jdir[800];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(mp, sizeof mp, "%s/meta.db", data);
+    snprintf(to, sizeof to, "%s/restored", dir);
+    node *n = open_node(data, false); /* no trimming: the whole journal stays */
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(node_create_db(n, "db", &err), VT_OK);
+    expect want;
+    memset(&want, 0, sizeof want);
+    int next = 0;
+    for (int i = 0; i < 300; i++, next += 37) {
+        write_points(n, next, next + 37);
+        expect_add(&want, next, next + 37);
+    }
+    meta *m = NULL;
+    assert_int_equal(meta_open(mp, &m, &err), VT_OK);
+    meta_catalog c;
+    assert_int_equal(snapshot_create(n, m, &c, &err), VT_OK);
+    char sj[1200];
+    snprintf(sj, sizeof sj, "%s/journal", c.location);
+    uint64_t snap_first = 0;
+    size_t snap_segments = journal_segments(sj, &snap_first);
+    assert_true(c.checkpoint > 0);
+    assert_true(snap_segments > 2);
+
+    restore_options o;
+    restore_options_default(&o);
+    o.data = data;
+    o.id = c.id;
+    o.to = to;
+    restore_result res;
+    vt_rc rc = restore_run(&o, &res, &err);
+    if (rc != VT_OK)
+        fail_msg("restore: %s", err.msg);
+    assert_true(res.verified);
+    assert_int_equal(res.seq, c.seq);
+
+    /* fewer segments, and the first one kept reaches back to the checkpoint */
+    snprintf(jdir, sizeof jdir, "%s/journal", to);
+    uint64_t first = 0;
+    size_t segments = journal_segments(jdir, &first);
+    assert_true(segments < snap_segments);
+    assert_true(first <= c.checkpoint + 1);
+    assert_true(first > snap_first);
+
+    expect got;
+    uint64_t last = 0;
+    observe(to, &got, &last);
+    assert_same(&want, &got);
+    assert_int_equal(last, c.seq);
+
+    meta_close(m);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* ---- refusing and replacing a target ---- */
 
 static void test_refuse_and_replace(void **state)
@@ -834,6 +918,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_journal_tools),
         cmocka_unit_test(test_snapshot_under_ingest),
+        cmocka_unit_test(test_restore_skips_checkpointed_journal),
         cmocka_unit_test(test_refuse_and_replace),
         cmocka_unit_test(test_point_in_time),
         cmocka_unit_test(test_point_in_time_backup_create),
