@@ -37,5 +37,6 @@ int cmd_rollforward(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 #endif

@@ -33,6 +33,8 @@ static const cli_command commands[] = {
     {"rollforward", "return reads to the primary once it is healthy and caught up", cmd_rollforward},
     {"validate", "the post-rollback checklist, one line per item", cmd_validate},
     {"ask", "answer a question in plain language (Portuguese or English)", cmd_ask},
+    {"recover", "recover a failed or missing primary from its newest snapshot or backup",
+     cmd_recover},
     {"repair", "rebuild the series and time range of corrupt blocks from a backup or the journal", cmd_repair},
 };
 

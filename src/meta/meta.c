@@ -40,6 +40,8 @@
 #include "meta/meta.h"
 #include "meta/meta_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -51,6 +53,7 @@
 #include <unistd.h>
 
 #include "common/durable.h"
+#include "common/faultinj.h"
 
 /* ---- schema -------------------------------------------------------------------------------- */
 
@@ -1482,5 +1485,63 @@ vt_rc meta_control_gen(meta *m, int64_t *gen, vt_err *err)
         rc = db_fail(m, err, sqlite3_extended_errcode(m->db), "meta_control_gen");
     sqlite3_finalize(s);
     UNLOCK(m);
+    return rc;
+}
+
+vt_rc meta_files_stale_after_seq(meta *m, uint64_t seq, unsigned *marked, vt_err *err)
+{
+    LOCK(m);
+    sqlite3_stmt *s = NULL;
+    int src = sqlite3_prepare_v2(m->db,
+                                 "UPDATE files SET state = 'stale' "
+                                 "WHERE state = 'loaded' AND seq_last > ?1",
+                                 -1, &s, NULL);
+    vt_rc rc = VT_OK;
+    if (src == SQLITE_OK)
+        src = sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+    if (src == SQLITE_OK && (src = sqlite3_step(s)) == SQLITE_DONE) {
+        if (marked)
+            *marked = (unsigned)sqlite3_changes(m->db);
+    } else {
+        rc = db_fail(m, err, sqlite3_extended_errcode(m->db), "meta_files_stale_after_seq");
+    }
+    sqlite3_finalize(s);
+    UNLOCK(m);
+    return rc;
+}
+
+vt_rc meta_copy_to(meta *m, const char *dst_path, vt_err *err)
+{
+    if (access(dst_path, F_OK) == 0)
+        return vt_err_set(err, VT_EEXIST, "meta_copy_to: %s exists", dst_path);
+    sqlite3 *dst = NULL;
+    int src = sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (src != SQLITE_OK) {
+        vt_rc rc = vt_err_set(err, VT_EIO, "meta_copy_to: open %s: %s", dst_path,
+                              dst ? sqlite3_errmsg(dst) : sqlite3_errstr(src));
+        sqlite3_close(dst);
+        return rc;
+    }
+    LOCK(m);
+    sqlite3_backup *bk = sqlite3_backup_init(dst, "main", m->db, "main");
+    if (bk) {
+        src = sqlite3_backup_step(bk, -1);
+        sqlite3_backup_finish(bk);
+    }
+    UNLOCK(m);
+    vt_rc rc = VT_OK;
+    if (!bk || src != SQLITE_DONE)
+        rc = vt_err_set(err, VT_EIO, "meta_copy_to %s -> %s: %s", m->path, dst_path,
+                        sqlite3_errmsg(dst));
+    sqlite3_close(dst);
+    if (rc == VT_OK) {
+        int fd = open(dst_path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || vt_io_fsync(fd) != 0)
+            rc = vt_err_set(err, VT_EIO, "meta_copy_to: fsync %s: %s", dst_path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+    }
+    if (rc != VT_OK)
+        unlink(dst_path);
     return rc;
 }

@@ -106,6 +106,11 @@ vt_rc meta_file_applied_at(meta *m, int64_t file_id, const char *backend, int64_
 vt_rc meta_files_not_applied(meta *m, const char *backend, meta_file **out, size_t *n,
                              vt_err *err);
 
+/* Marks every loaded file that produced journal records after seq as stale (they are loaded
+ * again by the next landing-zone scan): recovery uses it when the recovered journal ends at seq.
+ * *marked (may be NULL) = how many. */
+vt_rc meta_files_stale_after_seq(meta *m, uint64_t seq, unsigned *marked, vt_err *err);
+
 /* ---- backends: cursors and state ---- */
 
 typedef struct meta_backend {
@@ -159,6 +164,10 @@ vt_rc meta_catalog_get(meta *m, const char *kind, const char *id, meta_catalog *
 /* Newest first; *out malloc'ed (free()). */
 vt_rc meta_catalog_list(meta *m, const char *kind, meta_catalog **out, size_t *n, vt_err *err);
 vt_rc meta_catalog_delete(meta *m, const char *kind, const char *id, vt_err *err);
+
+/* A consistent copy of the whole database into dst_path (SQLite's online backup; dst_path must
+ * not exist), fsynced. */
+vt_rc meta_copy_to(meta *m, const char *dst_path, vt_err *err);
 
 /* ---- audit log ---- */
 
