@@ -24,6 +24,7 @@
 #include "ingest/landing.h"
 #include "meta/meta.h"
 #include "ops/backup.h"
+#include "ops/snapshot.h"
 #include "server/http.h"
 
 static void serve_usage(FILE *out)
@@ -179,6 +180,7 @@ int cmd_serve(int argc, char **argv)
         goto cleanup;
     }
     (void)backup_hold_start(n, mt, NULL); /* the journal chain since the last backup */
+    (void)snapshot_hold_start(n, mt, NULL); /* the journal since the newest snapshot */
     rc = replication_start(n, mt, cfg, &repl, &err);
     if (rc != VT_OK) {
         fprintf(stderr, "volta serve: %s\n", err.msg);
@@ -246,6 +248,8 @@ cleanup:
     replication_stop(repl);
     if (n)
         backup_hold_stop(n);
+    if (n)
+        snapshot_hold_stop(n);
     meta_close(mt);
     if (n) {
         vt_err cerr;

@@ -89,6 +89,12 @@ static void assess(const recover_options *o, recover_result *res)
                  is_dir(o->data) ? "holds no engine or journal" : "does not exist");
         return;
     }
+    if (!has_engine || !has_journal) {
+        res->state = PRIMARY_FAILED;
+        snprintf(res->state_detail, sizeof res->state_detail, "%s/%s is missing", o->data,
+                 has_engine ? "journal" : "engine");
+        return;
+    }
     if (o->health_status > 0) {
         res->state = PRIMARY_FAILED;
         snprintf(res->state_detail, sizeof res->state_detail,
@@ -100,10 +106,8 @@ static void assess(const recover_options *o, recover_result *res)
     memset(&p, 0, sizeof p);
     unsigned files = 0, segs = 0;
     uint64_t blocks = 0, records = 0;
-    if (has_engine)
-        engine_verify(engine_dir, note_problem, &p, &files, &blocks);
-    if (has_journal)
-        journal_verify(journal_dir, note_problem, &p, &records, &segs);
+    engine_verify(engine_dir, note_problem, &p, &files, &blocks);
+    journal_verify(journal_dir, note_problem, &p, &records, &segs);
     if (p.n > 0) {
         res->state = PRIMARY_FAILED;
         snprintf(res->state_detail, sizeof res->state_detail, "%u problem(s) found, first: %s",

@@ -823,6 +823,26 @@ static void set_partial(restore_result *res, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Whether the data directory a backup names as its source is still the instance that took it
+ * (its catalog lists the backup with the same seq) — only then may its journal continue the
+ * backup's: a directory recreated under the same path has its own, unrelated seq numbering. */
+static bool origin_took_backup(const char *origin, const backup_manifest *b)
+{
+    char mp[PATH_MAX];
+    snprintf(mp, sizeof mp, "%s/meta.db", origin);
+    if (access(mp, R_OK) != 0)
+        return false;
+    meta *m = NULL;
+    vt_err e;
+    vt_err_clear(&e);
+    if (meta_open(mp, &m, &e) != VT_OK)
+        return false;
+    meta_catalog c;
+    bool same = meta_catalog_get(m, "backup", b->id, &c, &e) == VT_OK && c.seq == b->seq;
+    meta_close(m);
+    return same;
+}
+
 /* Step 4 (restore.h). *expect_seq: where the restored journal ends. */
 static vt_rc settle_journal(const restore_options *o, const rsource *s, const char *root,
                             const char *chain_root, restore_result *res, vt_err *err)
@@ -896,7 +916,11 @@ static vt_rc settle_journal(const restore_options *o, const rsource *s, const ch
                 break;
             }
         }
-    } else if (s->origin[0]) {
+    }
+    /* then the source directory's own journal, when it is still there (a snapshot's, or the
+     * directory a backup was taken from): backups and snapshots hold it from their seq on */
+    if (!reached && !res->partial && s->origin[0] &&
+        (!s->is_backup || origin_took_backup(s->origin, &s->mans[s->base]))) {
         char live[PATH_MAX];
         snprintf(live, sizeof live, "%s/journal", s->origin);
         uint64_t last = cur, imported = 0;

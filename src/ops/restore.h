@@ -19,9 +19,12 @@
  * 4. The journal is cut where the restored state ends (journal_truncate_after): at the source's
  *    seq, or with --until T at the last record whose journal time is <= T. For a point in time
  *    after the source's time_last, the archived journal continues the chain: the journal files of
- *    each later backup (oldest first; for a snapshot, the source's live journal <data>/journal)
- *    are read in place and their records up to T appended byte for byte
- *    (journal_import_until). A later backup that does not hold the next seq is a gap: the
+ *    each later backup (oldest first), then the source directory's live journal <data>/journal
+ *    (a snapshot's; for a backup, the directory that took it, only while its catalog still lists
+ *    that backup with the same seq — a directory recreated under the same path is another
+ *    instance), are read in place and their records up to T appended byte for byte
+ *    (journal_import_until). Snapshots and backups hold the live journal from their seq on
+ *    (snapshot_hold_start, backup_hold_start), so the chain reaches the present. A later backup that does not hold the next seq is a gap: the
  *    restore stops there, consistent, and reports partial (so does a T past the newest
  *    archived record: the archive cannot prove nothing was written in between).
  * 5. Verification: the staging directory is opened as a node (which replays the journal onto

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "common/buf.h"
 #include "common/durable.h"
 #include "engine/engine.h"
@@ -88,6 +90,110 @@ static int64_t record_time(const char *journal_dir, uint64_t seq)
     journal_reader_close(r);
     return t;
 }
+
+/* ---- the newest snapshot's journal hold ---- */
+
+#define HOLD_SLOTS 8
+
+static struct {
+    node *n;
+    meta *m;
+    int hold; /* node journal hold id, -1 when none */
+} holds[HOLD_SLOTS];
+static pthread_mutex_t holds_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The newest complete snapshot's seq in m's catalog; false when none. */
+static bool newest_seq(meta *m, uint64_t *seq)
+{
+    meta_catalog *list = NULL;
+    size_t cnt = 0;
+    vt_err e;
+    vt_err_clear(&e);
+    bool any = false;
+    if (meta_catalog_list(m, "snapshot", &list, &cnt, &e) == VT_OK) {
+        for (size_t i = 0; i < cnt; i++) {
+            if (strcmp(list[i].state, "complete") != 0)
+                continue;
+            if (!any || list[i].seq > *seq)
+                *seq = list[i].seq;
+            any = true;
+        }
+    }
+    free(list);
+    return any;
+}
+
+/* Sets slot i's hold to keep_from, or removes it (any = false). holds_mu held. */
+static void hold_apply(int i, bool any, uint64_t keep_from)
+{
+    if (!any) {
+        if (holds[i].hold >= 0)
+            node_journal_hold_remove(holds[i].n, holds[i].hold);
+        holds[i].hold = -1;
+    } else if (holds[i].hold >= 0) {
+        node_journal_hold_set(holds[i].n, holds[i].hold, keep_from);
+    } else {
+        holds[i].hold = node_journal_hold_add(holds[i].n, "snapshot", keep_from);
+    }
+}
+
+int snapshot_hold_start(node *n, meta *m, vt_err *err)
+{
+    uint64_t seq = 0;
+    bool any = newest_seq(m, &seq);
+    pthread_mutex_lock(&holds_mu);
+    int slot = -1;
+    for (int i = 0; i < HOLD_SLOTS; i++) {
+        if (holds[i].n == n) {
+            slot = i;
+            break;
+        }
+        if (slot < 0 && holds[i].n == NULL)
+            slot = i;
+    }
+    int rc = 0;
+    if (slot < 0) {
+        rc = -1;
+        vt_err_set(err, VT_ELIMIT, "snapshot: too many nodes hold their journal for snapshots");
+    } else {
+        if (holds[slot].n != n) {
+            holds[slot].n = n;
+            holds[slot].hold = -1;
+        }
+        holds[slot].m = m;
+        hold_apply(slot, any, seq + 1);
+    }
+    pthread_mutex_unlock(&holds_mu);
+    return rc;
+}
+
+void snapshot_hold_stop(node *n)
+{
+    pthread_mutex_lock(&holds_mu);
+    for (int i = 0; i < HOLD_SLOTS; i++) {
+        if (holds[i].n == n) {
+            /* the hold itself stays until node_close, like the backup's and the appliers' */
+            holds[i].n = NULL;
+            holds[i].m = NULL;
+            holds[i].hold = -1;
+        }
+    }
+    pthread_mutex_unlock(&holds_mu);
+}
+
+/* After a create or delete in m's catalog: every registered node of m follows its newest. */
+static void holds_follow(meta *m)
+{
+    uint64_t seq = 0;
+    bool any = newest_seq(m, &seq);
+    pthread_mutex_lock(&holds_mu);
+    for (int i = 0; i < HOLD_SLOTS; i++)
+        if (holds[i].n && holds[i].m == m)
+            hold_apply(i, any, seq + 1);
+    pthread_mutex_unlock(&holds_mu);
+}
+
+/* ---- create, list, delete ---- */
 
 vt_rc snapshot_create(node *n, meta *m, meta_catalog *out, vt_err *err)
 {
@@ -166,6 +272,8 @@ vt_rc snapshot_create(node *n, meta *m, meta_catalog *out, vt_err *err)
         rc = meta_catalog_put(m, out, err);
     if (rc != VT_OK)
         remove_tree(dir);
+    else
+        holds_follow(m);
     return rc;
 }
 
@@ -188,5 +296,8 @@ vt_rc snapshot_delete(meta *m, const char *id, vt_err *err)
     if (remove_tree(c.location) != 0)
         return vt_err_set(err, VT_EIO, "snapshot %s: cannot remove %s completely", id,
                           c.location);
-    return meta_catalog_delete(m, "snapshot", id, err);
+    rc = meta_catalog_delete(m, "snapshot", id, err);
+    if (rc == VT_OK)
+        holds_follow(m);
+    return rc;
 }

@@ -40,6 +40,14 @@ vt_rc snapshot_list(meta *m, meta_catalog **out, size_t *n, vt_err *err);
 /* Removes snapshot id: its directory, then its catalog row. VT_ENOTFOUND when unknown. */
 vt_rc snapshot_delete(meta *m, const char *id, vt_err *err);
 
+/* Journal hold for the newest snapshot (volta serve): the live journal keeps every record after
+ * the newest snapshot's seq, so the snapshot rolled forward through it reaches the present
+ * (`volta recover`). Registered per node (with the meta holding its catalog); snapshot_create
+ * moves the hold to the new snapshot, snapshot_delete of the newest moves it back to the next
+ * newest, or releases it when none is left. Returns 0, or -1 with err set. */
+int snapshot_hold_start(node *n, meta *m, vt_err *err);
+void snapshot_hold_stop(node *n);
+
 /* A backup/restore id for time now_ns: "YYYYMMDD_HHMMSS" (UTC). */
 void snapshot_make_id(int64_t now_ns, char *out, size_t cap);
 

@@ -150,9 +150,9 @@ def failed_primary(volta_server, tmp_path, *serve_args):
 
 
 def test_failed_primary_from_snapshot_and_surviving_journal(volta_server, tmp_path):
-    cfg = tmp_path / "volta.conf"
-    cfg.write_text("[journal]\ntrim = false\n")
-    data, sid = failed_primary(volta_server, tmp_path, "--config", cfg)
+    # the default configuration trims the journal once the engine files hold its records, but
+    # the newest snapshot holds it from its seq on: snapshot + journal reach the present
+    data, sid = failed_primary(volta_server, tmp_path)
 
     p = run("recover", "--data", data, check=0)
     assert "primary failed" in p.stdout and ".vseg" in p.stdout, p.stdout
@@ -165,19 +165,39 @@ def test_failed_primary_from_snapshot_and_surviving_journal(volta_server, tmp_pa
     assert count_sum(rec, "db") == expected(0, 4500)  # RPO 0: the journal had every record
 
 
-def test_failed_primary_with_trimmed_journal_says_what_is_missing(volta_server, tmp_path):
-    # default: the journal is trimmed once the engine files hold its records, so the points
-    # flushed into the corrupted segment exist nowhere else (no backup backend here)
+def test_failed_primary_without_its_journal_says_what_may_be_missing(volta_server, tmp_path):
     data, sid = failed_primary(volta_server, tmp_path)
+    shutil.rmtree(os.path.join(data, "journal"))  # the journal volume is lost too
     p = run("recover", "--data", data, "--json", check=0)
     doc = json.loads(p.stdout)
     assert doc["primary"] == "failed" and doc["recovered"] is True, doc
-    assert doc["source"] == {"kind": "snapshot", "id": sid, "where": "the primary's snapshot catalog",
-                             "seq": doc["source"]["seq"]}, doc
-    assert "no longer holds seq" in doc["roll_forward_end"], doc
-    assert doc["missing_records"] >= 1, doc
+    assert doc["source"]["kind"] == "snapshot" and doc["source"]["id"] == sid, doc
+    assert doc["primary_last_seq"] == 0 and doc["missing_records"] == 0, doc  # unknown, said so
+    p = run("recover", "--data", data, "--to", tmp_path / "again", check=0)
+    assert "could not be read to its end" in p.stdout, p.stdout
     rec = volta_server(data=data + "-recovery")
     assert count_sum(rec, "db") == expected(0, 3000)  # the snapshot's points, nothing invented
+
+
+def test_missing_engine_recovers_from_backup_and_live_journal(volta_server, tmp_path):
+    # the engine files are lost, the journal survives: the backup rolled forward through the
+    # journal of the directory that took it (its catalog lists the backup) — RPO 0
+    srv = volta_server(data=str(tmp_path / "primary"))
+    create_db(srv, "db")
+    repo = tmp_path / "repo"
+    write(srv, "db", 0, 2000)
+    run("backup", "--repo", repo, "--host", srv.url, check=0)
+    write(srv, "db", 2000, 2600)
+    data = srv.data
+    srv.kill()
+    shutil.rmtree(os.path.join(data, "engine"))
+    p = run("recover", "--data", data, "--repo", repo, "--json", check=0)
+    doc = json.loads(p.stdout)
+    assert doc["primary"] == "failed" and doc["recovered"] is True, doc
+    assert doc["source"]["kind"] == "full", doc
+    assert doc["restore"]["replayed_records"] >= 1 and doc["missing_records"] == 0, doc
+    rec = volta_server(data=data + "-recovery")
+    assert count_sum(rec, "db") == expected(0, 2600)
 
 
 def test_nothing_to_recover_from(tmp_path):
