@@ -38,5 +38,6 @@ int cmd_validate(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int cmd_drill(int argc, char **argv);
 
 #endif

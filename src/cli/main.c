@@ -35,6 +35,8 @@ static const cli_command commands[] = {
     {"ask", "answer a question in plain language (Portuguese or English)", cmd_ask},
     {"recover", "recover a failed or missing primary from its newest snapshot or backup",
      cmd_recover},
+    {"drill", "disaster-recovery drills with real faults; RTO, RPO and correctness report",
+     cmd_drill},
     {"repair", "rebuild the series and time range of corrupt blocks from a backup or the journal", cmd_repair},
 };
 
