@@ -22,4 +22,23 @@ volta is starting on http://127.0.0.1:8086 (database "ons"). Try, from another t
   ./build/volta status                               # landing zone, replication, lags
 Stop with Ctrl-C; then `./build/volta verify demo-data` checks every checksum.
 MSG
+# Once the server answers, say how to protect it with an API key (optional: without any key it
+# serves loopback clients only — protected mode, docs/AUTH.md).
+(
+  for _ in $(seq 1 600); do
+    curl -sf -o /dev/null http://127.0.0.1:8086/ping 2>/dev/null && break
+    sleep 0.5
+  done
+  cat >&2 <<'KEYS'
+
+volta is up. It has no API key yet, so it serves loopback clients only (protected mode).
+To require keys (optional for the demo), from another terminal:
+  KEY=$(./build/volta keys create --data ./demo-data --scope admin --name demo)   # shown once
+  curl -s -H "x-api-key: $KEY" 'http://127.0.0.1:8086/query?q=SHOW+DATABASES'
+  influx -port 8086 -username demo -password "$KEY" -execute 'SHOW DATABASES'
+  VOLTA_API_KEY=$KEY ./build/volta keys list        # operator commands send $VOLTA_API_KEY
+See docs/AUTH.md (scopes, --db, revocation).
+
+KEYS
+) &
 exec ./build/volta serve --demo --data ./demo-data --listen 127.0.0.1:8086 "$@"

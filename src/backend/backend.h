@@ -21,8 +21,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/error.h"
 #include "core/config.h"
+#include "core/node.h"
 #include "journal/journal.h"
 
 typedef struct backend backend;
@@ -55,5 +57,37 @@ vt_rc backend_health(backend *b, char *detail, size_t cap, vt_err *err);
 /* Runs InfluxQL on the backend (db may be NULL); *json_out receives InfluxDB's JSON response
  * (malloc'ed, free()). Used by resync and the checks to compare backends. */
 vt_rc backend_query(backend *b, const char *db, const char *q, char **json_out, vt_err *err);
+
+/* ---- read routing (server/route.c, server/handlers_backends.c) ---- */
+
+/* native: the backend's own node, on which reads routed to the backup run (it stays open while
+ * the backend is); NULL for an influx backend. */
+node *backend_node(backend *b);
+
+/* One HTTP request forwarded as it is to an influx backend (read routing). */
+typedef struct backend_http_request {
+    const char *method;       /* "GET" | "POST" */
+    const char *path;         /* "/query" */
+    const char *query_string; /* already URL-encoded, without '?'; may be NULL */
+    const char *body;         /* may be NULL */
+    size_t body_len;
+    const char *content_type; /* Content-Type to send, or NULL */
+    const char *accept;       /* Accept to send, or NULL */
+} backend_http_request;
+
+typedef struct backend_http_response {
+    long status;
+    char content_type[128]; /* "" when the remote sent none */
+    vt_buf body;            /* the caller frees it (vt_buf_free), also on error */
+} backend_http_response;
+
+/* Forwards rq to an influx backend's URL with the backend's own credentials (v1 u/p when a
+ * username is configured, "Authorization: Token" when a token is), buffering the answer up to
+ * max_bytes. Uses its own connection, so it never waits for the applier. Errors: VT_EBUSY the
+ * backend is unreachable or timed out (the message says why), VT_ELIMIT the answer is larger
+ * than max_bytes, VT_EINVAL b is not an influx backend. out->body must be initialised
+ * (vt_buf_init) by the caller. */
+vt_rc backend_forward(backend *b, const backend_http_request *rq, size_t max_bytes,
+                      backend_http_response *out, vt_err *err);
 
 #endif

@@ -12,6 +12,7 @@
 struct replication {
     applier *ap[CONFIG_MAX_BACKENDS];
     size_t n;
+    size_t read_backup; /* index in ap of the backend reads go to under read_backend=backup */
 };
 
 vt_rc replication_start(node *n, meta *m, const volta_config *cfg, replication **out, vt_err *err)
@@ -28,6 +29,8 @@ vt_rc replication_start(node *n, meta *m, const volta_config *cfg, replication *
             replication_stop(r);
             return rc;
         }
+        if (cfg->read_backup[0] && strcmp(cfg->read_backup, cfg->backends[i].name) == 0)
+            r->read_backup = r->n;
         r->n++;
     }
     *out = r;
@@ -62,6 +65,11 @@ applier *replication_find(replication *r, const char *name)
             return r->ap[i];
     }
     return NULL;
+}
+
+applier *replication_read_backup(replication *r)
+{
+    return r && r->n > 0 ? r->ap[r->read_backup] : NULL;
 }
 
 void replication_health_json(replication *r, vt_buf *out)

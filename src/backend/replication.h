@@ -25,6 +25,10 @@ size_t replication_count(const replication *r);
 applier *replication_get(replication *r, size_t i);
 applier *replication_find(replication *r, const char *name);
 
+/* The backend reads go to when the read_backend flag is "backup": the one [server] read_backup
+ * names, else the first configured; NULL when no backend is configured. */
+applier *replication_read_backup(replication *r);
+
 /* `"backends":[{...},...]` (no surrounding braces): name, type, role, state, cursor,
  * primary_seq, lag_records, lag_seconds, applied_records, failures, last_error. */
 void replication_health_json(replication *r, vt_buf *out);

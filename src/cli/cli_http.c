@@ -1,10 +1,12 @@
 /*
- * cli/cli_http.c — see cli_http.h.
+ * cli/cli_http.c — see cli_http.h. When $VOLTA_API_KEY is set, every request carries it as
+ * `x-api-key` (so operator commands work against a server that has API keys; docs/AUTH.md).
  */
 #include "cli/cli_http.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static size_t sink(char *data, size_t size, size_t n, void *ctx)
@@ -34,8 +36,10 @@ int cli_http(const char *method, const char *url, const char *body, size_t len,
         snprintf(ct, sizeof ct, "Content-Type: %s",
                  content_type ? content_type : "application/json");
         hdr = curl_slist_append(hdr, ct);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     }
+    hdr = cli_http_auth_header(hdr);
+    if (hdr)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -55,4 +59,17 @@ int cli_http(const char *method, const char *url, const char *body, size_t len,
     curl_slist_free_all(hdr);
     curl_easy_cleanup(c);
     return rc;
+}
+
+struct curl_slist *cli_http_auth_header(struct curl_slist *hdr)
+{
+    const char *key = getenv("VOLTA_API_KEY");
+    char kh[512];
+    if (key && key[0] && strlen(key) < sizeof kh - 16 && !strpbrk(key, "\r\n")) {
+        snprintf(kh, sizeof kh, "x-api-key: %s", key);
+        struct curl_slist *with = curl_slist_append(hdr, kh); /* copies kh */
+        explicit_bzero(kh, sizeof kh);
+        return with;
+    }
+    return hdr;
 }

@@ -14,4 +14,9 @@
 int cli_http(const char *method, const char *url, const char *body, size_t len,
              const char *content_type, long timeout_s, vt_buf *resp, long *status, char *errbuf);
 
+/* Appends "x-api-key: $VOLTA_API_KEY" to hdr when the variable is set (commands that build
+ * their own libcurl requests call it, so every command works against a server with keys). */
+struct curl_slist;
+struct curl_slist *cli_http_auth_header(struct curl_slist *hdr);
+
 #endif

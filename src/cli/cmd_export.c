@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_http.h"
 #include "common/buf.h"
 #include "core/node.h"
 #include "ops/export.h"
@@ -172,7 +173,11 @@ static int export_http(const char *host, const export_options *o, const char *ml
     curl_easy_setopt(h.c, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(h.c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h.c, CURLOPT_USERAGENT, "volta-cli/" VOLTA_VERSION);
+    struct curl_slist *auth_hdr = cli_http_auth_header(NULL);
+    if (auth_hdr)
+        curl_easy_setopt(h.c, CURLOPT_HTTPHEADER, auth_hdr);
     CURLcode cc = curl_easy_perform(h.c);
+    curl_slist_free_all(auth_hdr);
     int status = 0;
     if (cc == CURLE_OK)
         curl_easy_getinfo(h.c, CURLINFO_RESPONSE_CODE, &h.status);

@@ -287,7 +287,8 @@ int cmd_import(int argc, char **argv)
         curl_free(edb);
         curl_free(erp);
         free(h);
-        hw.hdr = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
+        hw.hdr = cli_http_auth_header(
+            curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8"));
         if (!hw.url) {
             status = 3;
             goto done;

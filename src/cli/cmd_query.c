@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli_http.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "core/node.h"
@@ -894,6 +895,7 @@ static bool host_post(const query_opts *qo, const char *text, size_t len, const 
         fprintf(stderr, "volta query: out of memory\n");
         goto done;
     }
+    hdr = cli_http_auth_header(hdr);
     curl_easy_setopt(c, CURLOPT_URL, vt_buf_cstr(&url));
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body.data);

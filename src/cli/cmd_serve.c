@@ -20,12 +20,36 @@
 #include "core/config.h"
 #include "core/demo.h"
 #include "core/node.h"
+#include "gateway/gateway.h"
 #include "backend/replication.h"
 #include "ingest/landing.h"
 #include "meta/meta.h"
 #include "ops/backup.h"
 #include "ops/snapshot.h"
+#include "server/failover.h"
 #include "server/http.h"
+
+/* How this server's own operator commands reach it (the failover's rollback): the listen
+ * address, with a wildcard host replaced by the loopback address of its family. */
+static void serve_self_url(const char *listen, unsigned port, char *out, size_t cap)
+{
+    char host[256] = "";
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (end)
+            snprintf(host, sizeof host, "%.*s", (int)(end - listen - 1), listen + 1);
+        if (!host[0] || strcmp(host, "::") == 0)
+            snprintf(host, sizeof host, "::1");
+        snprintf(out, cap, "http://[%s]:%u", host, port);
+        return;
+    }
+    const char *colon = strrchr(listen, ':');
+    if (colon)
+        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    if (!host[0] || strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    snprintf(out, cap, "http://%s:%u", host, port);
+}
 
 static void serve_usage(FILE *out)
 {
@@ -105,6 +129,8 @@ int cmd_serve(int argc, char **argv)
     node *n = NULL;
     http_server *srv = NULL;
     meta *mt = NULL;
+    gateway *gw = NULL;
+    failover *fo = NULL;
     replication *repl = NULL;
     landing *land = NULL;
     int exit_code = 0;
@@ -208,8 +234,16 @@ int cmd_serve(int argc, char **argv)
                  cfg->ingest.database);
     }
 
+    rc = gateway_open(mt, &gw, &err); /* flags, API keys, rate limits (polls meta.db) */
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: gateway (flags, API keys) on %s: %s\n", path, err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
+
     http_options hopts;
     http_options_default(&hopts);
+    hopts.gateway = gw;
     hopts.meta = mt;
     hopts.replication = repl;
     hopts.landing = land;
@@ -227,11 +261,20 @@ int cmd_serve(int argc, char **argv)
              "\"listen\":\"%s\",\"port\":%u,\"threads\":%u,\"version\":\"%s\"", cfg->listen,
              (unsigned)http_server_port(srv), http_server_threads(srv), VOLTA_VERSION);
     http_log("info", fields, "volta %s listening on %s", VOLTA_VERSION, cfg->listen);
-    if (!http_server_is_loopback(srv))
+    if (!http_server_is_loopback(srv) && auth_key_count(gateway_auth(gw)) == 0)
         http_log("warn", NULL,
-                 "listening on a non-loopback address (%s) without authentication: anyone who "
-                 "can reach it can write and drop databases",
-                 cfg->listen);
+                 "listening on a non-loopback address (%s) with no API key: protected mode "
+                 "refuses every client but loopback ones until one is created "
+                 "(`volta keys create --data %s --scope admin`)",
+                 cfg->listen, cfg->data);
+    char self_url[300];
+    serve_self_url(cfg->listen, http_server_port(srv), self_url, sizeof self_url);
+    rc = failover_start(srv, n, gw, self_url, &fo, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: %s\n", err.msg);
+        exit_code = vt_rc_exit_code(rc);
+        goto cleanup;
+    }
 
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
@@ -242,8 +285,10 @@ int cmd_serve(int argc, char **argv)
                              : "SIGHUP");
 
 cleanup:
+    failover_stop(fo);
     if (srv)
         http_server_stop(srv);
+    gateway_close(gw);
     landing_stop(land);
     replication_stop(repl);
     if (n)

@@ -147,3 +147,15 @@ int vt_io_rename(const char *from, const char *to)
     }
     return rename(from, to);
 }
+
+static atomic_uint query_delay_ms;
+
+void vt_fault_set_query_delay_ms(unsigned ms)
+{
+    atomic_store_explicit(&query_delay_ms, ms, memory_order_relaxed);
+}
+
+unsigned vt_fault_query_delay_ms(void)
+{
+    return atomic_load_explicit(&query_delay_ms, memory_order_relaxed);
+}

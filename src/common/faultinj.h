@@ -31,6 +31,13 @@ void vt_fault_from_env(void);
 /* Number of faults injected so far (for tests). */
 unsigned long vt_fault_injected(void);
 
+/* A latency fault on the primary's query path (drills: the slow-primary scenario): every
+ * /query answered by the primary's own engine first sleeps this long. 0 = off (the default).
+ * Armed at run time only through POST /api/v1/fault, which exists only when the server was
+ * started with VOLTA_FAULT_INJECTION=1 in its environment. */
+void vt_fault_set_query_delay_ms(unsigned ms);
+unsigned vt_fault_query_delay_ms(void);
+
 /* The wrapped system calls. They behave like write(2)/fsync(2)/rename(2), failing with EIO
  * when a fault fires. vt_io_write_all loops over short writes; returns 0 or -1 (errno set). */
 int vt_io_write_all(int fd, const void *buf, size_t len);

@@ -246,11 +246,20 @@ static const char *set_be_hold_max(volta_config *cfg, const cfg_value *v)
 #define MIB (1024ull * 1024ull)
 #define GIB (1024ull * 1024ull * 1024ull)
 
+static const char *set_read_backup(volta_config *cfg, const cfg_value *v)
+{
+    if (strlen(v->str) >= sizeof cfg->read_backup)
+        return "is too long";
+    snprintf(cfg->read_backup, sizeof cfg->read_backup, "%s", v->str);
+    return NULL;
+}
+
 static const cfg_key cfg_keys[] = {
     {"server", "listen", CFG_STRING, 0, 0, set_listen},
     {"server", "data", CFG_STRING, 0, 0, set_data},
     {"server", "max_body_bytes", CFG_INT, 1, 4 * GIB, set_max_body},
     {"server", "threads", CFG_INT, 0, 1024, set_threads},
+    {"server", "read_backup", CFG_STRING, 0, 0, set_read_backup},
     {"journal", "fsync", CFG_STRING, 0, 0, set_fsync},
     {"journal", "fsync_interval_ms", CFG_INT, 1, 3600000, set_fsync_interval},
     {"journal", "segment_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_segment_bytes},
@@ -327,6 +336,14 @@ vt_rc config_check(const volta_config *cfg, const char *name, vt_err *err)
         if (strcmp(b->type, "influx") == 0 && !b->url[0])
             return vt_err_set(err, VT_EINVAL, "%s: [backend.%s] (influx) needs url = "
                               "\"http://host:port\"", name, b->name);
+    }
+    if (cfg->read_backup[0]) {
+        bool found = false;
+        for (size_t i = 0; i < cfg->nbackends; i++)
+            found = found || strcmp(cfg->backends[i].name, cfg->read_backup) == 0;
+        if (!found)
+            return vt_err_set(err, VT_EINVAL, "%s: [server] read_backup = \"%s\" names no "
+                              "[backend.<name>] section", name, cfg->read_backup);
     }
     return VT_OK;
 }

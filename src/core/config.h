@@ -55,6 +55,8 @@ typedef struct volta_config {
     char data[CONFIG_PATH_MAX];     /* data directory; default ./volta-data */
     size_t max_body_bytes;          /* default 32 MiB (after gunzip too) */
     unsigned threads;               /* HTTP worker threads; 0 = number of CPUs (default) */
+    char read_backup[CONFIG_NAME_MAX]; /* the backend reads go to when the read_backend flag is
+                                          "backup"; "" = the first [backend.<name>] */
     /* [journal] and [engine] */
     node_options node;
     config_ingest ingest;

@@ -60,6 +60,17 @@
  *      change only under the token plus the exclusive lock. Removed series are freed at once:
  *      nothing outside the lock keeps pointers to index series (the memtable being flushed is
  *      the only one, and deletes wait for the token), and the read APIs copy what they return.
+ *  10. Repair (engine_segment_rewrite) replaces a segment file by a copy without some blocks
+ *      (those that no longer read back), under the token. The copy keeps the segment's id and
+ *      file name: the MANIFEST requires ids ascending in list order, the list order is the
+ *      last-write-wins order, and tombstones address segments by id, so any other id would
+ *      change what the segment means. It is written as <name>.tmp, fsynced and renamed over
+ *      the old file (durable_commit): a crash leaves either the old or the new file under the
+ *      name, both valid for the same MANIFEST, and the .tmp is removed on open. The MANIFEST
+ *      is not touched. Every kept block is copied byte for byte (seg_writer_copy_block: its
+ *      CRC covers its identity, not its offset); tombstones keep applying at read time. Readers
+ *      holding the old reader keep its mapping (the old inode) until they let go; snapshots
+ *      hold hard links to the old inode. A failure writing or renaming is sticky (note 5).
  */
 #include "engine/engine.h"
 
@@ -3263,6 +3274,270 @@ void engine_get_stats(engine *e, engine_stats *st)
     st->compactions = e->compactions;
     st->corrupt_blocks = atomic_load(&e->corrupt_blocks);
     pthread_rwlock_unlock(&e->lock);
+}
+
+/* ---- repair (note 10) ---- */
+
+vt_rc engine_scan_blocks(engine *e, void (*cb)(void *ctx, const engine_bad_block *b), void *ctx,
+                         uint64_t *segments, uint64_t *blocks, vt_err *err)
+{
+    (void)err;
+    uint64_t nseg = 0, nblk = 0;
+    seg_col col;
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t i = 0; i < e->ndbs; i++) {
+        const edb *d = e->dbs[i];
+        for (size_t k = 0; k < d->nsegs; k++) {
+            const seg_reader *r = d->segs[k];
+            nseg++;
+            for (size_t bi = 0; bi < r->nblocks; bi++) {
+                const seg_index_entry *x = &r->blocks[bi];
+                vt_err berr;
+                vt_err_clear(&berr);
+                seg_col_init(&col, (vt_type)x->type);
+                vt_rc rc = seg_read_block(r, bi, &col, &berr);
+                seg_col_free(&col);
+                nblk++;
+                if (rc == VT_OK)
+                    continue;
+                /* reader_parse checked that every entry names a series and field */
+                const seg_series *ss = seg_find_series(r, x->series_id);
+                engine_bad_block b = {d->name,
+                                      r->name,
+                                      r->segment_id,
+                                      bi,
+                                      x->offset,
+                                      x->series_id,
+                                      ss->measurement,
+                                      ss->tags,
+                                      ss->ntags,
+                                      ss->fields[x->field_no].name,
+                                      (vt_type)x->type,
+                                      x->min_time,
+                                      x->max_time,
+                                      x->count,
+                                      berr.msg};
+                cb(ctx, &b);
+            }
+        }
+    }
+    pthread_rwlock_unlock(&e->lock);
+    if (segments)
+        *segments = nseg;
+    if (blocks)
+        *blocks = nblk;
+    return VT_OK;
+}
+
+void engine_lost_free(engine_lost *lost, size_t n)
+{
+    for (size_t i = 0; lost && i < n; i++) {
+        free(lost[i].series);
+        free(lost[i].field);
+    }
+    free(lost);
+}
+
+static char *series_display(const seg_series *ss)
+{
+    vt_buf b;
+    vt_buf_init(&b);
+    vt_buf_append(&b, ss->measurement.ptr, ss->measurement.len);
+    for (size_t t = 0; t < ss->ntags; t++) {
+        vt_buf_putc(&b, ',');
+        vt_buf_append(&b, ss->tags[t].key.ptr, ss->tags[t].key.len);
+        vt_buf_putc(&b, '=');
+        vt_buf_append(&b, ss->tags[t].value.ptr, ss->tags[t].value.len);
+    }
+    vt_buf_putc(&b, '\0');
+    if (b.oom) {
+        vt_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data; /* the buffer's bytes, handed over */
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Checks the drop list and patches against segment r; fills drop_at[bi] = 1 + patch index (or
+ * SIZE_MAX for a drop without patch; 0 = kept). */
+static vt_rc rewrite_plan(const seg_reader *r, const size_t *drop, size_t ndrop,
+                          const engine_patch *patches, size_t npatches, size_t *drop_at,
+                          vt_err *err)
+{
+    for (size_t i = 0; i < ndrop; i++) {
+        if (drop[i] >= r->nblocks)
+            return vt_err_set(err, VT_EINVAL, "segment %s: no block %zu (it has %zu)", r->name,
+                              drop[i], r->nblocks);
+        drop_at[drop[i]] = SIZE_MAX;
+    }
+    for (size_t p = 0; p < npatches; p++) {
+        const engine_patch *pt = &patches[p];
+        if (pt->block >= r->nblocks || drop_at[pt->block] != SIZE_MAX)
+            return vt_err_set(err, VT_EINVAL, "segment %s: patch %zu is for block %zu, which is "
+                              "not dropped", r->name, p, pt->block);
+        const seg_index_entry *x = &r->blocks[pt->block];
+        const seg_col *c = pt->points;
+        if (c->n && c->type != (vt_type)x->type)
+            return vt_err_set(err, VT_EINVAL, "segment %s: patch for block %zu has another type",
+                              r->name, pt->block);
+        for (size_t i = 0; i < c->n; i++)
+            if (c->time[i] < x->min_time || c->time[i] > x->max_time ||
+                (i > 0 && c->time[i] <= c->time[i - 1]))
+                return vt_err_set(err, VT_EINVAL, "segment %s: patch for block %zu: time %" PRId64
+                                  " out of order or outside the block's [%" PRId64 ", %" PRId64
+                                  "]", r->name, pt->block, c->time[i], x->min_time, x->max_time);
+        drop_at[pt->block] = p + 1;
+    }
+    return VT_OK;
+}
+
+/* Writes the copy of r (to its own path: the commit renames over it). */
+static vt_rc rewrite_write(engine *e, const seg_reader *r, const size_t *drop_at,
+                           const engine_patch *patches, engine_lost *lost, size_t *nlost,
+                           vt_err *err)
+{
+    seg_writer w;
+    seg_series_def *defs = calloc(r->nseries ? r->nseries : 1, sizeof *defs);
+    if (!defs)
+        return vt_err_set(err, VT_ENOMEM, "repair: out of memory");
+    size_t ndefs = 0, bi = 0;
+    vt_rc rc = seg_writer_begin(&w, r->name, r->segment_id, e->opt.block_points, err);
+    if (rc != VT_OK) {
+        free(defs);
+        return rc;
+    }
+    for (size_t si = 0; si < r->nseries && rc == VT_OK; si++) {
+        const seg_series *ss = &r->series[si];
+        size_t written = 0;
+        for (; bi < r->nblocks && r->blocks[bi].series_id == ss->id && rc == VT_OK; bi++) {
+            const seg_index_entry *x = &r->blocks[bi];
+            if (drop_at[bi] == 0) {
+                rc = seg_writer_copy_block(&w, r, bi, err);
+                written++;
+                continue;
+            }
+            engine_lost *l = &lost[(*nlost)++];
+            l->block = bi;
+            l->offset = x->offset;
+            l->series_id = ss->id;
+            l->series = series_display(ss);
+            l->field = strndup(ss->fields[x->field_no].name.ptr, ss->fields[x->field_no].name.len);
+            l->type = (vt_type)x->type;
+            l->min_time = x->min_time;
+            l->max_time = x->max_time;
+            l->count = x->count;
+            if (!l->series || !l->field) {
+                rc = vt_err_set(err, VT_ENOMEM, "repair: out of memory");
+                break;
+            }
+            if (drop_at[bi] == SIZE_MAX)
+                continue;
+            const seg_col *c = patches[drop_at[bi] - 1].points;
+            l->patched = true;
+            l->patched_points = c->n;
+            if (c->n) {
+                rc = seg_writer_add(&w, ss->id, x->field_no, c, err);
+                written++;
+            }
+        }
+        if (written) /* seg_series and seg_series_def hold the same fields */
+            defs[ndefs++] = (seg_series_def){ss->id,     ss->measurement, ss->tags,
+                                             ss->ntags,  ss->fields,      ss->nfields};
+    }
+    if (rc == VT_OK && bi != r->nblocks)
+        rc = vt_err_set(err, VT_ECORRUPT, "segment %s: blocks not in series order", r->name);
+    if (rc == VT_OK)
+        rc = seg_writer_finish(&w, defs, ndefs, NULL, err);
+    else
+        seg_writer_abort(&w);
+    free(defs);
+    return rc;
+}
+
+vt_rc engine_segment_rewrite(engine *e, const char *db, uint64_t segment_id, const size_t *drop,
+                             size_t ndrop, const engine_patch *patches, size_t npatches,
+                             engine_lost **lost, size_t *nlost, vt_err *err)
+{
+    *lost = NULL;
+    *nlost = 0;
+    token_take(e); /* no flush, compaction or drop changes the segment lists meanwhile */
+    pthread_rwlock_rdlock(&e->lock);
+    vt_rc rc = VT_OK;
+    edb *d = NULL;
+    size_t pos = 0;
+    seg_reader *old = NULL, *fresh = NULL;
+    size_t *drop_at = NULL, *order = NULL;
+    engine_lost *out = NULL;
+    size_t nout = 0;
+    if (e->failed) {
+        rc = refuse(e, err);
+    } else if (!(d = db_find(e, db))) {
+        rc = vt_err_set(err, VT_ENOTFOUND, "database not found: %s", db);
+    } else {
+        while (pos < d->nsegs && d->segs[pos]->segment_id != segment_id)
+            pos++;
+        if (pos == d->nsegs)
+            rc = vt_err_set(err, VT_ENOTFOUND, "store %s has no segment %" PRIu64, db,
+                            segment_id);
+        else
+            seg_ref(old = d->segs[pos]);
+    }
+    pthread_rwlock_unlock(&e->lock);
+    if (rc != VT_OK)
+        goto done;
+    drop_at = calloc(old->nblocks ? old->nblocks : 1, sizeof *drop_at);
+    order = malloc((ndrop ? ndrop : 1) * sizeof *order);
+    out = calloc(ndrop ? ndrop : 1, sizeof *out);
+    if (!drop_at || !order || !out) {
+        rc = vt_err_set(err, VT_ENOMEM, "repair: out of memory");
+        goto done;
+    }
+    if (ndrop)
+        memcpy(order, drop, ndrop * sizeof *order);
+    qsort(order, ndrop, sizeof *order, size_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < ndrop; i++)
+        if (u == 0 || order[u - 1] != order[i])
+            order[u++] = order[i];
+    rc = rewrite_plan(old, order, u, patches, npatches, drop_at, err);
+    if (rc != VT_OK)
+        goto done;
+    rc = rewrite_write(e, old, drop_at, patches, out, &nout, err);
+    if (rc == VT_OK) {
+        /* the rename landed: from here the file on disk is the copy */
+        rc = seg_open_file(old->name, &fresh, err);
+        pthread_rwlock_wrlock(&e->lock);
+        if (rc == VT_OK) {
+            fresh->corrupt_counter = &e->corrupt_blocks;
+            d->segs[pos] = fresh; /* only the token holder changes segment lists */
+            seg_unref(old);       /* the list's reference */
+        } else {
+            fail_sticky(e, rc, err);
+        }
+        pthread_rwlock_unlock(&e->lock);
+    } else if (rc != VT_ENOMEM && rc != VT_EINVAL && rc != VT_ECORRUPT) {
+        pthread_rwlock_wrlock(&e->lock);
+        fail_sticky(e, rc, err); /* a write, fsync or rename failed (note 5) */
+        pthread_rwlock_unlock(&e->lock);
+    }
+done:
+    if (old)
+        seg_unref(old);
+    free(drop_at);
+    free(order);
+    token_give(e);
+    if (rc != VT_OK) {
+        engine_lost_free(out, nout);
+        return rc;
+    }
+    *lost = out;
+    *nlost = nout;
+    return VT_OK;
 }
 
 /* ---- offline verification ---- */

@@ -273,6 +273,70 @@ typedef struct engine_stats {
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *st);
 
+/* ---- repair (ops/repair.h; design note 10 of engine.c) ---- */
+
+/* A segment block that does not read back (checksum, decoding or pre-aggregates), as its index
+ * entry (CRC-protected apart from the block) describes it. Valid during the callback only. */
+typedef struct engine_bad_block {
+    const char *db;   /* the store */
+    const char *file; /* the segment file */
+    uint64_t segment_id;
+    size_t block;     /* index of the block in its segment */
+    uint64_t offset;  /* of the block in the file */
+    uint64_t series_id;
+    vt_str measurement;
+    const vt_tag *tags; /* sorted */
+    size_t ntags;
+    vt_str field;
+    vt_type type;
+    int64_t min_time, max_time; /* of the block's first and last points */
+    uint32_t count;             /* points it holds */
+    const char *problem;        /* "segment <file>: block <n> at offset <o>: <what>" */
+} engine_bad_block;
+
+/* Reads every block of every segment of every store (as volta check's checksum scan does, but
+ * through the open engine, so each bad block comes with its series and field) and calls cb for
+ * each one that fails. Runs under the shared lock: cb must not call the engine. *segments and
+ * *blocks (may be NULL) count what was read. */
+vt_rc engine_scan_blocks(engine *e, void (*cb)(void *ctx, const engine_bad_block *b), void *ctx,
+                         uint64_t *segments, uint64_t *blocks, vt_err *err);
+
+/* Points that take the place of a dropped block in the rewritten segment (so they keep the
+ * block's place in last-write-wins order): of the block's type, time-ascending without
+ * duplicates, every time inside [min_time, max_time] of the block; strings fixed. */
+typedef struct engine_patch {
+    size_t block;          /* one of the blocks dropped */
+    const seg_col *points; /* borrowed; n may be 0 */
+} engine_patch;
+
+/* What a rewrite took out of a segment: one entry per dropped block, in block order. */
+typedef struct engine_lost {
+    size_t block;
+    uint64_t offset;
+    uint64_t series_id;
+    char *series; /* "measurement,k=v,..." (owned) */
+    char *field;  /* owned */
+    vt_type type;
+    int64_t min_time, max_time;
+    uint32_t count;        /* points the block held (tombstones may have hidden some) */
+    size_t patched_points; /* points written in its place (engine_patch); 0 = lost */
+    bool patched;
+} engine_lost;
+
+/* Rewrites segment segment_id of store db without blocks drop[0..ndrop) (indices as in
+ * engine_bad_block.block), writing the patches in their place; every other block is copied
+ * byte for byte. The new file keeps the segment's id and name and replaces the old one
+ * atomically (design note 10): the MANIFEST, tombstones and every other segment are unchanged.
+ * A series left without any block is left out of the file. *lost (malloc'ed, free with
+ * engine_lost_free) lists exactly what was dropped and what was written instead.
+ * Errors: VT_ENOTFOUND (no such store or segment), VT_EINVAL (a bad block index or patch),
+ * VT_EFATAL (engine failed earlier), VT_EIO (write, fsync or rename failed: sticky, the old file
+ * is still in place). */
+vt_rc engine_segment_rewrite(engine *e, const char *db, uint64_t segment_id, const size_t *drop,
+                             size_t ndrop, const engine_patch *patches, size_t npatches,
+                             engine_lost **lost, size_t *nlost, vt_err *err);
+void engine_lost_free(engine_lost *lost, size_t n);
+
 /* ---- offline verification (volta verify) ---- */
 
 /* Checks every segment file under dir (block CRCs, decodes every block, footer, index, order)

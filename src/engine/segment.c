@@ -538,6 +538,20 @@ vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const
     return VT_OK;
 }
 
+vt_rc seg_writer_copy_block(seg_writer *w, const seg_reader *r, size_t bi, vt_err *err)
+{
+    const seg_index_entry *src = &r->blocks[bi];
+    seg_index_entry e = *src;
+    e.offset = w->offset;
+    vt_buf_append(&w->pending, r->data + src->offset, src->length);
+    if (w->pending.oom || !index_push(w, &e))
+        return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
+    w->offset += src->length;
+    if (w->pending.len >= SEG_PENDING_FLUSH)
+        return writer_drain(w, err);
+    return VT_OK;
+}
+
 static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t nseries,
                            uint64_t *file_bytes, vt_err *err)
 {

@@ -125,6 +125,13 @@ vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, siz
  * Columns must come in (series_id, field_no) order. */
 vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const seg_col *c,
                      vt_err *err);
+/* Appends block bi of r byte for byte, with its index entry (pre-aggregates included) at its
+ * new offset: the block CRC covers its identity and bytes, not its offset, so the copy verifies
+ * as the original did (repair: engine_segment_rewrite). Same ordering rule as seg_writer_add;
+ * the series section given to seg_writer_finish must list the block's series with the same
+ * fields (field numbers are part of the identity). */
+struct seg_reader;
+vt_rc seg_writer_copy_block(seg_writer *w, const struct seg_reader *r, size_t bi, vt_err *err);
 /* Writes series section, index and footer, then commits the file durably. series sorted by id.
  * Releases the writer whatever the outcome (no seg_writer_abort needed afterwards). */
 vt_rc seg_writer_finish(seg_writer *w, const seg_series_def *series, size_t nseries,

@@ -11,6 +11,7 @@
  *     failover                 enum    off      off | alert | auto (automatic rollback triggers)
  *     failover_unavailable_s   number  1800     primary unavailable this long -> trigger
  *     failover_latency_pct     number  300      query latency above this % of the baseline -> trigger
+ *     failover_ramp_dwell_s    number  30       the dwell per ramp level of an automatic rollback
  *
  * Versions: every change (one flag or several at once) is one version — a row of flag_versions
  * (who, when, why) and one row of flag_changes per flag (old, new). The state "at version N" is
@@ -40,6 +41,7 @@ typedef enum flag_id {
     FLAG_FAILOVER,
     FLAG_FAILOVER_UNAVAILABLE_S,
     FLAG_FAILOVER_LATENCY_PCT,
+    FLAG_FAILOVER_RAMP_DWELL_S,
     FLAG_COUNT
 } flag_id;
 
@@ -98,6 +100,21 @@ typedef struct flag_version {
 } flag_version;
 /* The last `limit` versions, newest first; *out malloc'ed (free()). */
 vt_rc flags_history(flags *f, size_t limit, flag_version **out, size_t *n, vt_err *err);
+
+/* The default value's text of a flag ("false", "primary", "1800"). */
+const char *flag_default(flag_id id);
+
+/* JSON documents (jansson; the caller json_decref()s; NULL when out of memory), the same for
+ * the admin API and the CLI's offline mode:
+ *   flags_to_json:          {"version":N,"flags":{"enable_maintenance_mode":false,...}}
+ *                           (booleans as JSON booleans, numbers as numbers, enums as strings)
+ *   flags_history_to_json:  {"versions":[{"version":N,"at":"RFC3339","who":"..","why":"..",
+ *                           "changes":[{"name":"..","old":"..","new":".."}]}]}  (old "" = default) */
+struct json_t *flags_to_json(const flags *f);
+struct json_t *flags_history_to_json(const flag_version *v, size_t n);
+/* The answer to a set/revert: {"version":N,"changed":["name",...]}; changed lists the flags
+ * version changed when version > before (the version before the call), else is empty. */
+struct json_t *flags_change_to_json(flags *f, int64_t before, int64_t version);
 
 /* Picks up changes other processes made (see the top). *changed (may be NULL) = whether any
  * value changed. Cheap when nothing changed. */

@@ -10,6 +10,8 @@
 #ifndef GATEWAY_GATEWAY_H
 #define GATEWAY_GATEWAY_H
 
+#include <stdint.h>
+
 #include "common/error.h"
 #include "gateway/auth.h"
 #include "gateway/flags.h"
@@ -25,5 +27,24 @@ flags *gateway_flags(gateway *gw);
 auth *gateway_auth(gateway *gw);
 ratelimit *gateway_ratelimit(gateway *gw);
 meta *gateway_meta(gateway *gw);
+
+/* Applies the rate flags to the global bucket now (the poller also does it every 200 ms):
+ * called after a change made through this process's flags handle. */
+void gateway_sync(gateway *gw);
+
+/* Requests the admission (server/admission.c) refused, by reason, for /metrics. */
+typedef enum gateway_refusal {
+    GW_REFUSED_AUTH = 0,    /* 401/403 from auth_check */
+    GW_REFUSED_MAINTENANCE, /* 503 maintenance mode */
+    GW_REFUSED_RATE,        /* 429 (same as ratelimit_refused) */
+    GW_REFUSED_FLUX,        /* 403 enable_flux_queries=false */
+    GW_REFUSED_COUNT
+} gateway_refusal;
+void gateway_count_refusal(gateway *gw, gateway_refusal why);
+uint64_t gateway_refused(const gateway *gw, gateway_refusal why);
+/* volta_auth_failures_total */
+uint64_t gateway_auth_failures(const gateway *gw);
+/* volta_ratelimit_refused_total */
+uint64_t gateway_ratelimit_refused(const gateway *gw);
 
 #endif

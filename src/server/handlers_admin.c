@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "backend/replication.h"
+#include "common/faultinj.h"
 #include "ingest/landing.h"
 #include "ingest/loader.h"
 #include "meta/meta.h"
@@ -205,5 +206,32 @@ enum MHD_Result http_handle_admin_resync(http_request *rq)
         return fail(rq, rc, err.msg);
     }
     vt_buf_printf(&b, "]}\n");
+    return http_respond(rq, 200, &b);
+}
+
+/* POST /api/v1/fault {"query_delay_ms": N}: the drills' latency fault (common/faultinj.h).
+ * Exists only when the server runs with VOLTA_FAULT_INJECTION=1 (404 otherwise, as any unknown
+ * path): a production server never exposes it. */
+enum MHD_Result http_handle_admin_fault(http_request *rq)
+{
+    const char *on = getenv("VOLTA_FAULT_INJECTION");
+    if (!on || strcmp(on, "1") != 0)
+        return http_respond_error(rq, 404, "not found");
+    json_error_t jerr;
+    json_t *doc = rq->body.len ? json_loadb((const char *)rq->body.data, rq->body.len, 0, &jerr)
+                               : NULL;
+    json_t *v = doc ? json_object_get(doc, "query_delay_ms") : NULL;
+    if (!v || !json_is_integer(v) || json_integer_value(v) < 0 ||
+        json_integer_value(v) > 60000) {
+        json_decref(doc);
+        return http_respond_error(rq, 400,
+                                  "body: {\"query_delay_ms\": <0..60000>} (0 disarms the fault)");
+    }
+    unsigned ms = (unsigned)json_integer_value(v);
+    json_decref(doc);
+    vt_fault_set_query_delay_ms(ms);
+    vt_buf b;
+    vt_buf_init(&b);
+    vt_buf_printf(&b, "{\"query_delay_ms\":%u}\n", ms);
     return http_respond(rq, 200, &b);
 }

@@ -10,14 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
+#include "common/faultinj.h"
 #include "query/influxql_exec.h"
 #include "query/influxql_parser.h"
 #include "query/result.h"
+#include "server/metrics.h"
 #include "server/server_int.h"
 
 #include "backend/replication.h"
+#include "gateway/gateway.h"
 #include "ingest/landing.h"
 
 enum MHD_Result http_handle_ping(http_request *rq)
@@ -50,6 +54,10 @@ enum MHD_Result http_handle_health(http_request *rq)
                            "restart");
     vt_buf_printf(&b, ",\"status\":\"%s\",\"checks\":[],\"version\":", failed ? "fail" : "pass");
     http_json_cstr(&b, rq->srv->version);
+    flags *gwf = rq->srv->opts.gateway ? gateway_flags(rq->srv->opts.gateway) : NULL;
+    vt_buf_printf(&b, ",\"maintenance\":%s,\"read_backend\":\"%s\"",
+                  gwf && flags_maintenance(gwf) ? "true" : "false",
+                  gwf && flags_read_backend(gwf) == READ_BACKUP ? "backup" : "primary");
     journal *j = node_journal(n);
     vt_buf_printf(&b, ",\"primary\":{\"type\":\"native\",\"journal_first_seq\":%llu,"
                       "\"journal_last_seq\":%llu}",
@@ -168,6 +176,9 @@ typedef struct http_query_job {
     int64_t now;
     qr_options opt;
     int fd; /* write end */
+    node *node;       /* the node it runs on (a native backup's under read routing) */
+    int64_t start_ns; /* the request's start, for metrics.c */
+    http_qclass qclass;
 } http_query_job;
 
 static bool http_pipe_write(void *ctx, const uint8_t *data, size_t len)
@@ -192,7 +203,7 @@ static void *http_query_thread(void *arg)
     job->opt.flush_ctx = job;
     qr_writer w;
     qr_init(&w, &job->opt);
-    iql_env env = {.node = job->srv->node, .db = job->db, .rp = job->rp, .now = job->now};
+    iql_env env = {.node = job->node, .db = job->db, .rp = job->rp, .now = job->now};
     qr_begin(&w);
     vt_rc rc = iql_execute(&env, job->query, &w);
     qr_end(&w);
@@ -203,6 +214,7 @@ static void *http_query_thread(void *arg)
     arena_free(job->a);
     free(job->db);
     free(job->rp);
+    http_observe_stream_end(job->srv, HTTP_EP_QUERY, job->qclass, job->start_ns);
     atomic_fetch_sub(&job->srv->query_threads, 1);
     free(job);
     return NULL;
@@ -233,6 +245,9 @@ static bool http_query_stream(http_request *rq, arena *a, influxql_query *query,
     job->now = http_now_ns();
     job->opt = *opt;
     job->fd = fds[1];
+    job->node = http_rq_node(rq);
+    job->start_ns = rq->start_ns;
+    job->qclass = http_query_class(rq);
     pthread_t th;
     pthread_attr_t attr;
     bool ok = job->db && job->rp && pthread_attr_init(&attr) == 0;
@@ -251,6 +266,7 @@ static bool http_query_stream(http_request *rq, arena *a, influxql_query *query,
         return false;
     }
     *rfd = fds[0];
+    rq->streamed = true; /* the thread reports it to metrics.c when done */
     return true;
 }
 
@@ -271,7 +287,14 @@ static const char *http_query_param(http_request *rq, bool form, const char *key
 
 enum MHD_Result http_handle_query(http_request *rq)
 {
-    http_server *srv = rq->srv;
+    enum MHD_Result asked;
+    if (http_ask_try(rq, &asked)) /* POST {"question": ...}: handlers_ask.c */
+        return asked;
+    unsigned delay_ms = vt_fault_query_delay_ms(); /* drills only (common/faultinj.h) */
+    if (delay_ms > 0 && http_rq_node(rq) == rq->srv->node) {
+        struct timespec ts = {.tv_sec = delay_ms / 1000, .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     const char *ct =
         MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     bool form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
@@ -379,7 +402,7 @@ enum MHD_Result http_handle_query(http_request *rq)
     qr_writer w;
     qr_init(&w, &opt);
     iql_env env = {
-        .node = srv->node,
+        .node = http_rq_node(rq),
         .db = p[P_DB] ? p[P_DB] : "",
         .rp = p[P_RP] ? p[P_RP] : "",
         .now = http_now_ns(),

@@ -207,7 +207,7 @@ enum MHD_Result http_handle_v2_query(http_request *rq)
     vt_buf out;
     vt_buf_init(&out);
     flux_exec_error fe;
-    vt_rc rc = flux_exec_run(node_engine(rq->srv->node), query, qlen, &o, &out, &fe);
+    vt_rc rc = flux_exec_run(node_engine(http_rq_node(rq)), query, qlen, &o, &out, &fe);
     json_decref(root);
     if (rc != VT_OK) {
         vt_buf_free(&out);

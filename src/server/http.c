@@ -41,6 +41,8 @@
 
 #include "server/server_int.h"
 
+#include "server/failover.h"
+
 #include "backend/replication.h"
 #include "common/log.h"
 #include "ingest/landing.h"
@@ -51,15 +53,22 @@
 #define HTTP_ERROR_TOO_LARGE "request entity too large"
 
 static const unsigned http_status_slot_codes[HTTP_STATUS_SLOTS - 1] = {
-    200, 204, 400, 401, 404, 405, 413, 415, 500, 501, 503,
+    200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 501, 502, 503,
 };
 
-static const char *const http_endpoint_names[HTTP_EP_COUNT] = {
+static const char *const http_endpoint_names[] = {
     "ping", "health", "write", "api_v2_write", "query", "metrics", "api_v2_query",
     "admin_load", "admin_resync", "admin_ledger", "admin_export", "admin_check", "admin_snapshots",
     "admin_backups", "admin_flags", "admin_ratelimit", "admin_keys", "admin_backends",
-    "admin_rollback", "other",
+    "admin_rollback", "admin_repair", "admin_fault", "other",
 };
+_Static_assert(sizeof http_endpoint_names / sizeof http_endpoint_names[0] == HTTP_EP_COUNT,
+               "http_endpoint_names must name every http_endpoint");
+
+const char *http_endpoint_name(http_endpoint ep)
+{
+    return (unsigned)ep < HTTP_EP_COUNT ? http_endpoint_names[ep] : "other";
+}
 
 /* ---- logging ---- */
 
@@ -270,7 +279,8 @@ static void http_request_id(http_server *srv, char *out, size_t cap)
 }
 
 static enum MHD_Result http_queue(http_request *rq, unsigned status, vt_buf *json,
-                                  const char *allow, const char *content_type)
+                                  const char *allow, const char *content_type,
+                                  unsigned retry_after_s)
 {
     struct MHD_Response *resp;
     if (json && json->oom) {
@@ -303,6 +313,11 @@ static enum MHD_Result http_queue(http_request *rq, unsigned status, vt_buf *jso
                                 content_type ? content_type : "application/json");
     if (allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (retry_after_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     enum MHD_Result r = MHD_queue_response(rq->conn, status, resp);
     MHD_destroy_response(resp);
     http_count(rq->srv, rq->ep, status);
@@ -334,13 +349,19 @@ enum MHD_Result http_respond_pipe(http_request *rq, unsigned status, int fd,
 
 enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json)
 {
-    return http_queue(rq, status, json, NULL, NULL);
+    return http_queue(rq, status, json, NULL, NULL, 0);
 }
 
 enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *body,
                                    const char *content_type)
 {
-    return http_queue(rq, status, body, NULL, content_type);
+    return http_queue(rq, status, body, NULL, content_type, 0);
+}
+
+enum MHD_Result http_respond_retry(http_request *rq, unsigned status, vt_buf *json,
+                                   unsigned retry_after_s)
+{
+    return http_queue(rq, status, json, NULL, NULL, retry_after_s);
 }
 
 enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char *msg)
@@ -350,7 +371,7 @@ enum MHD_Result http_respond_error(http_request *rq, unsigned status, const char
     vt_buf_append(&b, "{\"error\":", 9);
     http_json_cstr(&b, msg);
     vt_buf_append(&b, "}\n", 2);
-    return http_queue(rq, status, &b, NULL, NULL);
+    return http_queue(rq, status, &b, NULL, NULL, 0);
 }
 
 enum MHD_Result http_respond_method(http_request *rq, const char *allow)
@@ -358,7 +379,7 @@ enum MHD_Result http_respond_method(http_request *rq, const char *allow)
     vt_buf b;
     vt_buf_init(&b);
     vt_buf_printf(&b, "{\"error\":\"method not allowed\"}\n");
-    return http_queue(rq, 405, &b, allow, NULL);
+    return http_queue(rq, 405, &b, allow, NULL, 0);
 }
 
 /* ---- /metrics ---- */
@@ -424,6 +445,7 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);
     http_metrics_gateway(srv, &b);
+    failover_metrics(&b);
     if (srv->opts.landing) {
         landing_stats ls;
         landing_get_stats(srv->opts.landing, &ls);
@@ -439,7 +461,7 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
                       "volta_landing_rows_total{outcome=\"rejected\"} %" PRIu64 "\n",
                       ls.loaded, ls.reloaded, ls.failed, ls.rows_loaded, ls.rows_rejected);
     }
-    return http_queue(rq, 200, &b, NULL, "text/plain; version=0.0.4; charset=utf-8");
+    return http_queue(rq, 200, &b, NULL, "text/plain; version=0.0.4; charset=utf-8", 0);
 }
 
 /* ---- routing ---- */
@@ -485,6 +507,10 @@ static http_endpoint http_route(const char *url)
         return HTTP_EP_ADMIN_BACKENDS;
     if (strcmp(url, "/api/v1/rollback") == 0)
         return HTTP_EP_ADMIN_ROLLBACK;
+    if (strcmp(url, "/api/v1/repair") == 0)
+        return HTTP_EP_ADMIN_REPAIR;
+    if (strcmp(url, "/api/v1/fault") == 0)
+        return HTTP_EP_ADMIN_FAULT;
     return HTTP_EP_OTHER;
 }
 
@@ -536,6 +562,8 @@ static enum MHD_Result http_dispatch(http_request *rq)
     case HTTP_EP_ADMIN_CHECK:
     case HTTP_EP_ADMIN_LOAD:
     case HTTP_EP_ADMIN_RESYNC:
+    case HTTP_EP_ADMIN_REPAIR:
+    case HTTP_EP_ADMIN_FAULT:
         if (!post)
             return http_respond_method(rq, "POST");
         if (rq->too_large)
@@ -544,6 +572,8 @@ static enum MHD_Result http_dispatch(http_request *rq)
             vt_buf_cstr(&rq->body);
         return rq->ep == HTTP_EP_ADMIN_LOAD     ? http_handle_admin_load(rq)
                : rq->ep == HTTP_EP_ADMIN_RESYNC ? http_handle_admin_resync(rq)
+               : rq->ep == HTTP_EP_ADMIN_REPAIR ? http_handle_admin_repair(rq)
+               : rq->ep == HTTP_EP_ADMIN_FAULT  ? http_handle_admin_fault(rq)
                                                 : http_handle_admin_check(rq);
     case HTTP_EP_WRITE:
     case HTTP_EP_V2_WRITE:
@@ -744,7 +774,8 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *conn, const
                            ep == HTTP_EP_ADMIN_SNAPSHOTS || ep == HTTP_EP_ADMIN_BACKUPS ||
                            ep == HTTP_EP_ADMIN_FLAGS || ep == HTTP_EP_ADMIN_RATELIMIT ||
                            ep == HTTP_EP_ADMIN_KEYS || ep == HTTP_EP_ADMIN_BACKENDS ||
-                           ep == HTTP_EP_ADMIN_ROLLBACK) &&
+                           ep == HTTP_EP_ADMIN_ROLLBACK || ep == HTTP_EP_ADMIN_REPAIR ||
+                           ep == HTTP_EP_ADMIN_FAULT) &&
                           (http_is(method, MHD_HTTP_METHOD_POST) ||
                            http_is(method, MHD_HTTP_METHOD_PUT));
         if (!body_route) {
@@ -937,10 +968,10 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
         free(s);
         return rc;
     }
-    unsigned flags =
+    unsigned mhd_flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_logger, s,
+        mhd_flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_logger, s,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)s->threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)s->opts.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,

@@ -36,12 +36,14 @@ typedef enum http_endpoint {
     HTTP_EP_ADMIN_KEYS,      /* GET|POST /api/v1/keys, DELETE /api/v1/keys?id= */
     HTTP_EP_ADMIN_BACKENDS,  /* GET /api/v1/backends, POST /api/v1/backends/query */
     HTTP_EP_ADMIN_ROLLBACK,  /* /api/v1/rollback (the rollback state machine's record) */
+    HTTP_EP_ADMIN_REPAIR,    /* POST /api/v1/repair: rebuild corrupt blocks */
+    HTTP_EP_ADMIN_FAULT,     /* POST /api/v1/fault: drills' latency fault (test-only switch) */
     HTTP_EP_OTHER,
     HTTP_EP_COUNT
 } http_endpoint;
 
 /* Statuses counted per endpoint in volta_http_requests_total; the last slot is "other". */
-#define HTTP_STATUS_SLOTS 12
+#define HTTP_STATUS_SLOTS 17
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -82,12 +84,25 @@ typedef struct http_request {
     /* set by the gateway (admission.c) once the request is admitted */
     char key_id[16];  /* the API key used ("" when none) */
     int scope;        /* auth_scope granted */
+    /* set by the router (route.c): the node /query and /api/v2/query run on — a native backup's
+     * when reads go to the backup; NULL = srv->node (read it through http_rq_node) */
+    node *node;
+    bool streamed; /* the answer is streamed by a query thread, which reports it to metrics.c */
 } http_request;
+
+/* The node a request's reads run on. */
+static inline node *http_rq_node(const http_request *rq)
+{
+    return rq->node ? rq->node : rq->srv->node;
+}
 
 /* Queues a response. json (may be NULL for an empty body) is taken over: its data is handed to
  * MHD or freed. Adds the version, build and request-id headers, and Content-Type when a body is
  * given. Counts the request in the metrics. */
 enum MHD_Result http_respond(http_request *rq, unsigned status, vt_buf *json);
+/* Like http_respond, with a Retry-After: <seconds> header (429, 503). */
+enum MHD_Result http_respond_retry(http_request *rq, unsigned status, vt_buf *json,
+                                   unsigned retry_after_s);
 /* Like http_respond with another Content-Type (text/csv ...). */
 enum MHD_Result http_respond_typed(http_request *rq, unsigned status, vt_buf *body,
                                    const char *content_type);
@@ -100,6 +115,8 @@ enum MHD_Result http_handle_admin_resync(http_request *rq);
 enum MHD_Result http_handle_admin_ledger(http_request *rq);
 enum MHD_Result http_handle_admin_export(http_request *rq);    /* handlers_export.c */
 enum MHD_Result http_handle_admin_check(http_request *rq);     /* handlers_check.c */
+enum MHD_Result http_handle_admin_repair(http_request *rq);    /* handlers_repair.c */
+enum MHD_Result http_handle_admin_fault(http_request *rq);     /* handlers_admin.c */
 enum MHD_Result http_handle_admin_snapshots(http_request *rq); /* handlers_snapshot.c */
 enum MHD_Result http_handle_admin_backups(http_request *rq);   /* handlers_backup.c */
 /* These check the method and the sub-path (rq->url) themselves. */
@@ -124,6 +141,9 @@ char *http_form_value(const char *body, size_t len, const char *key);
 void http_json_str(vt_buf *b, const char *s, size_t n);
 void http_json_cstr(vt_buf *b, const char *s);
 
+/* The endpoint's label in /metrics ("write", "admin_flags", ...). */
+const char *http_endpoint_name(http_endpoint ep);
+
 /* Wall clock, ns since the epoch. */
 int64_t http_now_ns(void);
 /* Monotonic clock, ns. */
@@ -146,6 +166,7 @@ enum MHD_Result http_handle_ping(http_request *rq);
 enum MHD_Result http_handle_health(http_request *rq);
 enum MHD_Result http_handle_write(http_request *rq);
 enum MHD_Result http_handle_query(http_request *rq);
+bool http_ask_try(http_request *rq, enum MHD_Result *r); /* handlers_ask.c: POST {"question"} */
 enum MHD_Result http_handle_v2_write(http_request *rq);
 enum MHD_Result http_handle_v2_query(http_request *rq);
 
