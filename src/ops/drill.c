@@ -399,6 +399,7 @@ typedef struct workload {
     uint64_t acked_points;
     op_event *ev;
     size_t nev, evcap;
+    atomic_uint slow_ms; /* reads slower than this count as failed (degraded); 0 = off */
 } workload;
 
 static void wl_event(workload *w, bool ok, bool write)
@@ -476,9 +477,13 @@ static void *wl_reader(void *arg)
         snprintf(url, sizeof url, "%s/query?db=drill&q=SELECT%%20count(v)%%20FROM%%20m", base);
         resp.len = 0;
         long st = 0;
+        double started = mono_s();
         http_do(c, "GET", url, NULL, 0, DRILL_OP_TIMEOUT_MS, &st, &resp);
+        double took_ms = (mono_s() - started) * 1000;
         vt_buf_putc(&resp, '\0');
-        bool ok = st == 200 && !strstr((const char *)resp.data, "\"error\"");
+        unsigned slow = atomic_load(&w->slow_ms);
+        bool ok = st == 200 && !strstr((const char *)resp.data, "\"error\"") &&
+                  (slow == 0 || took_ms < slow);
         wl_event(w, ok, false);
         sleep_ms(DRILL_READ_PERIOD_MS);
     }
@@ -1128,6 +1133,383 @@ static void sc_bad_backup(drill_env *e, workload *w)
     proc_stop(e, p.slot, false);
 }
 
+/* POST a JSON body; the status (0 when unreachable), the answer in resp when given. */
+static long post_json(drill_env *e, const char *base, const char *path, const char *json,
+                      vt_buf *resp)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_reset(e->curl);
+    long st = 0;
+    vt_buf sink;
+    vt_buf_init(&sink);
+    curl_easy_setopt(e->curl, CURLOPT_URL, url);
+    curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, resp ? resp : &sink);
+    if (curl_easy_perform(e->curl) == CURLE_OK)
+        curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &st);
+    curl_slist_free_all(h);
+    vt_buf_free(&sink);
+    return st;
+}
+
+/* GET base+path as JSON (NULL when it fails). */
+static json_t *get_json(drill_env *e, const char *base, const char *path)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    vt_buf resp;
+    vt_buf_init(&resp);
+    long st = 0;
+    http_do(e->curl, "GET", url, NULL, 0, 5000, &st, &resp);
+    json_t *doc = st == 200 ? json_loadb((const char *)resp.data, resp.len, 0, NULL) : NULL;
+    vt_buf_free(&resp);
+    return doc;
+}
+
+/* The server's rollback record: state ("" when none) and step. */
+static void rollback_record(drill_env *e, const char *base, char *state, size_t cap, int *step)
+{
+    state[0] = '\0';
+    *step = -1;
+    json_t *doc = get_json(e, base, "/api/v1/rollback");
+    json_t *r = doc ? json_object_get(doc, "rollback") : NULL;
+    if (r && json_is_object(r)) {
+        const char *s = json_string_value(json_object_get(r, "state"));
+        snprintf(state, cap, "%s", s ? s : "");
+        *step = (int)json_integer_value(json_object_get(r, "step"));
+    }
+    json_decref(doc);
+}
+
+/* /health's "read_backend" and "maintenance". */
+static void health_flags(drill_env *e, const char *base, char *read_backend, size_t cap,
+                         bool *maintenance)
+{
+    read_backend[0] = '\0';
+    *maintenance = false;
+    json_t *doc = get_json(e, base, "/health");
+    if (doc) {
+        const char *rb = json_string_value(json_object_get(doc, "read_backend"));
+        snprintf(read_backend, cap, "%s", rb ? rb : "");
+        *maintenance = json_is_true(json_object_get(doc, "maintenance"));
+    }
+    json_decref(doc);
+}
+
+/* `volta validate --host base` (the post-rollback checklist) as a check. */
+static void check_validate(drill_env *e, const char *base)
+{
+    double t = mono_s();
+    vt_buf out;
+    vt_buf_init(&out);
+    const char *args[] = {"validate", "--host", base, NULL};
+    int st = run_volta(e, &out, args);
+    note_step(e, t, st, "volta validate --host %s", base);
+    vt_buf_putc(&out, '\0');
+    const char *fail = strstr((const char *)out.data, "\xe2\x9c\x97"); /* ✗ */
+    char line[256] = "";
+    if (fail)
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(fail, "\n"), fail);
+    add_check(e, "volta_validate", st == 0, "exit %d%s%s", st, line[0] ? ": " : "", line);
+    vt_buf_free(&out);
+}
+
+/* ---- the scenarios that exercise the rollback ---- */
+
+static bool primary_with_native_backup(drill_env *e, server *p, workload *w, bool faults)
+{
+    snprintf(p->data, sizeof p->data, "%s/primary", e->root);
+    snprintf(p->config, sizeof p->config, "%s/primary.conf", e->root);
+    char bdir[PATH_MAX];
+    snprintf(bdir, sizeof bdir, "%s/backup", e->root);
+    backup_config(p->config, "native", bdir);
+    double t = mono_s();
+    if (faults)
+        setenv("VOLTA_FAULT_INJECTION", "1", 1);
+    bool up = volta_start(e, p, "primary");
+    if (faults)
+        unsetenv("VOLTA_FAULT_INJECTION");
+    if (!up || !create_db(e, p->base)) {
+        snprintf(e->res->error, sizeof e->res->error,
+                 "the primary did not start (see %s/primary.log)", e->root);
+        return false;
+    }
+    note_step(e, t, 0, "start primary at %s with a native backup backend%s", p->base,
+              faults ? " (latency fault switch on)" : "");
+    wl_switch(w, p->base);
+    return true;
+}
+
+/* Waits until the rollback record is done/failed/aborted; returns its final state. */
+static void wait_rollback_end(drill_env *e, const char *base, double timeout_s, char *state,
+                              size_t cap, int *step)
+{
+    double until = mono_s() + timeout_s;
+    for (;;) {
+        rollback_record(e, base, state, cap, step);
+        if ((state[0] && strcmp(state, "running") != 0) || mono_s() > until)
+            return;
+        sleep_ms(100);
+    }
+}
+
+/* The primary's queries slow down (a latency fault): the failover monitor sees p95 above 300 %
+ * of the recorded baseline and runs the rollback by itself. */
+static void sc_slow_primary(drill_env *e, workload *w)
+{
+    drill_result *r = e->res;
+    snprintf(r->fault, sizeof r->fault,
+             "every query on the primary's engine slowed by 250 ms (latency fault)");
+    snprintf(r->procedure, sizeof r->procedure,
+             "automatic failover (failover=auto): the latency trigger runs `volta rollback --to "
+             "backup` against the server itself");
+    server p = {0};
+    if (!primary_with_native_backup(e, &p, w, true))
+        return;
+    wl_start(w);
+    run_for(e->o->load_seconds);
+    /* a baseline needs 20 samples of a class in the window: the reader makes 10 a second */
+    double t = mono_s();
+    long st = 0;
+    for (int i = 0; i < 100 && st != 200; i++) {
+        st = post_json(e, p.base, "/api/v1/backends", "{\"record_baseline\":true}", NULL);
+        if (st != 200)
+            sleep_ms(100);
+    }
+    note_step(e, t, (int)st, "record the query-latency baseline (POST /api/v1/backends)");
+    t = mono_s();
+    st = post_json(e, p.base, "/api/v1/flags",
+                   "{\"set\":{\"failover\":\"auto\",\"failover_ramp_dwell_s\":0.3},"
+                   "\"why\":\"drill slow-primary\"}",
+                   NULL);
+    note_step(e, t, (int)st, "flags: failover=auto, failover_ramp_dwell_s=0.3");
+    atomic_store(&w->slow_ms, 150);
+    double fault = mono_s();
+    st = post_json(e, p.base, "/api/v1/fault", "{\"query_delay_ms\":250}", NULL);
+    note_step(e, fault, (int)st, "inject the latency fault: +250 ms per primary query");
+    if (st != 200) {
+        snprintf(r->error, sizeof r->error, "the latency fault could not be armed (%ld)", st);
+        wl_stop(w);
+        return;
+    }
+    /* the monitor fires, the rollback starts (a record appears) and ends */
+    t = mono_s();
+    char state[32];
+    int step = -1;
+    double until = mono_s() + 60;
+    do {
+        rollback_record(e, p.base, state, sizeof state, &step);
+        if (state[0])
+            break;
+        sleep_ms(100);
+    } while (mono_s() < until);
+    note_step(e, t, state[0] ? 0 : 1, "the failover monitor starts the rollback (record %s)",
+              state[0] ? state : "absent");
+    t = mono_s();
+    wait_rollback_end(e, p.base, 120, state, sizeof state, &step);
+    note_step(e, t, strcmp(state, "done") == 0 ? 0 : 1, "the rollback ends: %s at step %d",
+              state, step);
+    run_for(e->o->after_seconds);
+    wl_stop(w);
+    r->rto = wl_rto(w, fault);
+    add_note(e, "RTO here is the degradation: reads slower than 150 ms, or refused during the "
+                "rollback's maintenance window, until reads are served by the backup.");
+    char rb[32];
+    bool maint = false;
+    health_flags(e, p.base, rb, sizeof rb, &maint);
+    add_check(e, "rolled_back", strcmp(state, "done") == 0 && strcmp(rb, "backup") == 0 && !maint,
+              "rollback %s; read_backend=%s; maintenance %s", state[0] ? state : "never started",
+              rb, maint ? "ON" : "off");
+    vt_buf met;
+    vt_buf_init(&met);
+    char url[512];
+    snprintf(url, sizeof url, "%s/metrics", p.base);
+    http_do(e->curl, "GET", url, NULL, 0, 5000, &st, &met);
+    vt_buf_putc(&met, '\0');
+    const char *trig = "volta_failover_triggers_total{reason=\"latency\",action=\"rollback\"} 1";
+    add_check(e, "latency_trigger", strstr((const char *)met.data, trig) != NULL, "%s",
+              strstr((const char *)met.data, trig) ? trig : "no latency trigger in /metrics");
+    vt_buf_free(&met);
+    wait_caught_up(e, p.base, 60);
+    measure_rpo(e, w, p.base, NULL);
+    check_validate(e, p.base);
+    proc_stop(e, p.slot, false);
+}
+
+/* `volta rollback` is killed -9 in the middle (during its ramp) and resumed. */
+static void sc_rollback_interrupted(drill_env *e, workload *w)
+{
+    drill_result *r = e->res;
+    snprintf(r->fault, sizeof r->fault,
+             "kill -9 of `volta rollback` in the middle of its ramp (step 5, 1.5 s into it)");
+    snprintf(r->procedure, sizeof r->procedure,
+             "volta rollback --to backup --resume: continues from the step the server recorded");
+    server p = {0};
+    if (!primary_with_native_backup(e, &p, w, false))
+        return;
+    wl_start(w);
+    run_for(e->o->load_seconds);
+    double fault = mono_s();
+    char *argv[] = {e->volta, "rollback", "--to", "backup", "--yes", "--dwell", "5", "--host",
+                    p.base, NULL};
+    int slot = proc_start(e, "rollback", argv);
+    char state[32];
+    int step = -1;
+    double until = mono_s() + 60;
+    /* the record names the last step completed: 4 done = the ramp (step 5) is under way */
+    do {
+        rollback_record(e, p.base, state, sizeof state, &step);
+        if (step >= 4 && strcmp(state, "running") == 0)
+            break;
+        sleep_ms(50);
+    } while (mono_s() < until && slot >= 0);
+    note_step(e, fault, step >= 4 ? 0 : 1, "volta rollback --to backup --yes --dwell 5 reaches "
+              "step %d (%s)", step, state);
+    sleep_ms(1500); /* inside the ramp's first dwell */
+    double t = mono_s();
+    int st = slot >= 0 ? proc_stop(e, slot, true) : -1;
+    rollback_record(e, p.base, state, sizeof state, &step);
+    note_step(e, t, st, "kill -9 volta rollback: the record stays %s at step %d", state, step);
+    bool interrupted = strcmp(state, "running") == 0;
+    t = mono_s();
+    vt_buf out;
+    vt_buf_init(&out);
+    const char *res[] = {"rollback", "--to", "backup", "--resume", "--yes", "--dwell", "0.2",
+                         "--host", p.base, NULL};
+    st = run_volta(e, &out, res);
+    vt_buf_free(&out);
+    note_step(e, t, st, "volta rollback --to backup --resume --yes --dwell 0.2");
+    rollback_record(e, p.base, state, sizeof state, &step);
+    run_for(e->o->after_seconds);
+    wl_stop(w);
+    r->rto = wl_rto(w, fault);
+    add_note(e, "RTO here is the rollback's whole window of refused requests (maintenance, then "
+                "the rate limit during the ramp), across the interruption.");
+    char rb[32];
+    bool maint = false;
+    health_flags(e, p.base, rb, sizeof rb, &maint);
+    add_check(e, "resumed", interrupted && st == 0 && strcmp(state, "done") == 0 &&
+                                strcmp(rb, "backup") == 0 && !maint,
+              "interrupted while running: %s; resume exit %d; record %s; read_backend=%s; "
+              "maintenance %s", interrupted ? "yes" : "NO", st, state, rb, maint ? "ON" : "off");
+    wait_caught_up(e, p.base, 60);
+    measure_rpo(e, w, p.base, NULL);
+    check_validate(e, p.base);
+    proc_stop(e, p.slot, false);
+}
+
+/* A segment block of the running primary is corrupted on disk: the checks detect it, nothing
+ * corrupt is served, `volta repair` rebuilds it from the backup backend. */
+static void sc_primary_corrupted(drill_env *e, workload *w)
+{
+    drill_result *r = e->res;
+    snprintf(r->fault, sizeof r->fault,
+             "one byte flipped in an engine segment of the running primary");
+    snprintf(r->procedure, sizeof r->procedure,
+             "volta check --host (detects) -> volta repair --host (rebuilds the blocks from the "
+             "backup backend) -> volta check --host (passes)");
+    server p = {0};
+    if (!primary_with_native_backup(e, &p, w, false))
+        return;
+    wl_start(w);
+    run_for(e->o->load_seconds);
+    /* a backup flushes the memtable: the points are in segment files */
+    char repo[PATH_MAX + 16];
+    snprintf(repo, sizeof repo, "%s/repo", e->root);
+    double t = mono_s();
+    const char *bk[] = {"backup", "--repo", repo, "--host", p.base, NULL};
+    int st = run_volta(e, NULL, bk);
+    note_step(e, t, st, "volta backup --host (flushes the memtable into a segment)");
+    wl_stop(w); /* the writes stop so the corrupted segment is not compacted away meanwhile */
+    wait_caught_up(e, p.base, 60);
+    char segdir[PATH_MAX + 16], victim[PATH_MAX + 300] = "";
+    snprintf(segdir, sizeof segdir, "%s/engine/seg", p.data);
+    off_t best = -1;
+    char cmd[PATH_MAX * 2];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.vseg' -printf '%%s %%p\\n' 2>/dev/null", segdir);
+    FILE *f = popen(cmd, "r");
+    if (f) {
+        char lbuf[PATH_MAX + 32];
+        while (fgets(lbuf, sizeof lbuf, f)) {
+            long long sz = 0;
+            char path[PATH_MAX];
+            if (sscanf(lbuf, "%lld %4095[^\n]", &sz, path) == 2 && sz > best) {
+                best = (off_t)sz;
+                snprintf(victim, sizeof victim, "%s", path);
+            }
+        }
+        pclose(f);
+    }
+    double fault = mono_s();
+    bool flipped = false;
+    int fd = victim[0] ? open(victim, O_RDWR) : -1;
+    if (fd >= 0) {
+        unsigned char byte;
+        off_t at = best / 3;
+        if (pread(fd, &byte, 1, at) == 1) {
+            byte ^= 0xFF;
+            flipped = pwrite(fd, &byte, 1, at) == 1 && fsync(fd) == 0;
+        }
+        close(fd);
+    }
+    note_step(e, fault, flipped ? 0 : 1, "flip one byte in %s", victim[0] ? victim : "(none)");
+    if (!flipped) {
+        snprintf(r->error, sizeof r->error, "no segment to corrupt");
+        return;
+    }
+    wl_start(w);
+    t = mono_s();
+    vt_buf out;
+    vt_buf_init(&out);
+    const char *chk[] = {"check", "--host", p.base, "--db", "drill", "--checks", "checksums",
+                         NULL};
+    st = run_volta(e, &out, chk);
+    vt_buf_putc(&out, '\0');
+    const char *base_name = strrchr(victim, '/');
+    bool named = base_name && strstr((const char *)out.data, base_name + 1);
+    note_step(e, t, st, "volta check --host --checks checksums");
+    add_check(e, "detected", st == 1 && named, "volta check exit %d, %s the segment", st,
+              named ? "names" : "does NOT name");
+    vt_buf_free(&out);
+    /* nothing corrupt is served: reading the raw points fails naming the file */
+    char url[512];
+    snprintf(url, sizeof url, "%s/query?db=drill&q=SELECT%%20v%%20FROM%%20m", p.base);
+    vt_buf resp;
+    vt_buf_init(&resp);
+    long hst = 0;
+    http_do(e->curl, "GET", url, NULL, 0, 30000, &hst, &resp);
+    vt_buf_putc(&resp, '\0');
+    bool refused = strstr((const char *)resp.data, "\"error\"") != NULL &&
+                   base_name && strstr((const char *)resp.data, base_name + 1);
+    add_check(e, "not_served", refused, "SELECT v FROM m: %s",
+              refused ? "refused, naming the segment" : "ANSWERED (corrupt data may be served)");
+    vt_buf_free(&resp);
+    t = mono_s();
+    vt_buf_init(&out);
+    const char *rep[] = {"repair", "--host", p.base, NULL};
+    st = run_volta(e, &out, rep);
+    vt_buf_putc(&out, '\0');
+    char line[256];
+    first_line(&out, line, sizeof line);
+    note_step(e, t, st, "volta repair --host %s: %s", p.base, line);
+    vt_buf_free(&out);
+    add_check(e, "repaired", st == 0, "volta repair exit %d", st);
+    run_for(e->o->after_seconds);
+    wl_stop(w);
+    r->rto = wl_rto(w, fault);
+    add_note(e, "Counts are answered from block summaries, so the reader's counts kept working; "
+                "raw reads of the damaged block were refused until the repair.");
+    measure_rpo(e, w, p.base, NULL);
+    check_backends(e, p.base);
+    proc_stop(e, p.slot, false);
+}
+
 typedef struct scenario {
     const char *name;
     const char *summary;
@@ -1141,6 +1523,12 @@ static const scenario scenarios[] = {
     {"instance-lost", "primary killed and its engine files lost; volta recover from a snapshot",
      sc_instance_lost},
     {"bad-backup", "a damaged backup object: verify and restore refuse it", sc_bad_backup},
+    {"primary-corrupted", "a corrupted segment on the live primary: check, repair from the backup",
+     sc_primary_corrupted},
+    {"slow-primary", "queries slowed on the primary: the latency trigger rolls back by itself",
+     sc_slow_primary},
+    {"rollback-interrupted", "kill -9 of volta rollback mid-ramp; --resume finishes it",
+     sc_rollback_interrupted},
 };
 
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])

@@ -28,8 +28,8 @@ def test_every_scenario_passes_with_rpo_zero(tmp_path):
             "--after-seconds", "1", "--workdir", tmp_path / "work", "--quiet")
     doc = json.loads(js.read_text())
     names = [s["name"] for s in doc["scenarios"]]
-    assert {"primary-killed", "backup-down-during-ingest", "instance-lost",
-            "bad-backup"} <= set(names), names
+    assert {"primary-killed", "backup-down-during-ingest", "instance-lost", "bad-backup",
+            "primary-corrupted", "slow-primary", "rollback-interrupted"} <= set(names), names
     for s in doc["scenarios"]:
         assert s["passed"], json.dumps(s, indent=1)
         assert s["rpo_points_lost"] == 0, s
@@ -45,6 +45,12 @@ def test_every_scenario_passes_with_rpo_zero(tmp_path):
     assert {c["name"] for c in bad["checks"]} >= {"verify_detects", "restore_refuses"}
     backup = next(s for s in doc["scenarios"] if s["name"] == "backup-down-during-ingest")
     assert backup["rpo_points_lost_backup"] == 0, backup
+    corrupted = next(s for s in doc["scenarios"] if s["name"] == "primary-corrupted")
+    assert {c["name"] for c in corrupted["checks"]} >= {"detected", "not_served", "repaired"}
+    slow = next(s for s in doc["scenarios"] if s["name"] == "slow-primary")
+    assert {c["name"] for c in slow["checks"]} >= {"rolled_back", "latency_trigger", "volta_validate"}
+    resumed = next(s for s in doc["scenarios"] if s["name"] == "rollback-interrupted")
+    assert any(st["status"] == 137 for st in resumed["steps"]), resumed["steps"]  # really killed
 
 
 def test_a_drill_that_cannot_build_its_environment_fails(tmp_path):
