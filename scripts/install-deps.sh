@@ -10,7 +10,7 @@ PACKAGES=(
   libcmocka-dev
   python3 python3-pytest python3-requests python3-influxdb
   influxdb influxdb-client
-  curl procps
+  curl procps wrk
 )
 
 missing=()

@@ -67,7 +67,10 @@ static void serve_usage(FILE *out)
             "                        DAYS (default 90) of ONS-shaped data made by `volta gen`\n"
             "                        (500 plants, 4 subsystems, 4 interchange links, hourly)\n"
             "  --landing <dir>       landing zone to watch (default <data>/landing)\n"
-            "  --no-landing          do not watch a landing zone\n");
+            "  --no-landing          do not watch a landing zone\n"
+            "  --failover=MODE       set the `failover` flag at start: off, alert (the runbook's\n"
+            "                        triggers raise an alert) or auto (they run the rollback);\n"
+            "                        a versioned flag change like `volta flags set failover=...`\n");
 }
 
 static const char *fsync_name(journal_fsync_policy p)
@@ -82,6 +85,7 @@ int cmd_serve(int argc, char **argv)
     const char *data = NULL, *listen_addr = NULL, *config = NULL, *landing_dir = NULL;
     long demo_days = 0;
     bool no_landing = false;
+    const char *failover_arg = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -99,6 +103,16 @@ int cmd_serve(int argc, char **argv)
         }
         if (strcmp(a, "--no-landing") == 0) {
             no_landing = true;
+            continue;
+        }
+        if (strncmp(a, "--failover=", 11) == 0) {
+            failover_arg = a + 11;
+            if (strcmp(failover_arg, "off") != 0 && strcmp(failover_arg, "alert") != 0 &&
+                strcmp(failover_arg, "auto") != 0) {
+                fprintf(stderr, "volta serve: --failover takes off, alert or auto, not '%s'\n",
+                        failover_arg);
+                return 2;
+            }
             continue;
         }
         const char **slot = strcmp(a, "--data") == 0      ? &data
@@ -239,6 +253,18 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "volta serve: gateway (flags, API keys) on %s: %s\n", path, err.msg);
         exit_code = vt_rc_exit_code(rc);
         goto cleanup;
+    }
+
+    if (failover_arg) {
+        const char *names[] = {"failover"}, *values[] = {failover_arg};
+        int64_t version = 0;
+        rc = flags_set(gateway_flags(gw), 1, names, values, "cli:serve", "volta serve --failover",
+                       &version, &err);
+        if (rc != VT_OK) {
+            fprintf(stderr, "volta serve: --failover: %s\n", err.msg);
+            exit_code = vt_rc_exit_code(rc);
+            goto cleanup;
+        }
     }
 
     http_options hopts;

@@ -3,7 +3,7 @@
 - failover=alert: a corrupt block read on the primary raises the corruption trigger once —
   an audit entry `failover.alert`, volta_failover_triggers_total{reason="corruption",
   action="alert"} = 1 — and changes nothing (reads stay on the primary);
-- failover=off: the same fault triggers nothing;
+- failover=off: the same fault triggers nothing; `volta serve --failover=MODE` sets the flag;
 - failover=auto on a failing primary is exercised by `volta drill` (slow-primary: the latency
   trigger runs the rollback by itself; tests/e2e/test_drill.py).
 """
@@ -57,8 +57,8 @@ def audit_actions(data):
 
 
 def test_alert_on_corruption_changes_nothing(volta_server, tmp_path):
-    srv = volta_server()
-    cli("flags", "set", "failover=alert", "--host", srv.url)
+    srv = volta_server("--failover=alert")
+    assert requests.get(srv.url + "/api/v1/flags").json()["flags"]["failover"] == "alert"
     corrupt_and_read(srv, tmp_path)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and "failover.alert" not in audit_actions(srv.data):
@@ -79,3 +79,9 @@ def test_off_triggers_nothing(volta_server, tmp_path):
     time.sleep(2.5)  # the monitor looks once a second
     assert metric(srv.url, "volta_failover_triggers_total", {"reason": "corruption", "action": "alert"}) == 0
     assert audit_actions(srv.data) == []
+
+
+def test_serve_failover_option_is_validated(tmp_path):
+    p = subprocess.run([volta_bin(), "serve", "--data", str(tmp_path / "d"), "--failover=sometimes"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and "off, alert or auto" in p.stderr, p.stderr

@@ -425,7 +425,12 @@ static void test_journal_hold_for_down_backend(void **state)
     assert_true(st.last_error[0] != '\0');
     assert_true(st.last_error_at > 0);
     assert_true(st.lag_seconds > 0);
+    /* the state turns "retrying" before the failure reaches meta.db: wait for the row */
     meta_backend mb = backend_row(fx->m, "idb");
+    for (int i = 0; i < 500 && mb.failures < 1; i++) {
+        usleep(10000);
+        mb = backend_row(fx->m, "idb");
+    }
     assert_true(mb.failures >= 1);
     assert_true(mb.last_error[0] != '\0');
     assert_int_equal(mb.cursor, 0);
