@@ -66,7 +66,9 @@ LPLOAD="$TMP/bin/lpload"
 log "generating: volta gen --days $DAYS --plants $PLANTS"
 "$VOLTA" gen --days "$DAYS" --plants "$PLANTS" --out "$TMP/demo.lp"
 POINTS=$(wc -l <"$TMP/demo.lp")
-PLANT=$(grep -m1 '^generation,' "$TMP/demo.lp" | sed 's/.*plant=\([^,]*\).*/\1/')
+PLANT=$(grep -m1 '^generation,' "$TMP/demo.lp" | sed 's/.*plant=\(\([^,\\]\|\\.\)*\).*/\1/; s/\\\(.\)/\1/g')
+QUERY=$(/usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' \
+    "SELECT max(value) FROM generation WHERE plant = '$PLANT'")
 
 # one round of one configuration: prints "<points/s> <requests/s>"
 round() {
@@ -92,7 +94,7 @@ round() {
         sed -n 's/.*points_per_s=\([0-9.]*\).*/\1/p')
     local q
     q=$(wrk -t2 -c8 -d"${SECONDS_Q}s" "${hdr[@]}" \
-        "$url/query?db=bench&q=SELECT%20max(value)%20FROM%20generation%20WHERE%20plant%3D%27$PLANT%27" |
+        "$url/query?db=bench&q=$QUERY" |
         sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
     local non2xx
     non2xx=$(wrk -t1 -c1 -d1s "${hdr[@]}" "$url/query?db=bench&q=SHOW%20DATABASES" | grep -c "Non-2xx" || true)

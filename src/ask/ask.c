@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "ask/ask_int.h"
+#include "ask/ask_llm.h"
 #include "common/timefmt.h"
 
 #define ASK_MAX_ROWS_OUT 1000
@@ -1066,6 +1067,7 @@ vt_rc ask_answer(const ask_request *rq, unsigned *status, vt_buf *out, vt_err *e
     if (st == 200) {
         vt_buf_cstr(&sent);
         json_object_set_new(doc, "answer", json_stringn(sent.oom ? "" : (const char *)sent.data, sent.len));
+        ask_llm_phrase(doc); /* optional, off by default: adds "phrased" (ask/ask_llm.h) */
     }
     json_object_set_new(doc, "influxql", r.influxql);
     vt_buf_free(&sent);

@@ -1,11 +1,14 @@
 /*
  * volta ask "QUESTION" [--host URL | --data DIR] [--db DB] [--now TIME] [--docs DIR] [--json]
+ *           [--llm-url URL --llm-model M]
  *
  * Asks a question in plain language (Portuguese or English; docs/ASK.md). With --host (default
  * http://127.0.0.1:8086) it POSTs {"question": ...} to the server's /query; with --data it
  * answers in-process from a data directory no server holds (the same code: ask/ask.h over
  * iql_run_json). Prints the answer sentence, then the time range, the InfluxQL run and the
  * confidence (or the passages of an operational question); --json prints the server's document.
+ * With --data, --llm-url and --llm-model also have the answer phrased by an OpenAI-compatible
+ * endpoint (ask/ask_llm.h; key from $VOLTA_LLM_API_KEY); a server uses its own [ask] settings.
  *
  * Exit codes: 0 answered; 1 not understood (422: suggestions are printed), the query failed, or
  * the server could not be reached; 2 bad usage.
@@ -19,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "ask/ask.h"
+#include "ask/ask_llm.h"
 #include "ask/ask_node.h"
 #include "cli/cli.h"
 #include "cli/cli_http.h"
@@ -29,7 +33,7 @@ static void ask_usage(FILE *out)
 {
     fprintf(out,
             "usage: volta ask \"QUESTION\" [--host URL | --data DIR] [--db DB] [--now TIME]\n"
-            "                 [--docs DIR] [--json]\n\n"
+            "                 [--docs DIR] [--json] [--llm-url URL --llm-model M]\n\n"
             "Answers a question about the stored data (generation, load, interchange) or about\n"
             "operating volta, in Portuguese or English. See docs/ASK.md.\n\n"
             "  --host URL   server to ask (default http://127.0.0.1:8086)\n"
@@ -38,7 +42,12 @@ static void ask_usage(FILE *out)
             "  --now TIME   RFC3339 instant relative times count from (default: now)\n"
             "  --docs DIR   documentation searched by operational questions (--data only;\n"
             "               default: ../docs or ../../docs next to the executable)\n"
-            "  --json       print the answer document as JSON\n\n"
+            "  --json       print the answer document as JSON\n"
+            "  --llm-url URL, --llm-model M\n"
+            "               (--data only) also have the answer phrased by this OpenAI-compatible\n"
+            "               endpoint (POST URL/v1/chat/completions; API key from\n"
+            "               $VOLTA_LLM_API_KEY); a phrasing with a number that is not volta's\n"
+            "               is discarded. Off unless given. A server uses its [ask] settings.\n\n"
             "Exit status: 0 answered; 1 not understood or failed; 2 bad usage.\n");
 }
 
@@ -63,6 +72,15 @@ static void print_human(json_t *doc, long status)
         return;
     }
     printf("%s\n", answer);
+    json_t *ph = json_object_get(doc, "phrased");
+    if (json_is_object(ph)) {
+        const char *ptext = json_string_value(json_object_get(ph, "text"));
+        if (json_is_true(json_object_get(ph, "accepted")) && ptext)
+            printf("\n%s\n(phrased by %s)\n", ptext, json_string_value(json_object_get(ph, "model")));
+        else
+            fprintf(stderr, "volta ask: phrasing not used: %s\n",
+                    json_string_value(json_object_get(ph, "reason")));
+    }
     json_t *passages = json_object_get(doc, "passages");
     size_t i;
     json_t *v;
@@ -98,9 +116,12 @@ int cmd_ask(int argc, char **argv)
                                              {"now", required_argument, NULL, 'n'},
                                              {"docs", required_argument, NULL, 'D'},
                                              {"json", no_argument, NULL, 'j'},
+                                             {"llm-url", required_argument, NULL, 'U'},
+                                             {"llm-model", required_argument, NULL, 'M'},
                                              {"help", no_argument, NULL, 'h'},
                                              {0}};
     const char *host = NULL, *data = NULL, *db = NULL, *now_s = NULL, *docs = NULL;
+    const char *llm_url = NULL, *llm_model = NULL;
     bool as_json = false;
     int c;
     optind = 1;
@@ -112,6 +133,8 @@ int cmd_ask(int argc, char **argv)
         case 'n': now_s = optarg; break;
         case 'D': docs = optarg; break;
         case 'j': as_json = true; break;
+        case 'U': llm_url = optarg; break;
+        case 'M': llm_model = optarg; break;
         case 'h': ask_usage(stdout); return 0;
         default: ask_usage(stderr); return 2;
         }
@@ -123,6 +146,10 @@ int cmd_ask(int argc, char **argv)
         why = "--host and --data exclude each other";
     else if (docs && !data)
         why = "--docs applies with --data (a server uses its own docs directory)";
+    else if ((llm_url || llm_model) && !data)
+        why = "--llm-url and --llm-model apply with --data (a server uses its [ask] settings)";
+    else if (!llm_url != !llm_model)
+        why = "--llm-url and --llm-model go together";
     int64_t now = 0;
     vt_err err;
     vt_err_clear(&err);
@@ -132,6 +159,14 @@ int cmd_ask(int argc, char **argv)
         fprintf(stderr, "volta ask: %s\n", why);
         ask_usage(stderr);
         return 2;
+    }
+    if (llm_url) {
+        ask_llm_settings llm = {.url = llm_url, .model = llm_model,
+                                .api_key = getenv("VOLTA_LLM_API_KEY")};
+        if (ask_llm_configure(&llm, &err) != VT_OK) {
+            fprintf(stderr, "volta ask: --llm-url: %s\n", err.msg);
+            return 2;
+        }
     }
     const char *question = argv[optind];
     vt_buf body;

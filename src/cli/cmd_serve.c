@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ask/ask.h"
+#include "ask/ask_llm.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/demo.h"
@@ -156,6 +158,19 @@ int cmd_serve(int argc, char **argv)
             goto cleanup;
         }
     }
+    /* [ask]: the docs of operational questions, and the optional phrasing endpoint */
+    if (cfg->ask.docs[0])
+        ask_docs_set_dir(cfg->ask.docs);
+    const char *llm_key = getenv("VOLTA_LLM_API_KEY");
+    ask_llm_settings llm = {.url = cfg->ask.url, .model = cfg->ask.model,
+                            .api_key = cfg->ask.api_key[0] ? cfg->ask.api_key : llm_key,
+                            .timeout_ms = cfg->ask.timeout_ms};
+    rc = ask_llm_configure(&llm, &err);
+    if (rc != VT_OK) {
+        fprintf(stderr, "volta serve: %s: [ask] %s\n", config ? config : "config", err.msg);
+        exit_code = 2;
+        goto cleanup;
+    }
     if (data)
         snprintf(cfg->data, sizeof cfg->data, "%s", data);
     if (listen_addr)
@@ -287,6 +302,9 @@ int cmd_serve(int argc, char **argv)
              "\"listen\":\"%s\",\"port\":%u,\"threads\":%u,\"version\":\"%s\"", cfg->listen,
              (unsigned)http_server_port(srv), http_server_threads(srv), VOLTA_VERSION);
     http_log("info", fields, "volta %s listening on %s", VOLTA_VERSION, cfg->listen);
+    if (ask_llm_enabled())
+        http_log("info", NULL, "ask: answers are also phrased by %s at %s (numbers checked)",
+                 cfg->ask.model, cfg->ask.url);
     if (!http_server_is_loopback(srv) && auth_key_count(gateway_auth(gw)) == 0)
         http_log("warn", NULL,
                  "listening on a non-loopback address (%s) with no API key: protected mode "

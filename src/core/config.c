@@ -254,6 +254,34 @@ static const char *set_read_backup(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+#define ASK_STRING_SETTER(fn, field)                                                            \
+    static const char *fn(volta_config *cfg, const cfg_value *v)                               \
+    {                                                                                          \
+        if (strlen(v->str) >= sizeof cfg->ask.field)                                           \
+            return "is too long";                                                              \
+        snprintf(cfg->ask.field, sizeof cfg->ask.field, "%s", v->str);                         \
+        return NULL;                                                                           \
+    }
+ASK_STRING_SETTER(set_ask_docs, docs)
+ASK_STRING_SETTER(set_ask_model, model)
+ASK_STRING_SETTER(set_ask_api_key, api_key)
+
+static const char *set_ask_url(volta_config *cfg, const cfg_value *v)
+{
+    if (v->str[0] && strncmp(v->str, "http://", 7) != 0 && strncmp(v->str, "https://", 8) != 0)
+        return "must start with http:// or https:// (or be \"\": off)";
+    if (strlen(v->str) >= sizeof cfg->ask.url)
+        return "is too long";
+    snprintf(cfg->ask.url, sizeof cfg->ask.url, "%s", v->str);
+    return NULL;
+}
+
+static const char *set_ask_timeout(volta_config *cfg, const cfg_value *v)
+{
+    cfg->ask.timeout_ms = (unsigned)v->num;
+    return NULL;
+}
+
 static const cfg_key cfg_keys[] = {
     {"server", "listen", CFG_STRING, 0, 0, set_listen},
     {"server", "data", CFG_STRING, 0, 0, set_data},
@@ -272,6 +300,11 @@ static const cfg_key cfg_keys[] = {
     {"ingest", "database", CFG_STRING, 0, 0, set_ingest_database},
     {"ingest", "watch", CFG_BOOL, 0, 0, set_ingest_watch},
     {"ingest", "rescan_seconds", CFG_INT, 1, 86400, set_ingest_rescan},
+    {"ask", "docs", CFG_STRING, 0, 0, set_ask_docs},
+    {"ask", "url", CFG_STRING, 0, 0, set_ask_url},
+    {"ask", "model", CFG_STRING, 0, 0, set_ask_model},
+    {"ask", "api_key", CFG_STRING, 0, 0, set_ask_api_key},
+    {"ask", "timeout_ms", CFG_INT, 100, 600000, set_ask_timeout},
     /* [backend.<name>]: "backend" rows; their seen flags are reset at each new backend */
     {"backend", "type", CFG_STRING, 0, 0, set_be_type},
     {"backend", "role", CFG_STRING, 0, 0, set_be_role},
@@ -309,6 +342,7 @@ void config_defaults(volta_config *cfg)
     snprintf(cfg->ingest.database, sizeof cfg->ingest.database, "ons");
     cfg->ingest.watch = true;
     cfg->ingest.rescan_seconds = 60;
+    cfg->ask.timeout_ms = 10000;
 }
 
 void config_backend_defaults(config_backend *b)
@@ -337,6 +371,9 @@ vt_rc config_check(const volta_config *cfg, const char *name, vt_err *err)
             return vt_err_set(err, VT_EINVAL, "%s: [backend.%s] (influx) needs url = "
                               "\"http://host:port\"", name, b->name);
     }
+    if (cfg->ask.url[0] && !cfg->ask.model[0])
+        return vt_err_set(err, VT_EINVAL, "%s: [ask] url = \"%s\" needs model = \"<model name>\"",
+                          name, cfg->ask.url);
     if (cfg->read_backup[0]) {
         bool found = false;
         for (size_t i = 0; i < cfg->nbackends; i++)
@@ -438,7 +475,7 @@ static vt_rc cfg_section(cfg_parser *ps)
     if (ps->p >= ps->eol || *ps->p != ']')
         return cfg_fail(ps, VT_EPARSE, ps->p, "expected ']' to close the section header");
     ps->p++;
-    static const char *const sections[] = {"server", "journal", "engine", "ingest"};
+    static const char *const sections[] = {"server", "journal", "engine", "ingest", "ask"};
     bool known = false;
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (strlen(sections[i]) == n && memcmp(sections[i], start, n) == 0)
@@ -447,7 +484,7 @@ static vt_rc cfg_section(cfg_parser *ps)
         return cfg_backend_section(ps, start + 8, n - 8);
     if (!known)
         return cfg_fail(ps, VT_EINVAL, start,
-                        "unknown section [%.*s] (known: server, journal, engine, ingest, "
+                        "unknown section [%.*s] (known: server, journal, engine, ingest, ask, "
                         "backend.<name>)", (int)n, start);
     memcpy(ps->section, start, n);
     ps->section[n] = '\0';

@@ -3,7 +3,7 @@
  *
  * Syntax (a strict subset of TOML):
  *     # comment                     (also after a value)
- *     [section]                     one of server, journal, engine, ingest, backend.<name>
+ *     [section]                     one of server, journal, engine, ingest, ask, backend.<name>
  *     key = "string"                basic string: \" \\ \n \t \r escapes
  *     key = 123                     decimal integer; '_' allowed between digits (1_048_576)
  *     key = true | false
@@ -49,6 +49,17 @@ typedef struct config_ingest {
     unsigned rescan_seconds;    /* safety-net rescan period; default 60 */
 } config_ingest;
 
+/* [ask]: questions in plain language (docs/ASK.md). Phrasing by a language model is off while
+ * url is "". */
+typedef struct config_ask {
+    char docs[CONFIG_PATH_MAX]; /* docs directory of operational questions; "" = found near the
+                                   executable (ask_docs_dir) */
+    char url[1024];             /* OpenAI-compatible endpoint, "http(s)://host[:port]"; "" = off */
+    char model[256];            /* required with url */
+    char api_key[512];          /* "" = $VOLTA_LLM_API_KEY, else no Authorization header */
+    unsigned timeout_ms;        /* the whole request; default 10000 */
+} config_ask;
+
 typedef struct volta_config {
     /* [server] */
     char listen[CONFIG_LISTEN_MAX]; /* "host:port", "[v6]:port"; default 127.0.0.1:8086 */
@@ -60,6 +71,7 @@ typedef struct volta_config {
     /* [journal] and [engine] */
     node_options node;
     config_ingest ingest;
+    config_ask ask;
     config_backend backends[CONFIG_MAX_BACKENDS];
     size_t nbackends;
 } volta_config;

@@ -3542,6 +3542,79 @@ done:
 
 /* ---- offline verification ---- */
 
+/* engine_verify checks the segment files in parallel (decoding every block is CPU work): each
+ * worker takes the next file, and the problems it finds are kept per file and reported in the
+ * manifest's order afterwards, so the report is the same whatever the scheduling. */
+#define VERIFY_MAX_THREADS 8
+
+typedef struct verify_problem {
+    uint64_t offset;
+    char *text;
+} verify_problem;
+
+typedef struct verify_file {
+    char path[ENGINE_PATH_MAX];
+    uint64_t want_id;
+    verify_problem *problems;
+    size_t nproblems, cap;
+    bool oom;
+    uint64_t blocks;
+} verify_file;
+
+typedef struct verify_job {
+    verify_file *files;
+    size_t n;
+    atomic_size_t next;
+} verify_job;
+
+static void verify_collect(void *ctx, const char *file, uint64_t offset, const char *problem)
+{
+    (void)file;
+    verify_file *f = ctx;
+    if (f->nproblems == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 8;
+        verify_problem *nv = realloc(f->problems, ncap * sizeof *nv);
+        if (!nv) {
+            f->oom = true;
+            return;
+        }
+        f->problems = nv;
+        f->cap = ncap;
+    }
+    char *t = strdup(problem);
+    if (!t) {
+        f->oom = true;
+        return;
+    }
+    f->problems[f->nproblems++] = (verify_problem){.offset = offset, .text = t};
+}
+
+static void verify_one(verify_file *f)
+{
+    seg_reader *r;
+    vt_err err;
+    vt_err_clear(&err);
+    if (seg_open_file(f->path, &r, &err) != VT_OK) {
+        verify_collect(f, f->path, 0, err.msg);
+        return;
+    }
+    if (r->segment_id != f->want_id)
+        verify_collect(f, f->path, 8, "segment id in the header does not match the manifest");
+    seg_verify(r, verify_collect, f, &f->blocks);
+    seg_unref(r);
+}
+
+static void *verify_worker(void *arg)
+{
+    verify_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            return NULL;
+        verify_one(&j->files[i]);
+    }
+}
+
 unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, unsigned *files,
                        uint64_t *blocks)
 {
@@ -3561,27 +3634,56 @@ unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, 
     } else if (exists) {
         nfiles++;
     }
-    for (size_t i = 0; i < m.ndbs; i++) {
-        for (size_t s = 0; s < m.dbs[i].nsegments; s++) {
-            manifest_segment_path(path, sizeof path, dir, m.dbs[i].id, m.dbs[i].segments[s]);
-            seg_reader *r;
-            vt_err_clear(&err);
-            nfiles++;
-            if (seg_open_file(path, &r, &err) != VT_OK) {
-                if (report)
-                    report(ctx, path, 0, err.msg);
-                problems++;
-                continue;
-            }
-            if (r->segment_id != m.dbs[i].segments[s]) {
-                if (report)
-                    report(ctx, path, 8, "segment id in the header does not match the manifest");
-                problems++;
-            }
-            problems += seg_verify(r, report, ctx, &nblocks);
-            seg_unref(r);
-        }
+    size_t nseg = 0;
+    for (size_t i = 0; i < m.ndbs; i++)
+        nseg += m.dbs[i].nsegments;
+    verify_file *vf = nseg ? calloc(nseg, sizeof *vf) : NULL;
+    if (nseg && !vf) {
+        if (report)
+            report(ctx, path, 0, "out of memory listing the segment files");
+        problems++;
+        nseg = 0;
     }
+    size_t k = 0;
+    for (size_t i = 0; i < m.ndbs && vf; i++)
+        for (size_t s = 0; s < m.dbs[i].nsegments; s++, k++) {
+            manifest_segment_path(vf[k].path, sizeof vf[k].path, dir, m.dbs[i].id,
+                                  m.dbs[i].segments[s]);
+            vf[k].want_id = m.dbs[i].segments[s];
+        }
+    verify_job job = {.files = vf, .n = nseg};
+    atomic_init(&job.next, 0);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nthreads = cpus > 1 ? (size_t)cpus : 1;
+    if (nthreads > VERIFY_MAX_THREADS)
+        nthreads = VERIFY_MAX_THREADS;
+    if (nthreads > nseg)
+        nthreads = nseg;
+    pthread_t th[VERIFY_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nthreads; t++) /* this thread is a worker too */
+        if (pthread_create(&th[started], NULL, verify_worker, &job) == 0)
+            started++;
+    verify_worker(&job);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < nseg; i++) {
+        nfiles++;
+        nblocks += vf[i].blocks;
+        for (size_t p = 0; p < vf[i].nproblems; p++) {
+            if (report)
+                report(ctx, vf[i].path, vf[i].problems[p].offset, vf[i].problems[p].text);
+            free(vf[i].problems[p].text);
+        }
+        problems += (unsigned)vf[i].nproblems;
+        if (vf[i].oom) {
+            if (report)
+                report(ctx, vf[i].path, 0, "out of memory recording the problems found");
+            problems++;
+        }
+        free(vf[i].problems);
+    }
+    free(vf);
     char segdir[ENGINE_PATH_MAX];
     snprintf(segdir, sizeof segdir, "%s/seg", dir);
     DIR *dd = opendir(segdir);

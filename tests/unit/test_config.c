@@ -90,7 +90,7 @@ static void test_errors(void **state)
          "volta.toml:2:11: server.threads must be an integer"},
         {"[server]\nbogus = 1\n", VT_EINVAL, "volta.toml:2:1: unknown key 'bogus' in [server]"},
         {"\n\n[storage]\n", VT_EINVAL,
-         "volta.toml:3:2: unknown section [storage] (known: server, journal, engine, ingest, "
+         "volta.toml:3:2: unknown section [storage] (known: server, journal, engine, ingest, ask, "
          "backend.<name>)"},
         {"threads = 4\n", VT_EINVAL,
          "volta.toml:1:1: key 'threads' outside a section ([server], [journal], [engine], ...)"},
