@@ -5,9 +5,12 @@
 #include "cli/cli_http.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static size_t sink(char *data, size_t size, size_t n, void *ctx)
 {
@@ -72,4 +75,50 @@ struct curl_slist *cli_http_auth_header(struct curl_slist *hdr)
         return with;
     }
     return hdr;
+}
+
+json_t *cli_admin_json(const char *cmd, const char *host, const char *method, const char *path,
+                       const json_t *body, int *exit_code)
+{
+    char url[4096], errbuf[512];
+    snprintf(url, sizeof url, "%s%s", host, path);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text) {
+        fprintf(stderr, "volta %s: out of memory (or a value that is not UTF-8)\n", cmd);
+        *exit_code = 2;
+        return NULL;
+    }
+    vt_buf resp;
+    vt_buf_init(&resp);
+    long status = 0;
+    int rc = cli_http(method, url, text ? text : "", text ? strlen(text) : 0, "application/json",
+                      60, &resp, &status, errbuf);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "volta %s: %s: %s\n", cmd, host, errbuf);
+        vt_buf_free(&resp);
+        *exit_code = 2;
+        return NULL;
+    }
+    json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
+    if (status >= 300 || !doc) {
+        const char *e = json_string_value(json_object_get(doc, "error"));
+        fprintf(stderr, "volta %s: server answered %ld: %s\n", cmd, status,
+                e ? e : resp.len ? vt_buf_cstr(&resp) : "(no body)");
+        json_decref(doc);
+        doc = NULL;
+        *exit_code = status == 400 ? 2 : 1;
+    }
+    vt_buf_free(&resp);
+    return doc;
+}
+
+void cli_user(char *out, size_t cap)
+{
+    const char *u = getenv("USER");
+    if (!u || !u[0]) {
+        struct passwd *pw = getpwuid(getuid());
+        u = pw ? pw->pw_name : "unknown";
+    }
+    snprintf(out, cap, "cli:%s", u);
 }

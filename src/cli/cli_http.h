@@ -14,6 +14,17 @@
 int cli_http(const char *method, const char *url, const char *body, size_t len,
              const char *content_type, long timeout_s, vt_buf *resp, long *status, char *errbuf);
 
+/* One call to a running server's admin API: METHOD <host><path> with a JSON body (may be NULL).
+ * Returns the parsed JSON answer (json_decref it), or NULL after printing "volta <cmd>: ..." on
+ * stderr with *exit_code set: 2 when the server cannot be reached or answers 400 (bad usage), 1
+ * for any other status >= 300 or an answer that is not JSON. */
+struct json_t;
+struct json_t *cli_admin_json(const char *cmd, const char *host, const char *method,
+                              const char *path, const struct json_t *body, int *exit_code);
+
+/* "cli:<login name>" — who an operator command acts as, in the audit log. */
+void cli_user(char *out, size_t cap);
+
 /* Appends "x-api-key: $VOLTA_API_KEY" to hdr when the variable is set (commands that build
  * their own libcurl requests call it, so every command works against a server with keys). */
 struct curl_slist;

@@ -64,48 +64,13 @@ typedef struct flags_cli {
     size_t n_args;
 } flags_cli;
 
-static void cli_user(char *out, size_t cap)
-{
-    const char *u = getenv("USER");
-    if (!u || !u[0]) {
-        struct passwd *pw = getpwuid(getuid());
-        u = pw ? pw->pw_name : "unknown";
-    }
-    snprintf(out, cap, "cli:%s", u);
-}
-
 /* ---- the two ways to get a document ---- */
 
 /* One admin API call. *exit_code set when it returns NULL. */
 static json_t *remote_call(const flags_cli *o, const char *method, const char *path, json_t *body,
                            int *exit_code)
 {
-    char url[2048], errbuf[512];
-    snprintf(url, sizeof url, "%s%s", o->host, path);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    vt_buf resp;
-    vt_buf_init(&resp);
-    long status = 0;
-    int rc = cli_http(method, url, text ? text : "", text ? strlen(text) : 0, "application/json",
-                      60, &resp, &status, errbuf);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "volta flags: %s: %s\n", o->host, errbuf);
-        vt_buf_free(&resp);
-        *exit_code = 2;
-        return NULL;
-    }
-    json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
-    if (status >= 300 || !doc) {
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        fprintf(stderr, "volta flags: server answered %ld: %s\n", status,
-                e ? e : resp.len ? vt_buf_cstr(&resp) : "(no body)");
-        json_decref(doc);
-        doc = NULL;
-        *exit_code = status == 400 ? 2 : 1;
-    }
-    vt_buf_free(&resp);
-    return doc;
+    return cli_admin_json("flags", o->host, method, path, body, exit_code);
 }
 
 /* The operation on <data>/meta.db. */

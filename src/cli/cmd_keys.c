@@ -61,16 +61,6 @@ static void keys_usage(FILE *out)
             "could not run.\n");
 }
 
-static void cli_user(char *out, size_t cap)
-{
-    const char *u = getenv("USER");
-    if (!u || !u[0]) {
-        struct passwd *pw = getpwuid(getuid());
-        u = pw ? pw->pw_name : "unknown";
-    }
-    snprintf(out, cap, "cli:%s", u);
-}
-
 static json_t *time_json(int64_t ns)
 {
     if (ns <= 0)
@@ -97,72 +87,28 @@ static json_t *key_json(const auth_key_info *k)
 
 static json_t *remote_call(const keys_cli *o, int *exit_code)
 {
-    char url[2048], errbuf[512];
-    const char *method = "GET";
-    char *text = NULL;
     if (strcmp(o->verb, "create") == 0) {
-        method = "POST";
         json_t *body = json_pack("{s:s,s:s,s:s,s:f}", "name", o->name ? o->name : "", "scope",
                                  o->scope ? o->scope : "read", "db", o->db ? o->db : "", "rps",
                                  o->rps);
-        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_t *doc = cli_admin_json("keys", o->host, "POST", "/api/v1/keys", body, exit_code);
         json_decref(body);
-        if (!text) {
-            fprintf(stderr, "volta keys: out of memory (or a name that is not UTF-8)\n");
-            *exit_code = 2;
-            return NULL;
-        }
-        snprintf(url, sizeof url, "%s/api/v1/keys", o->host);
-    } else if (strcmp(o->verb, "revoke") == 0) {
-        method = "DELETE";
-        char *esc = NULL;
-        size_t n = strlen(o->id);
-        esc = malloc(3 * n + 1);
-        if (!esc) {
-            *exit_code = 2;
-            return NULL;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)o->id[i];
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '-' || c == '_' || c == '.')
-                esc[k++] = (char)c;
-            else
-                k += (size_t)sprintf(esc + k, "%%%02X", c);
-        }
-        esc[k] = '\0';
-        snprintf(url, sizeof url, "%s/api/v1/keys?id=%s", o->host, esc);
-        free(esc);
-    } else {
-        snprintf(url, sizeof url, "%s/api/v1/keys", o->host);
+        return doc;
     }
-    vt_buf resp;
-    vt_buf_init(&resp);
-    long status = 0;
-    int rc = cli_http(method, url, text ? text : "", text ? strlen(text) : 0, "application/json",
-                      60, &resp, &status, errbuf);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "volta keys: %s: %s\n", o->host, errbuf);
-        vt_buf_free(&resp);
-        *exit_code = 2;
-        return NULL;
+    if (strcmp(o->verb, "revoke") != 0)
+        return cli_admin_json("keys", o->host, "GET", "/api/v1/keys", NULL, exit_code);
+    /* ?id=<the id, percent-encoded> */
+    char path[512];
+    size_t k = (size_t)snprintf(path, sizeof path, "/api/v1/keys?id=");
+    for (const unsigned char *c = (const unsigned char *)o->id; *c && k + 4 < sizeof path; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            *c == '-' || *c == '_' || *c == '.')
+            path[k++] = (char)*c;
+        else
+            k += (size_t)snprintf(path + k, sizeof path - k, "%%%02X", *c);
     }
-    json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
-    if (status >= 300 || !doc) {
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        fprintf(stderr, "volta keys: server answered %ld: %s\n", status,
-                e ? e : resp.len ? vt_buf_cstr(&resp) : "(no body)");
-        if (status == 401 || status == 403)
-            fprintf(stderr, "volta keys: pass an admin key with --api-key or $VOLTA_API_KEY, or "
-                            "use --data DIR on the server\n");
-        json_decref(doc);
-        doc = NULL;
-        *exit_code = status == 400 ? 2 : 1;
-    }
-    vt_buf_free(&resp);
-    return doc;
+    path[k] = '\0';
+    return cli_admin_json("keys", o->host, "DELETE", path, NULL, exit_code);
 }
 
 static json_t *offline_call(const keys_cli *o, int *exit_code)

@@ -68,16 +68,6 @@ static bool parse_rate(const char *s, double *out)
     return true;
 }
 
-static void cli_user(char *out, size_t cap)
-{
-    const char *u = getenv("USER");
-    if (!u || !u[0]) {
-        struct passwd *pw = getpwuid(getuid());
-        u = pw ? pw->pw_name : "unknown";
-    }
-    snprintf(out, cap, "cli:%s", u);
-}
-
 static json_t *number_json(double d)
 {
     return d == floor(d) && d < 9e15 ? json_integer((json_int_t)d) : json_real(d);
@@ -85,42 +75,18 @@ static json_t *number_json(double d)
 
 static json_t *remote(const rl_cli *o, int *exit_code)
 {
-    char url[2048], errbuf[512], who[160];
-    snprintf(url, sizeof url, "%s/api/v1/ratelimit", o->host);
+    if (!o->set)
+        return cli_admin_json("ratelimit", o->host, "GET", "/api/v1/ratelimit", NULL, exit_code);
+    char who[160];
     cli_user(who, sizeof who);
-    char *text = NULL;
-    if (o->set) {
-        json_t *body = json_pack("{s:o, s:s, s:s}", "rps", number_json(o->rps), "who", who, "why",
-                                 o->why ? o->why : "");
-        if (o->has_burst)
-            json_object_set_new(body, "burst", number_json(o->burst));
-        if (o->key)
-            json_object_set_new(body, "key", json_string(o->key));
-        text = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-    }
-    vt_buf resp;
-    vt_buf_init(&resp);
-    long status = 0;
-    int rc = cli_http(o->set ? "POST" : "GET", url, text ? text : "", text ? strlen(text) : 0,
-                      "application/json", 60, &resp, &status, errbuf);
-    free(text);
-    if (rc != 0) {
-        fprintf(stderr, "volta ratelimit: %s: %s\n", o->host, errbuf);
-        vt_buf_free(&resp);
-        *exit_code = 2;
-        return NULL;
-    }
-    json_t *doc = json_loadb((const char *)resp.data, resp.len, 0, NULL);
-    if (status >= 300 || !doc) {
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        fprintf(stderr, "volta ratelimit: server answered %ld: %s\n", status,
-                e ? e : resp.len ? vt_buf_cstr(&resp) : "(no body)");
-        json_decref(doc);
-        doc = NULL;
-        *exit_code = status == 400 ? 2 : 1;
-    }
-    vt_buf_free(&resp);
+    json_t *body = json_pack("{s:o, s:s, s:s}", "rps", number_json(o->rps), "who", who, "why",
+                             o->why ? o->why : "");
+    if (body && o->has_burst)
+        json_object_set_new(body, "burst", number_json(o->burst));
+    if (body && o->key)
+        json_object_set_new(body, "key", json_string(o->key));
+    json_t *doc = cli_admin_json("ratelimit", o->host, "POST", "/api/v1/ratelimit", body, exit_code);
+    json_decref(body);
     return doc;
 }
 

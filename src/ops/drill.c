@@ -16,6 +16,7 @@
 #include "ops/drill.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -613,6 +614,55 @@ static void wl_lost(drill_env *e, workload *w, const char *base, uint64_t *lost,
 /* ------------------------------------------------------------------------------------------ */
 /* Building blocks of the scenarios                                                             */
 
+/* The largest regular file under dir (recursively) whose name ends with suffix ("" = any):
+ * its path in out and its size in *size; false when there is none. */
+static bool largest_file(const char *dir, const char *suffix, char *out, size_t cap, off_t *size)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    bool found = false;
+    struct dirent *de;
+    size_t sl = strlen(suffix);
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            found |= largest_file(path, suffix, out, cap, size);
+            continue;
+        }
+        size_t nl = strlen(de->d_name);
+        if (!S_ISREG(st.st_mode) || nl < sl || strcmp(de->d_name + nl - sl, suffix) != 0)
+            continue;
+        if (st.st_size > *size) {
+            *size = st.st_size;
+            snprintf(out, cap, "%s", path);
+            found = true;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* XORs one byte of path at offset at with mask, fsynced; false when it could not. */
+static bool flip_byte(const char *path, off_t at, unsigned char mask)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    unsigned char byte;
+    bool ok = pread(fd, &byte, 1, at) == 1;
+    byte ^= mask;
+    ok = ok && pwrite(fd, &byte, 1, at) == 1 && fsync(fd) == 0;
+    close(fd);
+    return ok;
+}
+
 typedef struct server {
     int slot;
     int port;
@@ -621,41 +671,10 @@ typedef struct server {
     char config[PATH_MAX];
 } server;
 
-static bool volta_start(drill_env *e, server *s, const char *name)
+/* `volta serve` on s->data at s->port (with s->config when set), as process `name`. */
+static bool serve_spawn(drill_env *e, server *s, const char *name)
 {
-    for (int attempt = 0; attempt < 3; attempt++) {
-        if (s->port <= 0 || attempt > 0)
-            s->port = free_port();
-        snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-        char listen[64];
-        snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
-        char *argv[12];
-        int k = 0;
-        argv[k++] = e->volta;
-        argv[k++] = "serve";
-        argv[k++] = "--data";
-        argv[k++] = s->data;
-        argv[k++] = "--listen";
-        argv[k++] = listen;
-        argv[k++] = "--no-landing";
-        if (s->config[0]) {
-            argv[k++] = "--config";
-            argv[k++] = s->config;
-        }
-        argv[k] = NULL;
-        s->slot = proc_start(e, name, argv);
-        if (s->slot < 0)
-            return false;
-        if (wait_ping(e, s->base, 60))
-            return true;
-        proc_stop(e, s->slot, true);
-    }
-    return false;
-}
-
-/* The same server again on the same port (a restart keeps its address). */
-static bool volta_restart(drill_env *e, server *s, const char *name)
-{
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", s->port);
     char *argv[12];
@@ -674,6 +693,25 @@ static bool volta_restart(drill_env *e, server *s, const char *name)
     argv[k] = NULL;
     s->slot = proc_start(e, name, argv);
     return s->slot >= 0 && wait_ping(e, s->base, 60);
+}
+
+/* A new server on a free port (another one when the port was taken meanwhile). */
+static bool volta_start(drill_env *e, server *s, const char *name)
+{
+    for (int attempt = 0; attempt < 3; attempt++) {
+        s->port = free_port();
+        if (serve_spawn(e, s, name))
+            return true;
+        if (s->slot >= 0)
+            proc_stop(e, s->slot, true);
+    }
+    return false;
+}
+
+/* The same server again on the same port (a restart keeps its address). */
+static bool volta_restart(drill_env *e, server *s, const char *name)
+{
+    return serve_spawn(e, s, name);
 }
 
 static const char influxd_conf[] =
@@ -1065,33 +1103,9 @@ static void sc_bad_backup(drill_env *e, workload *w)
     off_t best = -1;
     char objs[PATH_MAX + 16];
     snprintf(objs, sizeof objs, "%s/objects", repo);
-    char cmd[PATH_MAX * 2];
-    snprintf(cmd, sizeof cmd, "find '%s' -type f -printf '%%s %%p\\n' 2>/dev/null", objs);
-    FILE *f = popen(cmd, "r");
-    if (f) {
-        char lbuf[PATH_MAX + 32];
-        while (fgets(lbuf, sizeof lbuf, f)) {
-            long long sz = 0;
-            char path[PATH_MAX];
-            if (sscanf(lbuf, "%lld %4095[^\n]", &sz, path) == 2 && sz > best) {
-                best = (off_t)sz;
-                snprintf(victim, sizeof victim, "%s", path);
-            }
-        }
-        pclose(f);
-    }
+    largest_file(objs, "", victim, sizeof victim, &best);
     double fault = mono_s();
-    int fd = victim[0] ? open(victim, O_RDWR) : -1;
-    bool flipped = false;
-    if (fd >= 0) {
-        unsigned char byte;
-        off_t at = best / 2;
-        if (pread(fd, &byte, 1, at) == 1) {
-            byte ^= 0x5A;
-            flipped = pwrite(fd, &byte, 1, at) == 1;
-        }
-        close(fd);
-    }
+    bool flipped = victim[0] && flip_byte(victim, best / 2, 0x5A);
     note_step(e, fault, flipped ? 0 : 1, "flip one byte in %s", victim[0] ? victim : "(none)");
     if (!flipped) {
         snprintf(r->error, sizeof r->error, "no backup object to damage");
@@ -1428,36 +1442,12 @@ static void sc_primary_corrupted(drill_env *e, workload *w)
     note_step(e, t, st, "volta backup --host (flushes the memtable into a segment)");
     wl_stop(w); /* the writes stop so the corrupted segment is not compacted away meanwhile */
     wait_caught_up(e, p.base, 60);
-    char segdir[PATH_MAX + 16], victim[PATH_MAX + 300] = "";
+    char segdir[PATH_MAX + 16], victim[PATH_MAX] = "";
     snprintf(segdir, sizeof segdir, "%s/engine/seg", p.data);
     off_t best = -1;
-    char cmd[PATH_MAX * 2];
-    snprintf(cmd, sizeof cmd, "find '%s' -name '*.vseg' -printf '%%s %%p\\n' 2>/dev/null", segdir);
-    FILE *f = popen(cmd, "r");
-    if (f) {
-        char lbuf[PATH_MAX + 32];
-        while (fgets(lbuf, sizeof lbuf, f)) {
-            long long sz = 0;
-            char path[PATH_MAX];
-            if (sscanf(lbuf, "%lld %4095[^\n]", &sz, path) == 2 && sz > best) {
-                best = (off_t)sz;
-                snprintf(victim, sizeof victim, "%s", path);
-            }
-        }
-        pclose(f);
-    }
+    largest_file(segdir, ".vseg", victim, sizeof victim, &best);
     double fault = mono_s();
-    bool flipped = false;
-    int fd = victim[0] ? open(victim, O_RDWR) : -1;
-    if (fd >= 0) {
-        unsigned char byte;
-        off_t at = best / 3;
-        if (pread(fd, &byte, 1, at) == 1) {
-            byte ^= 0xFF;
-            flipped = pwrite(fd, &byte, 1, at) == 1 && fsync(fd) == 0;
-        }
-        close(fd);
-    }
+    bool flipped = victim[0] && flip_byte(victim, best / 3, 0xFF);
     note_step(e, fault, flipped ? 0 : 1, "flip one byte in %s", victim[0] ? victim : "(none)");
     if (!flipped) {
         snprintf(r->error, sizeof r->error, "no segment to corrupt");
