@@ -503,8 +503,9 @@ int cmd_restore(int argc, char **argv)
         char when[64];
         fmt_time(res.time_last, when, sizeof when);
         printf("restored %" PRIu64 " files, %" PRIu64 " bytes in %.2f s (%.1f MB/s); verified "
-               "(%.2f s in all)\n",
-               res.files, res.bytes, res.copy_seconds, mbs, res.seconds);
+               "(%.2f s in all: opening %.2f s, block and record checks %.2f s)\n",
+               res.files, res.bytes, res.copy_seconds, mbs, res.seconds, res.open_seconds,
+               res.verify_seconds);
         printf("%s %s -> %s: holds journal seq %" PRIu64 " (time %s), engine checkpoint %"
                PRIu64 "\n",
                res.kind, res.id, to_db ? "(temporary directory)" : res.target, res.seq, when,

@@ -976,6 +976,7 @@ static vt_rc verify_restored(const char *root, restore_result *res, vt_err *err)
     node *n = NULL;
     node_open_info info;
     memset(&info, 0, sizeof info);
+    double t0 = mono_s();
     vt_rc rc = node_open(root, &no, &n, &info, err);
     if (rc != VT_OK) {
         vt_err_prefix(err, "restore: verification failed: opening the restored directory");
@@ -984,6 +985,7 @@ static vt_rc verify_restored(const char *root, restore_result *res, vt_err *err)
     uint64_t last = info.last_seq;
     res->checkpoint = info.checkpoint_seq;
     rc = node_close(n, err);
+    res->open_seconds = mono_s() - t0;
     if (rc != VT_OK)
         return rc;
     if (last != res->seq)
@@ -996,12 +998,14 @@ static vt_rc verify_restored(const char *root, restore_result *res, vt_err *err)
     unlink(p);
     verify_ctx v;
     memset(&v, 0, sizeof v);
+    t0 = mono_s();
     snprintf(p, sizeof p, "%s/engine", root);
     uint64_t blocks = 0;
     engine_verify(p, verify_report, &v, &res->verify_files, &blocks);
     snprintf(p, sizeof p, "%s/journal", root);
     unsigned segs = 0;
     journal_verify(p, verify_report, &v, &res->verify_records, &segs);
+    res->verify_seconds = mono_s() - t0;
     if (v.problems)
         return vt_err_set(err, VT_ECORRUPT, "restore: verification failed: %u problem(s), first: %s",
                           v.problems, v.first);

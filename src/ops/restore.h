@@ -79,6 +79,8 @@ typedef struct restore_result {
     char replaced[4200];      /* where the previous `to` was moved ("" when none) */
     uint64_t files, bytes;    /* copied */
     double copy_seconds, seconds; /* the copy; the whole restore */
+    double open_seconds;          /* step 5: opening the restored directory as a node */
+    double verify_seconds;        /* step 5: every segment block and journal record checked */
     uint64_t checkpoint;      /* engine checkpoint of the restored files */
     uint64_t seq;             /* last journal record the restored node holds */
     int64_t time_last;        /* its journal time (0 when unknown) */
