@@ -425,6 +425,7 @@ void auth_check(auth *a, const auth_request *in, auth_result *out)
     out->status = 0;
     out->message[0] = '\0';
     out->key_id[0] = '\0';
+    out->key_db[0] = '\0';
     out->key_rps = 0;
     if (!a || !in || in->need == AUTH_NONE)
         return;
@@ -475,6 +476,7 @@ void auth_check(auth *a, const auth_request *in, auth_result *out)
         return;
     }
     memcpy(out->key_id, e->id, ID_LEN + 1);
+    snprintf(out->key_db, sizeof out->key_db, "%s", e->db);
     out->key_rps = e->rps;
     int64_t now = now_s();
     if (now - atomic_load_explicit(&e->used_s, memory_order_relaxed) >= USED_EVERY_S)

@@ -56,6 +56,7 @@ typedef struct auth_result {
                              or protected mode refused a non-loopback client */
     char message[256];    /* the JSON error's text when refused */
     char key_id[16];      /* the key used ("" when none: protected-mode loopback) */
+    char key_db[128];     /* the one database the key is limited to ("" = every database) */
     double key_rps;       /* the key's own rate limit (0 = none) */
 } auth_result;
 

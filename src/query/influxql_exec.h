@@ -50,6 +50,14 @@ vt_rc iql_execute(const iql_env *env, const influxql_query *q, qr_writer *w);
 vt_rc iql_run_json(node *n, const char *db, const char *rp, const char *text, size_t len,
                    int64_t epoch_div, vt_buf *out, vt_err *err);
 
+/* Every database q names explicitly — ON clauses, db.rp.measurement sources (subqueries too),
+ * INTO targets, CREATE/DROP DATABASE and retention-policy statements — is passed to fn; a
+ * statement that concerns every database (SHOW DATABASES, ON *) sets *all_databases. Statements
+ * without a database rely on the request's `db`. (The gateway uses it for keys limited to one
+ * database.) */
+void iql_named_databases(const influxql_query *q, void (*fn)(void *ctx, const char *db),
+                         void *ctx, bool *all_databases);
+
 struct influxql_error;
 /* Compiles every regex of q's expressions, as InfluxDB does while parsing: false with err set
  * to "error parsing regexp: <Go's wording>: `re` at line L, char C" on the first bad one. */

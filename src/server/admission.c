@@ -21,6 +21,7 @@
  *
  * Without a gateway (srv->opts.gateway NULL: unit tests' servers) every request is admitted.
  */
+#include <jansson.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@
 
 #include "gateway/gateway.h"
 #include "server/server_int.h"
+#include "query/influxql_parser.h"
+#include "query/influxql_exec.h"
+#include "query/arena.h"
 
 #define MAINTENANCE_RETRY_S 30
 
@@ -151,6 +155,57 @@ static const char *request_db(http_request *rq, char *buf, size_t cap)
     return buf;
 }
 
+/* ---- keys limited to one database: every database a /query names must be that one ---- */
+
+typedef struct db_scan {
+    const char *allowed;
+    char other[128]; /* the first other database named */
+} db_scan;
+
+static void db_seen(void *ctx, const char *db)
+{
+    db_scan *d = ctx;
+    if (!d->other[0] && strcmp(db, d->allowed) != 0)
+        snprintf(d->other, sizeof d->other, "%s", db);
+}
+
+/* For a key limited to key_db: "" when the /query request stays inside it, else why not. The
+ * InfluxQL is parsed here (a text that does not parse is left to the handler's error); a JSON
+ * question may name its database in the body. */
+static void query_db_violation(http_request *rq, const char *key_db, char *why, size_t cap)
+{
+    why[0] = '\0';
+    db_scan d = {.allowed = key_db};
+    const char *ct =
+        MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (ct && strncasecmp(ct, "application/json", 16) == 0 && rq->body.len > 0 &&
+        rq->body.data) {
+        json_t *doc = json_loadb((const char *)rq->body.data, rq->body.len, 0, NULL);
+        const char *db = doc ? json_string_value(json_object_get(doc, "db")) : NULL;
+        if (db && db[0])
+            db_seen(&d, db);
+        json_decref(doc);
+    }
+    const char *q = http_arg(rq, "q");
+    char *fq = NULL;
+    if (!q && form_body(rq))
+        q = fq = http_form_value((const char *)rq->body.data, rq->body.len, "q");
+    bool every = false;
+    if (q) {
+        arena *a = arena_new(0);
+        influxql_query *parsed = NULL;
+        influxql_error perr;
+        if (a && influxql_parse(a, q, strlen(q), NULL, &parsed, &perr) == VT_OK)
+            iql_named_databases(parsed, db_seen, &d, &every);
+        arena_free(a);
+    }
+    free(fq);
+    if (every)
+        snprintf(why, cap, "the query concerns every database");
+    else if (d.other[0])
+        snprintf(why, cap, "the query names database %s", d.other);
+}
+
 bool http_admit(http_request *rq, enum MHD_Result *r)
 {
     gateway *gw = rq->srv->opts.gateway;
@@ -188,6 +243,17 @@ bool http_admit(http_request *rq, enum MHD_Result *r)
                                    : (res.status == 401 ? "authorization failed" : "forbidden"),
                     0);
         return false;
+    }
+    if (res.key_db[0] && ep == HTTP_EP_QUERY) {
+        char why[200], msg[400];
+        query_db_violation(rq, res.key_db, why, sizeof why);
+        if (why[0]) {
+            gateway_count_refusal(gw, GW_REFUSED_AUTH);
+            snprintf(msg, sizeof msg, "API key %s is limited to database %s: %s", res.key_id,
+                     res.key_db, why);
+            *r = refuse(rq, 403, msg, 0);
+            return false;
+        }
     }
     snprintf(rq->key_id, sizeof rq->key_id, "%s", res.key_id);
     rq->scope = (int)need;

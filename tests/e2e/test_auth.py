@@ -177,6 +177,21 @@ def test_scopes_db_and_revocation(volta_server):
     r = requests.post(srv.url + "/write", params={"db": "b"}, data="m v=1", headers=hw)
     assert r.status_code == 403
     assert r.json()["error"] == "API key %s is limited to database a" % wkey["id"]
+    # inside /query, every database the statements name must be the key's one
+    limited = "API key %s is limited to database a: " % wkey["id"]
+    for text, why in [("DROP DATABASE b", "the query names database b"),
+                      ("SELECT * FROM \"b\"..\"m\"", "the query names database b"),
+                      ("SELECT * INTO \"b\"..\"copy\" FROM m", "the query names database b"),
+                      ("SHOW MEASUREMENTS ON b", "the query names database b"),
+                      ("SHOW DATABASES", "the query concerns every database"),
+                      ("SELECT * FROM m; DROP DATABASE b", "the query names database b")]:
+        r = requests.post(srv.url + "/query", params={"db": "a"}, data={"q": text}, headers=hw)
+        assert r.status_code == 403 and r.json()["error"] == limited + why, (text, r.text)
+    assert q(srv, "SHOW DATABASES", key=admin).json()["results"][0]["series"][0]["values"] == [["a"], ["b"]]
+    r = requests.get(srv.url + "/query", params={"q": "SELECT * FROM \"a\"..\"m\"", "db": "a"}, headers=hw)
+    assert r.status_code == 200 and r.json()["results"][0]["series"][0]["values"][0][1] == 1, r.text
+    r = requests.post(srv.url + "/query", params={"db": "a"}, json={"question": "geração atual", "db": "b"}, headers=hw)
+    assert r.status_code == 403 and r.json()["error"] == limited + "the query names database b", r.text
 
     # the admin API: list (no secrets), create, revoke
     ha = {"x-api-key": admin}
