@@ -235,6 +235,16 @@ int cmd_serve(int argc, char **argv)
         goto cleanup;
     }
     (void)backup_hold_start(n, mt, NULL); /* the journal chain since the last backup */
+    {
+        vt_err terr;
+        vt_err_clear(&terr);
+        unsigned stale = snapshot_remove_temporary(mt, &terr); /* a crashed backup's */
+        if (stale)
+            http_log("warn", NULL, "removed %u temporary snapshot(s) an interrupted backup left",
+                     stale);
+        if (terr.rc != VT_OK)
+            http_log("error", NULL, "temporary snapshots: %s", terr.msg);
+    }
     (void)snapshot_hold_start(n, mt, NULL); /* the journal since the newest snapshot */
     rc = replication_start(n, mt, cfg, &repl, &err);
     if (rc != VT_OK) {

@@ -589,7 +589,8 @@ vt_rc backup_create(node *n, meta *m, const char *repo_arg, bool full,
     rc = engine_flush(node_engine(n), err);
     if (rc != VT_OK)
         goto cleanup;
-    rc = snapshot_create(n, m, &snap, err);
+    rc = snapshot_create_owned(n, m, man.id, &snap, err); /* removed below, or at the next
+                                                          * start after a crash */
     if (rc != VT_OK)
         goto cleanup;
     have_snap = true;

@@ -197,6 +197,13 @@ static void holds_follow(meta *m)
 
 vt_rc snapshot_create(node *n, meta *m, meta_catalog *out, vt_err *err)
 {
+    return snapshot_create_owned(n, m, NULL, out, err);
+}
+
+#define TEMPORARY_PREFIX "temporary:"
+
+vt_rc snapshot_create_owned(node *n, meta *m, const char *owner, meta_catalog *out, vt_err *err)
+{
     memset(out, 0, sizeof *out);
     int64_t now = wall_ns();
     char base[PATH_MAX], dir[PATH_MAX], sub[PATH_MAX + 16];
@@ -254,6 +261,8 @@ vt_rc snapshot_create(node *n, meta *m, meta_catalog *out, vt_err *err)
     out->files = efiles + jfiles;
     out->bytes = ebytes + jbytes;
     snprintf(out->state, sizeof out->state, "complete");
+    if (owner)
+        snprintf(out->parent, sizeof out->parent, TEMPORARY_PREFIX "%s", owner);
 
     vt_buf doc;
     vt_buf_init(&doc);
@@ -300,4 +309,25 @@ vt_rc snapshot_delete(meta *m, const char *id, vt_err *err)
     if (rc == VT_OK)
         holds_follow(m);
     return rc;
+}
+
+unsigned snapshot_remove_temporary(meta *m, vt_err *err)
+{
+    meta_catalog *list = NULL;
+    size_t cnt = 0;
+    if (meta_catalog_list(m, "snapshot", &list, &cnt, err) != VT_OK)
+        return 0;
+    unsigned removed = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (strncmp(list[i].parent, TEMPORARY_PREFIX, strlen(TEMPORARY_PREFIX)) != 0)
+            continue;
+        vt_err e;
+        vt_err_clear(&e);
+        if (snapshot_delete(m, list[i].id, &e) == VT_OK)
+            removed++;
+        else if (err && err->rc == VT_OK)
+            *err = e;
+    }
+    free(list);
+    return removed;
 }

@@ -35,6 +35,13 @@
 
 /* Takes a snapshot of n, records it in m's catalog (kind "snapshot") and fills *out. */
 vt_rc snapshot_create(node *n, meta *m, meta_catalog *out, vt_err *err);
+/* A snapshot another operation owns for its duration (a backup takes one and deletes it when
+ * done): catalogued with parent "temporary:<owner>", so one a crash left behind is recognised
+ * and removed by snapshot_remove_temporary (volta serve calls it at start). */
+vt_rc snapshot_create_owned(node *n, meta *m, const char *owner, meta_catalog *out, vt_err *err);
+/* Deletes every temporary snapshot of the catalog; returns how many (err: the first failure). */
+unsigned snapshot_remove_temporary(meta *m, vt_err *err);
+
 /* The snapshots of the catalog, newest first (free(*out)). */
 vt_rc snapshot_list(meta *m, meta_catalog **out, size_t *n, vt_err *err);
 /* Removes snapshot id: its directory, then its catalog row. VT_ENOTFOUND when unknown. */

@@ -242,11 +242,50 @@ static void test_snapshot_of_an_empty_node(void **state)
     free(dir);
 }
 
+/* A backup's temporary snapshot left by a crash is recognised and removed; a regular snapshot
+ * is not touched; the journal hold follows what remains. */
+static void test_temporary_snapshots_removed(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char data[600], mp[700];
+    snprintf(data, sizeof data, "%s/data", dir);
+    snprintf(mp, sizeof mp, "%s/meta.db", data);
+    node *n = open_node(data);
+    meta *m = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(meta_open(mp, &m, &err), VT_OK);
+    meta_catalog kept, temp;
+    assert_int_equal(snapshot_create(n, m, &kept, &err), VT_OK);
+    assert_int_equal(snapshot_create_owned(n, m, "20261206_150000", &temp, &err), VT_OK);
+    assert_string_equal(temp.parent, "temporary:20261206_150000");
+    struct stat st;
+    assert_int_equal(stat(temp.location, &st), 0);
+
+    vt_err_clear(&err);
+    assert_int_equal(snapshot_remove_temporary(m, &err), 1);
+    assert_int_equal(err.rc, VT_OK);
+    assert_int_not_equal(stat(temp.location, &st), 0); /* its directory is gone */
+    meta_catalog *list = NULL;
+    size_t cnt = 0;
+    assert_int_equal(snapshot_list(m, &list, &cnt, &err), VT_OK);
+    assert_int_equal(cnt, 1);
+    assert_string_equal(list[0].id, kept.id);
+    free(list);
+    assert_int_equal(snapshot_remove_temporary(m, &err), 0); /* nothing left to remove */
+    meta_close(m);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_is_the_state_at_its_seq),
         cmocka_unit_test(test_snapshot_of_an_empty_node),
+        cmocka_unit_test(test_temporary_snapshots_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
