@@ -869,6 +869,40 @@ static void run_for(double seconds)
 /* ------------------------------------------------------------------------------------------ */
 /* Scenarios                                                                                    */
 
+/* Starts the scenario's primary on <root>/primary and creates database `drill`, replicating to
+ * a backup when backup_type is "native" (<root>/backup) or "influx" (backup_url); the workload
+ * then aims at it. faults: with the drills' latency-fault switch (VOLTA_FAULT_INJECTION=1). */
+static bool start_primary(drill_env *e, server *p, workload *w, const char *backup_type,
+                          const char *backup_url, bool faults)
+{
+    snprintf(p->data, sizeof p->data, "%s/primary", e->root);
+    if (backup_type) {
+        char bdir[PATH_MAX];
+        snprintf(bdir, sizeof bdir, "%s/backup", e->root);
+        snprintf(p->config, sizeof p->config, "%s/primary.conf", e->root);
+        backup_config(p->config, backup_type, strcmp(backup_type, "native") == 0 ? bdir : backup_url);
+    }
+    double t = mono_s();
+    if (faults)
+        setenv("VOLTA_FAULT_INJECTION", "1", 1);
+    bool up = volta_start(e, p, "primary");
+    if (faults)
+        unsetenv("VOLTA_FAULT_INJECTION");
+    if (!up || !create_db(e, p->base)) {
+        snprintf(e->res->error, sizeof e->res->error,
+                 "the primary did not start (see %s/primary.log)", e->root);
+        return false;
+    }
+    note_step(e, t, 0, "start primary at %s%s%s%s", p->base,
+              !backup_type                          ? ""
+              : strcmp(backup_type, "native") == 0 ? " with a native backup backend"
+                                                    : " replicating to ",
+              backup_type && strcmp(backup_type, "native") != 0 ? backup_url : "",
+              faults ? " (latency fault switch on)" : "");
+    wl_switch(w, p->base);
+    return true;
+}
+
 /* The primary is killed (-9) under load and restarted on its data directory: the journal
  * replays every acknowledged write. */
 static void sc_primary_killed(drill_env *e, workload *w)
@@ -879,25 +913,14 @@ static void sc_primary_killed(drill_env *e, workload *w)
              "restart `volta serve` on the same data directory (journal replay); the native "
              "backup backend catches up");
     server p = {0};
-    snprintf(p.data, sizeof p.data, "%s/primary", e->root);
-    snprintf(p.config, sizeof p.config, "%s/primary.conf", e->root);
-    char bdir[PATH_MAX];
-    snprintf(bdir, sizeof bdir, "%s/backup", e->root);
-    backup_config(p.config, "native", bdir);
-    double t = mono_s();
-    if (!volta_start(e, &p, "primary") || !create_db(e, p.base)) {
-        snprintf(r->error, sizeof r->error, "the primary did not start (see %s/primary.log)",
-                 e->root);
+    if (!start_primary(e, &p, w, "native", NULL, false))
         return;
-    }
-    note_step(e, t, 0, "start primary at %s with a native backup backend", p.base);
-    wl_switch(w, p.base);
     wl_start(w);
     run_for(e->o->load_seconds);
     double fault = mono_s();
     int st = proc_stop(e, p.slot, true);
     note_step(e, fault, st, "kill -9 primary (pid gone)");
-    t = mono_s();
+    double t = mono_s();
     bool back = volta_restart(e, &p, "primary-restarted");
     note_step(e, t, back ? 0 : 1, "volta serve --data %s (restart, journal replay)", p.data);
     if (!back) {
@@ -948,16 +971,8 @@ static void sc_backup_down(drill_env *e, workload *w)
         note_step(e, t, 0, "start backup volta at %s", b.base);
     }
     server p = {0};
-    snprintf(p.data, sizeof p.data, "%s/primary", e->root);
-    snprintf(p.config, sizeof p.config, "%s/primary.conf", e->root);
-    backup_config(p.config, "influx", backup_base);
-    t = mono_s();
-    if (!volta_start(e, &p, "primary") || !create_db(e, p.base)) {
-        snprintf(r->error, sizeof r->error, "the primary did not start");
+    if (!start_primary(e, &p, w, "influx", backup_base, false))
         return;
-    }
-    note_step(e, t, 0, "start primary at %s replicating to %s", p.base, backup_base);
-    wl_switch(w, p.base);
     wl_start(w);
     run_for(e->o->load_seconds);
     double fault = mono_s();
@@ -1000,17 +1015,11 @@ static void sc_instance_lost(drill_env *e, workload *w)
              "volta recover --data DIR (newest snapshot + surviving journal), then serve the "
              "recovered instance on the same address");
     server p = {0};
-    snprintf(p.data, sizeof p.data, "%s/primary", e->root);
-    double t = mono_s();
-    if (!volta_start(e, &p, "primary") || !create_db(e, p.base)) {
-        snprintf(r->error, sizeof r->error, "the primary did not start");
+    if (!start_primary(e, &p, w, NULL, NULL, false))
         return;
-    }
-    note_step(e, t, 0, "start primary at %s", p.base);
-    wl_switch(w, p.base);
     wl_start(w);
     run_for(e->o->load_seconds / 2);
-    t = mono_s();
+    double t = mono_s();
     vt_buf out;
     vt_buf_init(&out);
     const char *snap[] = {"snapshot", "create", "--host", p.base, NULL};
@@ -1082,19 +1091,13 @@ static void sc_bad_backup(drill_env *e, workload *w)
     snprintf(r->procedure, sizeof r->procedure,
              "volta backup verify, then volta restore of that backup: both must refuse it");
     server p = {0};
-    snprintf(p.data, sizeof p.data, "%s/primary", e->root);
-    double t = mono_s();
-    if (!volta_start(e, &p, "primary") || !create_db(e, p.base)) {
-        snprintf(r->error, sizeof r->error, "the primary did not start");
+    if (!start_primary(e, &p, w, NULL, NULL, false))
         return;
-    }
-    note_step(e, t, 0, "start primary at %s", p.base);
-    wl_switch(w, p.base);
     wl_start(w);
     run_for(e->o->load_seconds);
     char repo[PATH_MAX];
     snprintf(repo, sizeof repo, "%s/repo", e->root);
-    t = mono_s();
+    double t = mono_s();
     const char *bk[] = {"backup", "--repo", repo, "--host", p.base, NULL};
     int st = run_volta(e, NULL, bk);
     note_step(e, t, st, "volta backup --repo %s --host %s", repo, p.base);
@@ -1236,30 +1239,6 @@ static void check_validate(drill_env *e, const char *base)
 
 /* ---- the scenarios that exercise the rollback ---- */
 
-static bool primary_with_native_backup(drill_env *e, server *p, workload *w, bool faults)
-{
-    snprintf(p->data, sizeof p->data, "%s/primary", e->root);
-    snprintf(p->config, sizeof p->config, "%s/primary.conf", e->root);
-    char bdir[PATH_MAX];
-    snprintf(bdir, sizeof bdir, "%s/backup", e->root);
-    backup_config(p->config, "native", bdir);
-    double t = mono_s();
-    if (faults)
-        setenv("VOLTA_FAULT_INJECTION", "1", 1);
-    bool up = volta_start(e, p, "primary");
-    if (faults)
-        unsetenv("VOLTA_FAULT_INJECTION");
-    if (!up || !create_db(e, p->base)) {
-        snprintf(e->res->error, sizeof e->res->error,
-                 "the primary did not start (see %s/primary.log)", e->root);
-        return false;
-    }
-    note_step(e, t, 0, "start primary at %s with a native backup backend%s", p->base,
-              faults ? " (latency fault switch on)" : "");
-    wl_switch(w, p->base);
-    return true;
-}
-
 /* Waits until the rollback record is done/failed/aborted; returns its final state. */
 static void wait_rollback_end(drill_env *e, const char *base, double timeout_s, char *state,
                               size_t cap, int *step)
@@ -1284,7 +1263,7 @@ static void sc_slow_primary(drill_env *e, workload *w)
              "automatic failover (failover=auto): the latency trigger runs `volta rollback --to "
              "backup` against the server itself");
     server p = {0};
-    if (!primary_with_native_backup(e, &p, w, true))
+    if (!start_primary(e, &p, w, "native", NULL, true))
         return;
     wl_start(w);
     run_for(e->o->load_seconds);
@@ -1365,7 +1344,7 @@ static void sc_rollback_interrupted(drill_env *e, workload *w)
     snprintf(r->procedure, sizeof r->procedure,
              "volta rollback --to backup --resume: continues from the step the server recorded");
     server p = {0};
-    if (!primary_with_native_backup(e, &p, w, false))
+    if (!start_primary(e, &p, w, "native", NULL, false))
         return;
     wl_start(w);
     run_for(e->o->load_seconds);
@@ -1429,7 +1408,7 @@ static void sc_primary_corrupted(drill_env *e, workload *w)
              "volta check --host (detects) -> volta repair --host (rebuilds the blocks from the "
              "backup backend) -> volta check --host (passes)");
     server p = {0};
-    if (!primary_with_native_backup(e, &p, w, false))
+    if (!start_primary(e, &p, w, "native", NULL, false))
         return;
     wl_start(w);
     run_for(e->o->load_seconds);
