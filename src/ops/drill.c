@@ -151,9 +151,11 @@ static size_t collect(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
-/* One request; *status = HTTP status (0 when the server could not be reached). */
-static void http_do(CURL *c, const char *method, const char *url, const char *body, size_t len,
-                    long timeout_ms, long *status, vt_buf *resp)
+/* One request; *status = HTTP status (0 when the server could not be reached). A POST body is
+ * sent as form data, or as content_type when given. */
+static void http_do_typed(CURL *c, const char *method, const char *url, const char *body,
+                          size_t len, const char *content_type, long timeout_ms, long *status,
+                          vt_buf *resp)
 {
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -164,15 +166,29 @@ static void http_do(CURL *c, const char *method, const char *url, const char *bo
     vt_buf sink;
     vt_buf_init(&sink);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, resp ? resp : &sink);
+    struct curl_slist *hdr = NULL;
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+        if (content_type) {
+            char h[128];
+            snprintf(h, sizeof h, "Content-Type: %s", content_type);
+            hdr = curl_slist_append(NULL, h);
+            curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+        }
     }
     *status = 0;
     if (curl_easy_perform(c) == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(hdr);
     vt_buf_free(&sink);
+}
+
+static void http_do(CURL *c, const char *method, const char *url, const char *body, size_t len,
+                    long timeout_ms, long *status, vt_buf *resp)
+{
+    http_do_typed(c, method, url, body, len, NULL, timeout_ms, status, resp);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1156,22 +1172,8 @@ static long post_json(drill_env *e, const char *base, const char *path, const ch
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", base, path);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_reset(e->curl);
     long st = 0;
-    vt_buf sink;
-    vt_buf_init(&sink);
-    curl_easy_setopt(e->curl, CURLOPT_URL, url);
-    curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, resp ? resp : &sink);
-    if (curl_easy_perform(e->curl) == CURLE_OK)
-        curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &st);
-    curl_slist_free_all(h);
-    vt_buf_free(&sink);
+    http_do_typed(e->curl, "POST", url, json, strlen(json), "application/json", 30000, &st, resp);
     return st;
 }
 
