@@ -9,7 +9,6 @@
  * offline), which --json prints as they are and the text printers below read.
  */
 #include <jansson.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,6 @@
  */
 #include <jansson.h>
 #include <math.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,6 @@
  * emergency rollback, driven over the admin API of the running server (ops/rollback.h; the
  * operator's guide is docs/OPERATIONS.md).
  */
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,13 +88,6 @@ static bool confirm_tty(void *ctx, const char *prompt)
     }
 }
 
-static void who_am_i(char *who, size_t cap)
-{
-    const char *user = getenv("USER");
-    struct passwd *pw = user ? NULL : getpwuid(getuid());
-    snprintf(who, cap, "cli:%s", user ? user : pw ? pw->pw_name : "?");
-}
-
 /* Shared option parsing. Returns -1 to go on, else the exit status. */
 static int parse(int argc, char **argv, bool forward, rollback_options *o, bool *yes)
 {
@@ -161,7 +153,7 @@ static int run(int argc, char **argv, bool forward)
     rollback_options_default(&o);
     o.api.http = cli_http;
     char who[160];
-    who_am_i(who, sizeof who);
+    cli_user(who, sizeof who);
     o.who = who;
     bool yes = false;
     int rc = parse(argc, argv, forward, &o, &yes);
