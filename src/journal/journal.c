@@ -246,7 +246,7 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* "<20 digits>.vjl" -> seq */
-static bool seg_name_parse(const char *name, uint64_t *seq)
+bool journal_segment_name_seq(const char *name, uint64_t *seq)
 {
     if (strlen(name) != JNL_NAME_DIGITS + strlen(JNL_SUFFIX) ||
         strcmp(name + JNL_NAME_DIGITS, JNL_SUFFIX) != 0)
@@ -278,7 +278,7 @@ vt_rc jnl_list_segments(const char *dir, uint64_t **out, size_t *n, vt_err *err)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         uint64_t seq;
-        if (!seg_name_parse(e->d_name, &seq))
+        if (!journal_segment_name_seq(e->d_name, &seq))
             continue;
         if (len == cap) {
             size_t ncap = cap ? cap * 2 : 16;

@@ -101,6 +101,10 @@ bool journal_failed(journal *j);
  * record written so far is below keep_from, the active segment is rolled first so it can go too. */
 vt_rc journal_truncate_before(journal *j, uint64_t keep_from, vt_err *err);
 
+/* A segment file's name ("<20 digits>.vjl") -> the seq of its first record; false for any other
+ * name. */
+bool journal_segment_name_seq(const char *name, uint64_t *seq);
+
 /* Sequential reader from a given seq (inclusive), over the live journal or a directory.
  * It sees records durable or written at the time of each call. */
 typedef struct journal_reader journal_reader;

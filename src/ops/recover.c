@@ -132,12 +132,9 @@ static uint64_t journal_last(const char *dir)
     uint64_t first = UINT64_MAX;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len == 24 && strcmp(e->d_name + 20, ".vjl") == 0) {
-            uint64_t s = strtoull(e->d_name, NULL, 10);
-            if (s < first)
-                first = s;
-        }
+        uint64_t s;
+        if (journal_segment_name_seq(e->d_name, &s) && s < first)
+            first = s;
     }
     closedir(d);
     if (first == UINT64_MAX)

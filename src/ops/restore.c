@@ -359,22 +359,10 @@ static vt_rc build_list_all(const rsource *s, rlist *l, vt_err *err)
     return VT_OK;
 }
 
-/* "journal/<20 digits>.vjl" -> the segment's first seq. */
+/* "journal/<segment file>" -> the segment's first seq. */
 static bool journal_segment_first(const char *rel, uint64_t *first)
 {
-    static const char prefix[] = "journal/", suffix[] = ".vjl";
-    size_t pl = sizeof prefix - 1, len = strlen(rel);
-    if (len != pl + 20 + sizeof suffix - 1 || strncmp(rel, prefix, pl) != 0 ||
-        strcmp(rel + pl + 20, suffix) != 0)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = pl; i < pl + 20; i++) {
-        if (rel[i] < '0' || rel[i] > '9' || v > (UINT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(rel[i] - '0');
-    }
-    *first = v;
-    return true;
+    return strncmp(rel, "journal/", 8) == 0 && journal_segment_name_seq(rel + 8, first);
 }
 
 static int cmp_u64(const void *a, const void *b)
