@@ -8,7 +8,10 @@
 
 #include "common/buf.h"
 
-/* method "GET", "POST" or "DELETE" (body/len/content_type used for POST). The response body is appended
+/* Every request carries `X-Volta-Operator: cli`: with an admin key (or from loopback in protected
+ * mode) it passes maintenance mode and the rate limits (docs/GATEWAY.md), so operator commands
+ * keep working while clients are held back.
+ * method "GET", "POST" or "DELETE" (body/len/content_type used for POST). The response body is appended
  * to resp; *status = the HTTP status. Returns 0, or -1 with errbuf (>= 256 bytes) saying why
  * the server could not be reached. */
 int cli_http(const char *method, const char *url, const char *body, size_t len,

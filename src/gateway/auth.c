@@ -427,6 +427,7 @@ void auth_check(auth *a, const auth_request *in, auth_result *out)
     out->key_id[0] = '\0';
     out->key_db[0] = '\0';
     out->key_rps = 0;
+    out->granted = AUTH_NONE;
     if (!a || !in || in->need == AUTH_NONE)
         return;
     char buf[PRESENTED_MAX + 128];
@@ -440,8 +441,10 @@ void auth_check(auth *a, const auth_request *in, auth_result *out)
     if (t->n == 0) {
         pthread_rwlock_unlock(&a->lock);
         sodium_memzero(buf, sizeof buf);
-        if (in->loopback)
+        if (in->loopback) {
+            out->granted = AUTH_ADMIN;
             return;
+        }
         out->status = 403;
         snprintf(out->message, sizeof out->message,
                  "volta is in protected mode: no API key exists, so only loopback clients are "
@@ -478,6 +481,7 @@ void auth_check(auth *a, const auth_request *in, auth_result *out)
     memcpy(out->key_id, e->id, ID_LEN + 1);
     snprintf(out->key_db, sizeof out->key_db, "%s", e->db);
     out->key_rps = e->rps;
+    out->granted = e->scope;
     int64_t now = now_s();
     if (now - atomic_load_explicit(&e->used_s, memory_order_relaxed) >= USED_EVERY_S)
         atomic_store_explicit(&e->used_s, now, memory_order_relaxed);

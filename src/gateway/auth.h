@@ -57,6 +57,8 @@ typedef struct auth_result {
     char message[256];    /* the JSON error's text when refused */
     char key_id[16];      /* the key used ("" when none: protected-mode loopback) */
     char key_db[128];     /* the one database the key is limited to ("" = every database) */
+    auth_scope granted;   /* what the caller may do: the key's scope, or admin for a
+                             protected-mode loopback client */
     double key_rps;       /* the key's own rate limit (0 = none) */
 } auth_result;
 
