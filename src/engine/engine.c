@@ -3564,6 +3564,7 @@ typedef struct verify_file {
 typedef struct verify_job {
     verify_file *files;
     size_t n;
+    bool decode; /* false: checksums and framing only (engine_verify_checksums) */
     atomic_size_t next;
 } verify_job;
 
@@ -3589,7 +3590,7 @@ static void verify_collect(void *ctx, const char *file, uint64_t offset, const c
     f->problems[f->nproblems++] = (verify_problem){.offset = offset, .text = t};
 }
 
-static void verify_one(verify_file *f)
+static void verify_one(verify_file *f, bool decode)
 {
     seg_reader *r;
     vt_err err;
@@ -3600,7 +3601,10 @@ static void verify_one(verify_file *f)
     }
     if (r->segment_id != f->want_id)
         verify_collect(f, f->path, 8, "segment id in the header does not match the manifest");
-    seg_verify(r, verify_collect, f, &f->blocks);
+    if (decode)
+        seg_verify(r, verify_collect, f, &f->blocks);
+    else
+        seg_verify_checksums(r, verify_collect, f, &f->blocks);
     seg_unref(r);
 }
 
@@ -3611,12 +3615,12 @@ static void *verify_worker(void *arg)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n)
             return NULL;
-        verify_one(&j->files[i]);
+        verify_one(&j->files[i], j->decode);
     }
 }
 
-unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, unsigned *files,
-                       uint64_t *blocks)
+static unsigned verify_dir(const char *dir, bool decode, engine_verify_report report, void *ctx,
+                           unsigned *files, uint64_t *blocks)
 {
     unsigned problems = 0, nfiles = 0;
     uint64_t nblocks = 0;
@@ -3651,7 +3655,7 @@ unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, 
                                   m.dbs[i].segments[s]);
             vf[k].want_id = m.dbs[i].segments[s];
         }
-    verify_job job = {.files = vf, .n = nseg};
+    verify_job job = {.files = vf, .n = nseg, .decode = decode};
     atomic_init(&job.next, 0);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nthreads = cpus > 1 ? (size_t)cpus : 1;
@@ -3708,4 +3712,16 @@ unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, 
     if (blocks)
         *blocks = nblocks;
     return problems;
+}
+
+unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, unsigned *files,
+                       uint64_t *blocks)
+{
+    return verify_dir(dir, true, report, ctx, files, blocks);
+}
+
+unsigned engine_verify_checksums(const char *dir, engine_verify_report report, void *ctx,
+                                 unsigned *files, uint64_t *blocks)
+{
+    return verify_dir(dir, false, report, ctx, files, blocks);
 }

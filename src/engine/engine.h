@@ -346,5 +346,11 @@ typedef void (*engine_verify_report)(void *ctx, const char *file, uint64_t offse
                                      const char *problem);
 unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, unsigned *files,
                        uint64_t *blocks);
+/* The same checks without decoding the blocks: the manifest, every file's header, footer and
+ * index (their CRCs), and every block's CRC32C and column framing. About an order of magnitude
+ * less CPU; what `volta restore` runs after checking every copied file's hash against the backup
+ * manifest (`--full-verify` runs engine_verify). */
+unsigned engine_verify_checksums(const char *dir, engine_verify_report report, void *ctx,
+                                 unsigned *files, uint64_t *blocks);
 
 #endif

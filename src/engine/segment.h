@@ -90,6 +90,13 @@ typedef struct seg_preagg {
     uint32_t nan_count;  /* float */
     uint32_t true_count; /* boolean */
     bool sum_overflow;   /* integer, unsigned */
+    /* Selector statistics (format version 4; has_selectors is false for blocks of older files):
+     * first/last = the values at the block's min_time and max_time (boolean: .u = 0 or 1;
+     * string: unset); min_at/max_at = the time of the FIRST point (in time order) holding the
+     * min / the max (float: over the non-NaN values; unset when every value is NaN). */
+    bool has_selectors;
+    seg_num first, last;
+    int64_t min_at, max_at;
 } seg_preagg;
 
 /* Computes the pre-aggregates of n values of type t (the writer's and the reader's definition). */
@@ -183,6 +190,10 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err);
 /* Reads every block; reports each problem; returns the number of problems. */
 typedef void (*seg_report_fn)(void *ctx, const char *file, uint64_t offset, const char *problem);
 unsigned seg_verify(const seg_reader *r, seg_report_fn report, void *ctx, uint64_t *blocks);
+/* Like seg_verify, but checks only each block's CRC32C and column framing, without decoding
+ * (what a restore whose files matched their manifest hashes needs; seg_verify also decodes). */
+unsigned seg_verify_checksums(const seg_reader *r, seg_report_fn report, void *ctx,
+                              uint64_t *blocks);
 
 /* Size accounting of a segment (added by the density work): where its bytes go. */
 typedef struct seg_breakdown {

@@ -954,7 +954,7 @@ static void verify_report(void *ctx, const char *file, uint64_t offset, const ch
                  problem);
 }
 
-static vt_rc verify_restored(const char *root, restore_result *res, vt_err *err)
+static vt_rc verify_restored(const char *root, bool full, restore_result *res, vt_err *err)
 {
     node_options no;
     node_options_default(&no);
@@ -989,7 +989,10 @@ static vt_rc verify_restored(const char *root, restore_result *res, vt_err *err)
     t0 = mono_s();
     snprintf(p, sizeof p, "%s/engine", root);
     uint64_t blocks = 0;
-    engine_verify(p, verify_report, &v, &res->verify_files, &blocks);
+    if (full)
+        engine_verify(p, verify_report, &v, &res->verify_files, &blocks);
+    else
+        engine_verify_checksums(p, verify_report, &v, &res->verify_files, &blocks);
     snprintf(p, sizeof p, "%s/journal", root);
     unsigned segs = 0;
     journal_verify(p, verify_report, &v, &res->verify_records, &segs);
@@ -1171,7 +1174,7 @@ static vt_rc restore_locked(const restore_options *o, restore_result *res, vt_er
         rc = settle_journal(o, &s, staging, chain, res, err);
     restore_remove_tree(chain);
     if (rc == VT_OK)
-        rc = verify_restored(staging, res, err);
+        rc = verify_restored(staging, o->full_verify, res, err);
     if (rc == VT_OK) {
         res->verified = true;
         rc = publish(o, staging, to, res, err);
