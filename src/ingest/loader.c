@@ -17,6 +17,16 @@
  *     batch k (node_write), the loading thread converts batch k+1; buffers are swapped, never
  *     copied, and every result is accounted for on the loading thread (the row has one owner).
  *     Journal order is the file's order: one batch in flight at a time.
+ *  6. Points per (measurement, UTC hour), the expectation `volta check` compares the store
+ *     with (meta_hours_put): each batch is counted before node_write takes it — by a scanner
+ *     that follows the line-protocol grammar just far enough to find the measurement and the
+ *     timestamp (lines without one get the default time the loader passes to node_write) — into
+ *     a hash map of (measurement index, hour), with no allocation per line. When node_write
+ *     accepted exactly the lines counted, the batch joins the file's counts. When it refused
+ *     some, the batch is recounted with the parser itself (only the lines it accepts); if the
+ *     counts still disagree (type conflicts, retention drops) the file gets no histogram and the
+ *     check estimates it. The histogram is stored while the row is still `loading`, so a crash
+ *     leaves nothing that counts; it replaces the previous version's.
  */
 #include "ingest/loader.h"
 
@@ -34,6 +44,7 @@
 #include <zlib.h>
 
 #include "common/filehash.h"
+#include "ingest/lineproto.h"
 #include "ingest/ons_csv.h"
 
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -100,6 +111,439 @@ static vt_rc hash_file(const char *path, char *hex, size_t cap, vt_err *err)
     return rc;
 }
 
+/* ---- points per (measurement, hour) (note 6) ---- */
+
+#define HOURS_MAX_PAIRS ((size_t)1 << 20) /* a file with more (measurement, hour) pairs: none */
+#define HOUR_NS INT64_C(3600000000000)
+
+static int64_t hour_of(int64_t t)
+{
+    return t >= 0 ? t / HOUR_NS : -((-(t + 1)) / HOUR_NS) - 1;
+}
+
+/* (measurement index + 1, hour) -> points; open addressing, linear probing, load <= 1/2 */
+typedef struct hour_slot {
+    uint32_t meas; /* 0 = empty */
+    int64_t hour;
+    uint64_t points;
+} hour_slot;
+
+typedef struct hour_map {
+    hour_slot *slots;
+    size_t cap, used;
+    size_t last;    /* the slot added to last (consecutive lines share it) */
+    uint64_t total; /* entries counted */
+    uint64_t odd;   /* of those, entries hours_scan could not read (counted under no hour) */
+} hour_map;
+
+typedef struct hour_counts {
+    /* measurement names (unescaped), NUL-terminated in `names`; index i at off[i] */
+    vt_buf names;
+    uint32_t *off;
+    size_t nnames, off_cap;
+    uint32_t *name_slots; /* name hash table: index + 1, 0 = empty */
+    size_t name_cap;
+    vt_buf last_raw;      /* the last measurement as written, and its index + 1 */
+    uint32_t last;
+    vt_buf scratch;       /* unescaping */
+    hour_map file;        /* the file's counts */
+    hour_map batch;       /* the batch being counted (the writer thread holds another) */
+    lp_parser *parser;    /* exact recount of a batch with refused lines */
+    bool inexact;         /* some refused line could not be told apart: no histogram */
+    bool oom;
+} hour_counts;
+
+static void hour_map_free(hour_map *h)
+{
+    free(h->slots);
+    memset(h, 0, sizeof *h);
+}
+
+static void hour_map_clear(hour_map *h)
+{
+    if (h->used)
+        memset(h->slots, 0, h->cap * sizeof *h->slots);
+    h->used = 0;
+    h->total = h->odd = 0;
+}
+
+static size_t hour_hash(uint32_t meas, int64_t hour)
+{
+    uint64_t x = ((uint64_t)hour * UINT64_C(0x9E3779B97F4A7C15)) ^ ((uint64_t)meas << 32) ^ meas;
+    x ^= x >> 29;
+    return (size_t)x;
+}
+
+/* Adds points to (meas, hour); false when out of memory or past HOURS_MAX_PAIRS. */
+static bool hour_map_add(hour_map *h, uint32_t meas, int64_t hour, uint64_t points)
+{
+    if (h->cap && h->slots[h->last].meas == meas && h->slots[h->last].hour == hour) {
+        h->slots[h->last].points += points;
+        h->total += points;
+        return true;
+    }
+    if ((h->used + 1) * 2 > h->cap) {
+        if (h->used >= HOURS_MAX_PAIRS)
+            return false;
+        size_t ncap = h->cap ? h->cap * 2 : 64;
+        hour_slot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return false;
+        for (size_t i = 0; i < h->cap; i++) {
+            if (!h->slots[i].meas)
+                continue;
+            size_t j = hour_hash(h->slots[i].meas, h->slots[i].hour) & (ncap - 1);
+            while (ns[j].meas)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = h->slots[i];
+        }
+        free(h->slots);
+        h->slots = ns;
+        h->cap = ncap;
+    }
+    size_t j = hour_hash(meas, hour) & (h->cap - 1);
+    while (h->slots[j].meas && (h->slots[j].meas != meas || h->slots[j].hour != hour))
+        j = (j + 1) & (h->cap - 1);
+    if (!h->slots[j].meas) {
+        h->slots[j].meas = meas;
+        h->slots[j].hour = hour;
+        h->used++;
+    }
+    h->slots[j].points += points;
+    h->total += points;
+    h->last = j;
+    return true;
+}
+
+static void hour_counts_init(hour_counts *hc)
+{
+    memset(hc, 0, sizeof *hc);
+    vt_buf_init(&hc->names);
+    vt_buf_init(&hc->last_raw);
+    vt_buf_init(&hc->scratch);
+}
+
+static void hour_counts_free(hour_counts *hc)
+{
+    vt_buf_free(&hc->names);
+    vt_buf_free(&hc->last_raw);
+    vt_buf_free(&hc->scratch);
+    free(hc->off);
+    free(hc->name_slots);
+    hour_map_free(&hc->file);
+    hour_map_free(&hc->batch);
+    lp_parser_free(hc->parser);
+}
+
+static size_t name_hash(const char *s, size_t len)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * UINT64_C(1099511628211);
+    return (size_t)h;
+}
+
+/* The index + 1 of measurement name[0..len) (unescaped), added when new; 0 = out of memory. */
+static uint32_t name_index(hour_counts *hc, const char *name, size_t len)
+{
+    if (hc->name_cap) {
+        size_t j = name_hash(name, len) & (hc->name_cap - 1);
+        for (; hc->name_slots[j]; j = (j + 1) & (hc->name_cap - 1)) {
+            const char *s = (const char *)hc->names.data + hc->off[hc->name_slots[j] - 1];
+            if (strlen(s) == len && memcmp(s, name, len) == 0)
+                return hc->name_slots[j];
+        }
+    }
+    if (memchr(name, '\0', len) || hc->nnames >= UINT32_MAX / 2 ||
+        hc->names.len > UINT32_MAX - len - 1)
+        return 0;
+    if ((hc->nnames + 1) * 2 > hc->name_cap) {
+        size_t ncap = hc->name_cap ? hc->name_cap * 2 : 16;
+        uint32_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return 0;
+        for (size_t i = 0; i < hc->nnames; i++) {
+            const char *s = (const char *)hc->names.data + hc->off[i];
+            size_t j = name_hash(s, strlen(s)) & (ncap - 1);
+            while (ns[j])
+                j = (j + 1) & (ncap - 1);
+            ns[j] = (uint32_t)(i + 1);
+        }
+        free(hc->name_slots);
+        hc->name_slots = ns;
+        hc->name_cap = ncap;
+    }
+    if (hc->nnames == hc->off_cap) {
+        size_t ncap = hc->off_cap ? hc->off_cap * 2 : 16;
+        uint32_t *no = realloc(hc->off, ncap * sizeof *no);
+        if (!no)
+            return 0;
+        hc->off = no;
+        hc->off_cap = ncap;
+    }
+    uint32_t off = (uint32_t)hc->names.len;
+    vt_buf_append(&hc->names, name, len);
+    vt_buf_putc(&hc->names, '\0');
+    if (hc->names.oom)
+        return 0;
+    hc->off[hc->nnames] = off;
+    uint32_t idx = (uint32_t)++hc->nnames;
+    size_t j = name_hash(name, len) & (hc->name_cap - 1);
+    while (hc->name_slots[j])
+        j = (j + 1) & (hc->name_cap - 1);
+    hc->name_slots[j] = idx;
+    return idx;
+}
+
+/* The measurement as written (raw[0..len), escapes "\ " and "\," in it when esc): its index + 1,
+ * 0 when out of memory. The last one is remembered by its raw bytes (a file repeats it). */
+static uint32_t raw_index(hour_counts *hc, const char *raw, size_t len, bool esc)
+{
+    if (hc->last && hc->last_raw.len == len && memcmp(hc->last_raw.data, raw, len) == 0)
+        return hc->last;
+    const char *name = raw;
+    size_t nlen = len;
+    if (esc) {
+        vt_buf_reset(&hc->scratch);
+        for (size_t i = 0; i < len; i++) {
+            if (raw[i] == '\\' && i + 1 < len && (raw[i + 1] == ' ' || raw[i + 1] == ','))
+                i++;
+            vt_buf_putc(&hc->scratch, (uint8_t)raw[i]);
+        }
+        if (hc->scratch.oom)
+            return 0;
+        name = (const char *)hc->scratch.data;
+        nlen = hc->scratch.len;
+    }
+    uint32_t idx = name_index(hc, name, nlen);
+    vt_buf_reset(&hc->last_raw);
+    vt_buf_append(&hc->last_raw, raw, len);
+    hc->last = hc->last_raw.oom ? 0 : idx;
+    return idx;
+}
+
+static bool at_line_end(const char *c, const char *end)
+{
+    return c >= end || *c == '\n' || (*c == '\r' && (c + 1 >= end || c[1] == '\n'));
+}
+
+/* A decimal int64 (leading '-' allowed) in [d, e). */
+static bool parse_time(const char *d, const char *e, int64_t *t)
+{
+    bool neg = d < e && *d == '-';
+    d += neg;
+    if (d >= e)
+        return false;
+    uint64_t v = 0;
+    for (; d < e; d++) {
+        if (*d < '0' || *d > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*d - '0');
+    }
+    if (v > (uint64_t)INT64_MAX + neg)
+        return false;
+    *t = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+/* One entry read by hours_scan: under (measurement, hour of t) when ok, else counted as odd
+ * (unreadable here: the batch is then recounted by the parser). False: out of memory. */
+static bool count_entry(hour_counts *hc, hour_map *h, bool ok, const char *ms, size_t mlen,
+                        bool esc, int64_t t)
+{
+    if (!ok) {
+        h->total++;
+        h->odd++;
+        return true;
+    }
+    uint32_t idx = raw_index(hc, ms, mlen, esc);
+    return idx && hour_map_add(h, idx, hour_of(t), 1);
+}
+
+/* Counts the entries of a body of line protocol (precision ns; default_time for lines without a
+ * timestamp) into h (cleared first) by measurement and hour. Exact for every entry the parser accepts (it follows
+ * lineproto.c's grammar: escapes, quoted strings that may hold newlines, optional timestamp);
+ * an entry it cannot read is counted under no hour and makes the batch's count disagree with
+ * node_write's, so the batch is recounted by the parser (hours_settle). False: out of memory. */
+static bool hours_scan(hour_counts *hc, hour_map *h, const char *body, size_t len,
+                       int64_t default_time)
+{
+    hour_map_clear(h);
+    const char *c = body, *end = body + len;
+    while (c < end) {
+        while (c < end && *c == ' ')
+            c++;
+        if (at_line_end(c, end) || *c == '#') { /* blank line or comment */
+            const char *nl = memchr(c, '\n', (size_t)(end - c));
+            c = nl ? nl + 1 : end;
+            continue;
+        }
+        /* measurement: up to an unescaped ',' or ' ' */
+        const char *ms = c;
+        bool esc = false;
+        while (c < end && *c != ',' && *c != ' ' && *c != '\n') {
+            if (*c == '\\' && c + 1 < end && (c[1] == ' ' || c[1] == ',')) {
+                esc = true;
+                c++;
+            }
+            c++;
+        }
+        size_t mlen = (size_t)(c - ms);
+        int64_t t = default_time;
+        /* without a '"' the entry is its line and its timestamp, if any, is its last token
+         * (the field set, the only other token that may end it, holds a '=') */
+        const char *eol = memchr(c, '\n', (size_t)(end - c));
+        eol = eol ? eol : end;
+        if (!memchr(c, '"', (size_t)(eol - c))) {
+            const char *e = eol;
+            if (e > c && e[-1] == '\r')
+                e--;
+            while (e > c && e[-1] == ' ')
+                e--;
+            const char *d = e;
+            while (d > c && ((d[-1] >= '0' && d[-1] <= '9') || d[-1] == '-'))
+                d--;
+            bool ok = mlen > 0;
+            if (ok && d < e && d > c && d[-1] == ' ')
+                ok = d[-2] != '\\' && parse_time(d, e, &t);
+            if (!count_entry(hc, h, ok, ms, mlen, esc, t))
+                return false;
+            c = eol < end ? eol + 1 : end;
+            continue;
+        }
+        /* the rest of the series part: up to a space no backslash precedes */
+        while (c < end && *c != '\n' && !(*c == ' ' && c[-1] != '\\'))
+            c++;
+        bool ok = c < end && *c == ' ' && mlen > 0;
+        while (c < end && *c == ' ')
+            c++;
+        /* fields: key '=' value {',' key '=' value} */
+        while (ok) {
+            while (c < end && *c != '=' && *c != ' ' && *c != ',' && *c != '\n') {
+                if (*c == '\\' && c + 1 < end && (c[1] == ',' || c[1] == '=' || c[1] == ' '))
+                    c++;
+                c++;
+            }
+            if (c >= end || *c != '=') {
+                ok = false;
+                break;
+            }
+            c++;
+            if (c < end && *c == '"') {
+                for (c++; c < end && *c != '"'; c++)
+                    if (*c == '\\' && c + 1 < end && (c[1] == '\\' || c[1] == '"'))
+                        c++;
+                if (c >= end) {
+                    ok = false;
+                    break;
+                }
+                c++;
+            } else {
+                while (c < end && *c != ',' && *c != ' ' && *c != '\n' && *c != '\r')
+                    c++;
+            }
+            if (c < end && *c == ',') {
+                c++;
+                continue;
+            }
+            break;
+        }
+        /* optional timestamp, then the end of the line */
+        while (ok && c < end && *c == ' ')
+            c++;
+        if (ok && !at_line_end(c, end)) {
+            const char *d = c;
+            while (c < end && ((*c >= '0' && *c <= '9') || *c == '-'))
+                c++;
+            ok = parse_time(d, c, &t);
+            while (ok && c < end && *c == ' ')
+                c++;
+            ok = ok && at_line_end(c, end);
+        }
+        if (!count_entry(hc, h, ok, ms, mlen, esc, t))
+            return false;
+        const char *nl = c < end ? memchr(c, '\n', (size_t)(end - c)) : NULL;
+        c = nl ? nl + 1 : end;
+    }
+    return true;
+}
+
+/* Recounts a body with the line-protocol parser itself: only the lines it accepts. */
+static bool hours_exact(hour_counts *hc, hour_map *h, const char *body, size_t len,
+                        int64_t default_time)
+{
+    lp_options po = {.precision = LP_PRECISION_NS, .default_time = default_time};
+    if (!hc->parser && !(hc->parser = lp_parser_new(&po)))
+        return false;
+    lp_parser_set_options(hc->parser, &po);
+    if (lp_parser_reset(hc->parser, body, len) != VT_OK)
+        return false;
+    hour_map_clear(h);
+    vt_point pt;
+    lp_error e;
+    int r;
+    while ((r = lp_parser_next(hc->parser, &pt, &e)) != LP_END) {
+        if (r != LP_POINT)
+            continue;
+        uint32_t idx = name_index(hc, pt.measurement.ptr, pt.measurement.len);
+        if (!idx || !hour_map_add(h, idx, hour_of(pt.time), 1))
+            return false;
+    }
+    return true;
+}
+
+/* A batch node_write has answered: its counts join the file's when they are the points it
+ * accepted. When it refused lines, the batch is recounted by the parser; if the counts still
+ * disagree (type conflicts, retention drops: refusals the parser cannot see) the file gets no
+ * histogram. */
+static void hours_settle(hour_counts *hc, hour_map *b, const node_write_result *res,
+                         const char *body, size_t len, int64_t default_time)
+{
+    if (hc->inexact || hc->oom)
+        return;
+    bool same = res->lines_rejected == 0 && res->retention_dropped == 0 && b->odd == 0 &&
+                b->total == res->points;
+    if (!same) {
+        if (!hours_exact(hc, b, body, len, default_time)) {
+            hc->oom = true;
+            return;
+        }
+        if (b->total != res->points) {
+            hc->inexact = true;
+            return;
+        }
+    }
+    for (size_t i = 0; i < b->cap; i++)
+        if (b->slots[i].meas &&
+            !hour_map_add(&hc->file, b->slots[i].meas, b->slots[i].hour, b->slots[i].points)) {
+            hc->oom = true;
+            return;
+        }
+}
+
+/* Stores the file's histogram (none when it could not be counted) with its ledger row. */
+static vt_rc hours_store(hour_counts *hc, meta *m, const meta_file *f, vt_err *err)
+{
+    bool none = hc->inexact || hc->oom || hc->file.total != f->points;
+    size_t n = none ? 0 : hc->file.used;
+    meta_hour_count *rows = n ? malloc(n * sizeof *rows) : NULL;
+    if (n && !rows)
+        n = 0; /* out of memory: the file is estimated rather than the load failed */
+    size_t k = 0;
+    for (size_t i = 0; i < hc->file.cap && k < n; i++) {
+        const hour_slot *s = &hc->file.slots[i];
+        if (!s->meas)
+            continue;
+        rows[k].measurement = (const char *)hc->names.data + hc->off[s->meas - 1];
+        rows[k].hour = s->hour;
+        rows[k].points = s->points;
+        k++;
+    }
+    vt_rc rc = meta_hours_put(m, f->id, rows, k, err);
+    free(rows);
+    return rc;
+}
+
 /* ---- one load ---- */
 
 typedef struct load_ctx {
@@ -116,6 +560,7 @@ typedef struct load_ctx {
     loader_sink_fn sink; /* loader_read_file: batches go here instead of node_write */
     void *sink_ctx;
     uint64_t write_rejected; /* lines node_write refused or dropped (retention) */
+    hour_counts *hours; /* points per (measurement, hour); NULL when not counted (note 6) */
 } load_ctx;
 
 static void on_reject(void *vctx, uint64_t line, const char *reason)
@@ -127,9 +572,27 @@ static void on_reject(void *vctx, uint64_t line, const char *reason)
         c->o->reject(c->o->ctx, c->label, line, reason);
 }
 
+/* A batch handed to node_write, as the hour counts need it back (note 6). */
+typedef struct batch_ref {
+    hour_map *counts; /* its entries per (measurement, hour), counted before the write */
+    const char *data;
+    size_t len;
+    int64_t default_time; /* the time node_write gave lines without one */
+} batch_ref;
+
 /* Writes a batch of whole lines; counts what node_write rejected (LP files). */
 static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
-                     uint64_t first_line);
+                     uint64_t first_line, const batch_ref *b);
+
+/* Counts a batch about to be written into counts (note 6); a failure only drops the file's
+ * histogram. */
+static void count_batch(load_ctx *c, hour_map *counts, const char *data, size_t len,
+                        int64_t default_time)
+{
+    if (c->hours && !c->hours->oom && !c->hours->inexact &&
+        !hours_scan(c->hours, counts, data, len, default_time))
+        c->hours->oom = true;
+}
 
 static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t first_line)
 {
@@ -145,19 +608,24 @@ static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t fir
     node_write_result res;
     vt_err werr;
     vt_err_clear(&werr);
-    vt_rc rc = node_write(c->n, c->db, "", LP_PRECISION_NS, wall_ns(), data, len, &res, &werr);
-    return account(c, rc, &res, &werr, first_line);
+    int64_t now = wall_ns();
+    batch_ref b = {c->hours ? &c->hours->batch : NULL, data, len, now};
+    count_batch(c, b.counts, data, len, now);
+    vt_rc rc = node_write(c->n, c->db, "", LP_PRECISION_NS, now, data, len, &res, &werr);
+    return account(c, rc, &res, &werr, first_line, &b);
 }
 
 /* What one node_write did, added to the file's row (always on the loading thread). */
 static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
-                     uint64_t first_line)
+                     uint64_t first_line, const batch_ref *b)
 {
     const node_write_result res = *r;
     if (rc != VT_OK && rc != VT_EPARSE && rc != VT_ETYPE) {
         *c->err = *werr;
         return rc;
     }
+    if (c->hours && b && b->counts)
+        hours_settle(c->hours, b->counts, &res, b->data, b->len, b->default_time);
     if (res.lines_rejected || res.retention_dropped) {
         uint64_t refused = res.lines_rejected + res.retention_dropped;
         c->f->rows_rejected += refused;
@@ -250,6 +718,8 @@ typedef struct batch_writer {
     pthread_cond_t cv;
     bool busy, stop, pending; /* pending: a finished job not yet accounted for */
     vt_buf job;
+    hour_map job_counts;  /* the job's hour counts (note 6) */
+    int64_t job_time;     /* its default time */
     vt_rc rc;
     node_write_result res;
     vt_err err;
@@ -266,7 +736,7 @@ static void *writer_main(void *arg)
             break;
         pthread_mutex_unlock(&w->mu);
         vt_err_clear(&w->err);
-        w->rc = node_write(w->c->n, w->c->db, "", LP_PRECISION_NS, wall_ns(),
+        w->rc = node_write(w->c->n, w->c->db, "", LP_PRECISION_NS, w->job_time,
                            (const char *)w->job.data, w->job.len, &w->res, &w->err);
         pthread_mutex_lock(&w->mu);
         w->busy = false;
@@ -296,7 +766,8 @@ static vt_rc writer_wait(batch_writer *w)
     if (!w->pending)
         return VT_OK;
     w->pending = false;
-    return account(w->c, w->rc, &w->res, &w->err, 0);
+    batch_ref b = {&w->job_counts, (const char *)w->job.data, w->job.len, w->job_time};
+    return account(w->c, w->rc, &w->res, &w->err, 0, &b);
 }
 
 /* Hands *lp to the writer (swapping buffers: *lp comes back empty) once the previous batch is
@@ -308,6 +779,11 @@ static vt_rc writer_submit(batch_writer *w, vt_buf *lp)
         vt_buf_reset(lp);
         return rc;
     }
+    /* counted here while the writer still writes the previous batch */
+    int64_t now = wall_ns();
+    hour_counts *hc = w->c->hours;
+    if (lp->len)
+        count_batch(w->c, hc ? &hc->batch : NULL, (const char *)lp->data, lp->len, now);
     vt_rc rc = writer_wait(w);
     if (rc != VT_OK || lp->len == 0)
         return rc;
@@ -315,6 +791,12 @@ static vt_rc writer_submit(batch_writer *w, vt_buf *lp)
     w->job = *lp;
     *lp = t;
     vt_buf_reset(lp);
+    if (hc) {
+        hour_map tc = w->job_counts;
+        w->job_counts = hc->batch;
+        hc->batch = tc;
+    }
+    w->job_time = now;
     pthread_mutex_lock(&w->mu);
     w->busy = w->pending = true;
     pthread_cond_signal(&w->cv);
@@ -336,6 +818,7 @@ static vt_rc writer_finish(batch_writer *w, vt_rc rc)
         pthread_join(w->thread, NULL);
     }
     vt_buf_free(&w->job);
+    hour_map_free(&w->job_counts);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     return rc;
@@ -795,12 +1278,20 @@ static vt_rc load_one(node *n, meta *m, const char *path, const char *key, const
     int64_t keep_min = f->del_min, keep_max = f->del_max;
     f->min_time = f->max_time = 0;
     f->error[0] = '\0';
-    load_ctx c = {.n = n, .o = o, .db = db, .f = f, .label = path, .err = err};
+    hour_counts *hours = malloc(sizeof *hours);
+    if (!hours) {
+        free(keep_del);
+        return vt_err_set(err, VT_ENOMEM, "out of memory");
+    }
+    hour_counts_init(hours);
+    load_ctx c = {.n = n, .o = o, .db = db, .f = f, .label = path, .err = err, .hours = hours};
     XXH3_state_t *hs = NULL;
     if (!hash[0]) {
         hs = XXH3_createState();
         if (!hs) {
             free(keep_del);
+            hour_counts_free(hours);
+            free(hours);
             return vt_err_set(err, VT_ENOMEM, "out of memory");
         }
         XXH3_128bits_reset(hs);
@@ -829,11 +1320,18 @@ static vt_rc load_one(node *n, meta *m, const char *path, const char *key, const
         res->outcome = LOAD_FAILED;
         res->seconds = (double)(f->finished_at - t0) / 1e9;
         free(keep_del);
+        hour_counts_free(hours);
+        free(hours);
         return rc;
     }
     free(keep_del);
+    /* the histogram goes in while the row is still `loading` (note 6) */
+    if (rc == VT_OK)
+        rc = hours_store(hours, m, f, err);
+    hour_counts_free(hours);
+    free(hours);
     if (rc != VT_OK)
-        return rc; /* node failure: the row stays `loading` */
+        return rc; /* node or ledger failure: the row stays `loading` */
     /* loaded: what this version wrote is what a later reload deletes */
     f->state = META_FILE_LOADED;
     snprintf(f->del_measurements, sizeof f->del_measurements, "%s", c.meas);

@@ -16,7 +16,9 @@
  *      points are deleted (its measurements over its [min, max] time), the other loaded files
  *      that wrote into that range are re-loaded (marked `stale`, then loaded), and the file is
  *      loaded in batches of line protocol through node_write (journal -> primary -> appliers);
- *   3. the row goes to `loaded` with the counts, time range and journal seq range.
+ *   3. the file's points per (measurement, UTC hour) replace its histogram in the ledger
+ *      (meta_hours_put; none when refused lines could not be attributed), then the row goes to
+ *      `loaded` with the counts, time range and journal seq range.
  * A crash anywhere leaves the row `loading` (or other rows `stale`): the next scan loads it
  * again; every step is idempotent (last write wins on series + time), so no point is doubled and
  * the ledger never records half a file as loaded.

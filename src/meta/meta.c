@@ -209,6 +209,18 @@ static const char *const migrations[] = {
     "CREATE TRIGGER keys_gen_del AFTER DELETE ON api_keys BEGIN\n"
     "    UPDATE control_gen SET gen = gen + 1 WHERE id = 1; END;\n"
     "PRAGMA user_version = 3;\n",
+    /* version 4: expected points per (file, measurement, UTC hour), counted by the loader as it
+     * loads (meta_hours.c); `volta check` sums them over the loaded files. Files loaded before
+     * this version have no rows (their expectation is estimated from files.points). */
+    "CREATE TABLE file_hours (\n"
+    "    file_id     INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,\n"
+    "    measurement TEXT    NOT NULL,\n"
+    "    hour        INTEGER NOT NULL,\n"
+    "    points      INTEGER NOT NULL CHECK (points > 0),\n"
+    "    PRIMARY KEY (file_id, measurement, hour)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX file_hours_by_hour ON file_hours(hour);\n"
+    "PRAGMA user_version = 4;\n",
 };
 
 #define META_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -111,6 +111,36 @@ vt_rc meta_files_not_applied(meta *m, const char *backend, meta_file **out, size
  * *marked (may be NULL) = how many. */
 vt_rc meta_files_stale_after_seq(meta *m, uint64_t seq, unsigned *marked, vt_err *err);
 
+/* ---- expected points per hour (schema version 4; meta_hours.c) ----
+ * The loader counts the points it wrote per (measurement, UTC hour) and stores that histogram
+ * with the file's ledger row (table file_hours); `volta check` (consistencia_dados) sums the
+ * histograms of the `loaded` files. hour = floor(time / 1 h), hours since the epoch, UTC. A file
+ * with no rows has no histogram: loaded before version 4, or the loader could not tell which
+ * lines were refused (its expectation is then estimated from files.points). */
+typedef struct meta_hour_count {
+    const char *measurement; /* caller-owned, NUL-terminated */
+    int64_t hour;
+    uint64_t points;         /* > 0; at most INT64_MAX */
+} meta_hour_count;
+
+/* Replaces file_id's histogram by rows[0..n) (n = 0: the file has none), in one transaction.
+ * VT_EEXIST when rows hold the same (measurement, hour) twice, VT_ENOTFOUND for an unknown
+ * file_id; nothing is changed then. */
+vt_rc meta_hours_put(meta *m, int64_t file_id, const meta_hour_count *rows, size_t n,
+                     vt_err *err);
+/* Called per row; the strings are valid during the call only. Return false to stop. Runs with
+ * the handle's lock held: it must not call back into m. */
+typedef bool (*meta_hours_fn)(void *ctx, const char *measurement, int64_t hour, uint64_t points);
+/* file_id's histogram, ordered by measurement, hour. */
+vt_rc meta_hours_of_file(meta *m, int64_t file_id, meta_hours_fn fn, void *ctx, vt_err *err);
+/* The sum over the `loaded` files of database of points per (measurement, hour) for hours in
+ * [h0, h1], ordered by measurement, hour. */
+vt_rc meta_hours_sum(meta *m, const char *database, int64_t h0, int64_t h1, meta_hours_fn fn,
+                     void *ctx, vt_err *err);
+/* Ids of the `loaded` files of database that have a histogram, ascending; *ids malloc'ed
+ * (free(); NULL when *n = 0). */
+vt_rc meta_hours_files(meta *m, const char *database, int64_t **ids, size_t *n, vt_err *err);
+
 /* ---- backends: cursors and state ---- */
 
 typedef struct meta_backend {

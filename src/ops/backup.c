@@ -501,16 +501,31 @@ static int cmp_hash_idx(const void *a, const void *b, void *arg)
 }
 
 /* reserves backups/<id> (YYYYMMDD_HHMMSS, _2, _3 ...) */
-static vt_rc reserve_id(const char *repo, int64_t now, char *id, size_t cap, vt_err *err)
+/* A backup id is unique in its repository (the mkdir decides) AND in this node's catalog,
+ * which is keyed (kind, id) without the repository: two repositories written in the same second
+ * would otherwise give the same id, and the second catalog row would replace the first. */
+static vt_rc reserve_id(meta *m, const char *repo, int64_t now, char *id, size_t cap, vt_err *err)
 {
     char stem[32], dir[PATH_MAX];
     snapshot_make_id(now, stem, sizeof stem);
     snprintf(id, cap, "%s", stem);
     for (int k = 2;; k++) {
+        if (k > 10000)
+            return vt_err_set(err, VT_EIO, "backup: no free backup id after %s_%d", stem, k - 1);
+        meta_catalog c;
+        vt_err lookup;
+        vt_err_clear(&lookup);
+        vt_rc rc = meta_catalog_get(m, "backup", id, &c, &lookup);
+        if (rc == VT_OK) { /* taken by a backup in another repository */
+            snprintf(id, cap, "%s_%d", stem, k);
+            continue;
+        }
+        if (rc != VT_ENOTFOUND)
+            return vt_err_set(err, rc, "backup: catalog: %s", lookup.msg);
         snprintf(dir, sizeof dir, "%s/backups/%s", repo, id);
         if (mkdir(dir, 0755) == 0)
             return durable_fsync_dir(dir, err) == VT_OK ? VT_OK : err->rc;
-        if (errno != EEXIST || k > 10000)
+        if (errno != EEXIST)
             return vt_err_set(err, VT_EIO, "backup: mkdir %s: %s", dir, strerror(errno));
         snprintf(id, cap, "%s_%d", stem, k);
     }
@@ -578,7 +593,7 @@ vt_rc backup_create(node *n, meta *m, const char *repo_arg, bool full,
         if (rc != VT_OK)
             goto cleanup;
     }
-    rc = reserve_id(repo, now, man.id, sizeof man.id, err);
+    rc = reserve_id(m, repo, now, man.id, sizeof man.id, err);
     if (rc != VT_OK)
         goto cleanup;
     reserved = true;

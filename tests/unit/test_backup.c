@@ -479,6 +479,43 @@ static void test_ids_unique_within_a_second(void **state)
     fx_close(&fx);
 }
 
+/* Two repositories written in the same second: the node's catalog (keyed by kind and id) must
+ * keep both backups, so the second one takes the next free id. */
+static void test_ids_unique_across_repositories(void **state)
+{
+    (void)state;
+    fixture fx;
+    fx_open(&fx);
+    write_points(fx.n, 0, 100);
+    char repo2[700];
+    snprintf(repo2, sizeof repo2, "%s/repo2", fx.dir);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct timespec wait = {0, 1000000000L - ts.tv_nsec + 1000000};
+    nanosleep(&wait, NULL);
+    meta_catalog a, b;
+    take(&fx, false, &a);
+    vt_err err;
+    vt_err_clear(&err);
+    if (backup_create(fx.n, fx.m, repo2, false, NULL, NULL, &b, &err) != VT_OK)
+        fail_msg("backup_create (second repository): %s", err.msg);
+    assert_string_not_equal(a.id, b.id);
+    if (strncmp(a.id, b.id, 15) == 0) {
+        char want[64];
+        snprintf(want, sizeof want, "%s_2", a.id);
+        assert_string_equal(b.id, want);
+    } else {
+        print_message("note: the two backups straddled a second (%s, %s)\n", a.id, b.id);
+    }
+    meta_catalog ga, gb;
+    assert_int_equal(meta_catalog_get(fx.m, "backup", a.id, &ga, &err), VT_OK);
+    assert_int_equal(meta_catalog_get(fx.m, "backup", b.id, &gb, &err), VT_OK);
+    assert_string_equal(ga.location, a.location);
+    assert_string_equal(gb.location, b.location);
+    assert_string_not_equal(ga.location, gb.location);
+    fx_close(&fx);
+}
+
 /* ---- verify ---- */
 
 typedef struct problems {
@@ -791,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_repo_format),
         cmocka_unit_test(test_full_then_incremental),
         cmocka_unit_test(test_ids_unique_within_a_second),
+        cmocka_unit_test(test_ids_unique_across_repositories),
         cmocka_unit_test(test_verify_finds_a_flipped_bit),
         cmocka_unit_test(test_expire_keeps_what_remains),
         cmocka_unit_test(test_backup_during_writes_is_consistent),

@@ -9,6 +9,11 @@
  * valores_nulos at tolerance 100 and pass at 1000, missing hours are counted; an hour deleted
  * after a load fails consistencia_dados naming that hour, no ledger row is ERRO; a native backup
  * that diverges by one point fails backends_consistentes naming the series and hour.
+ * consistencia_dados against the loader's exact histograms (meta.db v4): an LP file whose hours
+ * hold different numbers of points (10 in hour A, 2 in hour B: the old even spread would flag B)
+ * passes, fails when hour A loses half and when hour B is deleted, naming measurement and hour;
+ * a refused line and a second measurement (escaped name, no timestamp) are counted exactly; a
+ * changed file's reload replaces its histogram; ledger rows of a v3 meta.db are estimated.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +37,8 @@
 #include "meta/meta.h"
 #include "ops/check.h"
 #include "query/influxql_exec.h"
+
+#include <sqlite3.h>
 
 #define HOUR INT64_C(3600000000000)
 #define T0 INT64_C(1704078000000000000) /* 2024-01-01T03:00:00Z */
@@ -440,7 +447,166 @@ static void test_consistency(void **state)
     o.start = T0 + 6 * HOUR;
     check_consistency(&o, &r);
     assert_int_equal(r.status, CHECK_PASS);
+    assert_null(strstr(r.details, "estimated"));
     check_result_free(&r);
+    /* a meta.db of schema v3 (no histograms): upgraded on open, its rows estimated */
+    meta_close(m);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(mp, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE file_hours; PRAGMA user_version = 3;", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(meta_open(mp, &m, &err), VT_OK);
+    assert_int_equal(meta_schema_version(m), 4);
+    o.meta = m;
+    o.start = INT64_MIN;
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_FAIL);
+    assert_true(has_item(&r, "load 2024-01-01T08:00:00Z: 0 point(s), 4.0 expected", NULL));
+    assert_non_null(strstr(r.details, "1 file(s) estimated"));
+    check_result_free(&r);
+    meta_close(m);
+    node_close(n, &err);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* rows of a file's histogram as "measurement@hour=points;" (hours relative to T0) */
+static bool collect_hours(void *ctx, const char *measurement, int64_t hour, uint64_t points)
+{
+    vt_buf *b = ctx;
+    vt_buf_printf(b, "%s@%" PRId64 "=%" PRIu64 ";", measurement, hour - T0 / HOUR, points);
+    return true;
+}
+
+static void expect_hours(meta *m, int64_t file_id, const char *want)
+{
+    vt_buf b;
+    vt_buf_init(&b);
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(meta_hours_of_file(m, file_id, collect_hours, &b, &err), VT_OK);
+    assert_string_equal(vt_buf_cstr(&b), want);
+    vt_buf_free(&b);
+}
+
+static void delete_range(node *n, const char *measurement, int64_t t0, int64_t t1)
+{
+    vt_buf q;
+    vt_buf_init(&q);
+    vt_err err;
+    vt_err_clear(&err);
+    vt_buf_printf(&q, "DELETE FROM %s WHERE time >= %" PRId64 " AND time < %" PRId64,
+                  measurement, t0, t1);
+    assert_int_equal(iql_run_json(n, "ons", NULL, (const char *)q.data, q.len, 0, &q, &err), VT_OK);
+    vt_buf_free(&q);
+}
+
+static void test_consistency_lp(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    node *n = open_node(dir);
+    char mp[700], lp[700];
+    snprintf(mp, sizeof mp, "%s/meta.db", dir);
+    snprintf(lp, sizeof lp, "%s/plants.lp", dir);
+    meta *m = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(meta_open(mp, &m, &err), VT_OK);
+    /* hour A (T0): 10 points of one series a minute apart; hour B: 2 series; another
+     * measurement with an escaped space, a string with a space and an escaped quote, a CRLF
+     * line, a comment and a blank line */
+    FILE *f = fopen(lp, "w");
+    assert_non_null(f);
+    fputs("# plants\n\n", f);
+    for (int i = 0; i < 10; i++)
+        fprintf(f, "power,plant=a mw=%d.5 %" PRId64 "\n", 100 + i, T0 + i * 60 * INT64_C(1000000000));
+    fprintf(f, "power,plant=a mw=1 %" PRId64 "\n", T0 + HOUR);
+    fprintf(f, "power,plant=b mw=2,note=\"x \\\" 9\" %" PRId64 "\r\n", T0 + HOUR);
+    fprintf(f, "temp\\ c,site=s v=1i %" PRId64 "\n", T0);
+    fprintf(f, "  temp\\ c,site=s v=2i   %" PRId64 "  \n", T0 + 5);
+    fclose(f);
+    loader_options lo = {.database = "ons"};
+    load_result lr;
+    assert_int_equal(loader_load_file(n, m, lp, lp, &lo, &lr, &err), VT_OK);
+    assert_int_equal(lr.outcome, LOAD_LOADED);
+    assert_int_equal(lr.file.points, 14);
+    assert_int_equal(lr.file.rows_rejected, 0);
+    expect_hours(m, lr.file.id, "power@0=10;power@1=2;temp c@0=2;");
+    /* a file with a line the parser refuses: recounted by the parser, still exact */
+    char lp2[700];
+    snprintf(lp2, sizeof lp2, "%s/wind.lp", dir);
+    f = fopen(lp2, "w");
+    assert_non_null(f);
+    fprintf(f, "wind,plant=z mw=1 %" PRId64 "\n", T0 + 3 * HOUR);
+    fprintf(f, "wind,plant=z mw= %" PRId64 "\n", T0 + 3 * HOUR); /* refused: no value */
+    fprintf(f, "wind,plant=z mw=2 %" PRId64 "\n", T0 + 3 * HOUR + 1);
+    fclose(f);
+    load_result lr2;
+    assert_int_equal(loader_load_file(n, m, lp2, lp2, &lo, &lr2, &err), VT_OK);
+    assert_int_equal(lr2.file.points, 2);
+    assert_int_equal(lr2.file.rows_rejected, 1);
+    expect_hours(m, lr2.file.id, "wind@3=2;");
+
+    check_options o;
+    check_options_default(&o);
+    o.node = n;
+    o.meta = m;
+    check_result r;
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_PASS); /* the even spread (7 per hour) would flag hour B */
+    assert_non_null(strstr(r.details, "0 of 4 hour(s) below ratio 0.90"));
+    assert_non_null(strstr(r.details, "against 2 ledger file(s)"));
+    assert_null(strstr(r.details, "estimated"));
+    check_result_free(&r);
+
+    /* hour A loses half of its points */
+    delete_range(n, "power", T0, T0 + 5 * 60 * INT64_C(1000000000));
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_FAIL);
+    assert_int_equal(r.items_total, 1);
+    assert_true(has_item(&r, "power 2024-01-01T03:00:00Z: 5 point(s), 10.0 expected (ratio 0.500)",
+                         NULL));
+    check_result_free(&r);
+    /* and hour B is deleted */
+    delete_range(n, "power", T0 + HOUR, T0 + 2 * HOUR);
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_FAIL);
+    assert_int_equal(r.items_total, 2);
+    assert_true(has_item(&r, "power 2024-01-01T04:00:00Z: 0 point(s), 2.0 expected", NULL));
+    check_result_free(&r);
+
+    /* the file changes: the reload replaces its histogram (and its points) */
+    f = fopen(lp, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 4; i++)
+        fprintf(f, "power,plant=p%d mw=%d %" PRId64 "\n", i, i, T0);
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "power,plant=p%d mw=%d %" PRId64 "\n", i, i, T0 + 2 * HOUR);
+    fclose(f);
+    assert_int_equal(loader_load_file(n, m, lp, lp, &lo, &lr, &err), VT_OK);
+    assert_int_equal(lr.outcome, LOAD_RELOADED);
+    assert_int_equal(lr.file.points, 7);
+    expect_hours(m, lr.file.id, "power@0=4;power@2=3;");
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_PASS);
+    assert_non_null(strstr(r.details, "0 of 3 hour(s)"));
+    check_result_free(&r);
+    /* a window inside hour 2 is widened to the whole hour */
+    o.start = T0 + 2 * HOUR + 30 * 60 * INT64_C(1000000000);
+    check_consistency(&o, &r);
+    dump(&r);
+    assert_int_equal(r.status, CHECK_PASS);
+    assert_non_null(strstr(r.details, "0 of 2 hour(s)")); /* hour 2 (whole) and wind's hour 3 */
+    check_result_free(&r);
+
     meta_close(m);
     node_close(n, &err);
     rm_rf(dir);
@@ -542,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_segment_duplicate),
         cmocka_unit_test(test_zero_values),
         cmocka_unit_test(test_consistency),
+        cmocka_unit_test(test_consistency_lp),
         cmocka_unit_test(test_backends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,9 +164,9 @@ static void test_open_creates_schema(void **state)
     assert_int_not_equal(stat(fx->path, &st), 0);
     meta *m = open_ok(fx->path);
     assert_int_equal(stat(fx->path, &st), 0);
-    assert_int_equal(meta_schema_version(m), 3);
+    assert_int_equal(meta_schema_version(m), 4);
 
-    assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 4);
     char mode[16];
     raw_text(fx->path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
@@ -181,7 +181,7 @@ static void test_open_creates_schema(void **state)
 
     /* a second open of a current database migrates nothing */
     m = open_ok(fx->path);
-    assert_int_equal(meta_schema_version(m), 3);
+    assert_int_equal(meta_schema_version(m), 4);
     meta_close(m);
     meta_close(NULL);
 }
@@ -954,7 +954,7 @@ static void test_future_schema_refused(void **state)
     assert_null(m);
     assert_non_null(strstr(err.msg, "meta_open"));
     assert_non_null(strstr(err.msg, "999"));
-    assert_non_null(strstr(err.msg, "version 3"));
+    assert_non_null(strstr(err.msg, "version 4"));
     /* untouched: still version 999, not switched to WAL */
     assert_int_equal(raw_int(fx->path, "PRAGMA user_version"), 999);
     char mode[16];
