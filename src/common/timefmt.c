@@ -17,6 +17,24 @@
  * for all cases we could construct, but it has not been proven for every double.
  * The C locale's '.' is assumed for printf/strtod (the server never calls setlocale).
  *
+ * DECIMAL FAST PATH. Most stored values are decimals with a few places (5251.451). For them the
+ * search above is replaced by arithmetic, with the same result for every double:
+ *   - for k = 0, 1, ...: m = round(|v| x 10^k); accept when m < 10^15 and m / 10^k reads back as
+ *     v. The read-back test is exact without strtod: m < 2^53 and 10^k (k <= 22) are exact
+ *     doubles, and IEEE division rounds correctly, so (double)m / 1e{k} is the double nearest to
+ *     the decimal m x 10^-k — what strtod returns for it (Clinger's fast path).
+ *   - then m x 10^-k (trailing zeros dropped) is the shortest text and the one the search prints:
+ *     it has at most 15 significant digits, and two different decimals of at most DBL_DIG = 15
+ *     digits never read back as the same normal double; so no shorter decimal reads back as v,
+ *     no other one of the same length does either, and printf("%.14e", v) (correctly rounded to
+ *     15 digits) is this decimal padded with zeros — the search's own first test accepts it.
+ *   - a candidate m that fails the test only means the search runs: the fast path can be missed
+ *     (the product |v| x 10^k is rounded), never wrong. tests/unit/test_fmt_float.c compares it
+ *     with the search (kept there verbatim) over millions of doubles.
+ *
+ * TIMES. vt_fmt_rfc3339nano_memo keeps the last date printed and the zone interval it lies in,
+ * so a row of a result costs a few divisions and two-digit table copies (no printf).
+ *
  * TIME LITERALS. The Go 1.19 layout parser is reproduced for the two layouts InfluxQL tries
  * ("2006-01-02 15:04:05.999999", then RFC3339Nano) and the date-only one; see timefmt.h for the
  * accepted forms, all verified against InfluxDB 1.6.7.
@@ -37,6 +55,129 @@ static int64_t tf_floor_div(int64_t a, int64_t b)
     if ((a % b != 0) && ((a < 0) != (b < 0)))
         q--;
     return q;
+}
+
+/* ---- integers ---- */
+
+static const char tf_digits2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                    "8081828384858687888990919293949596979899";
+
+/* Writes u's digits ending just before `end`; returns where they start. */
+static char *tf_u64_back(char *end, uint64_t u)
+{
+    while (u >= 100) {
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        end -= 2;
+        memcpy(end, tf_digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, tf_digits2 + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return end;
+}
+
+size_t vt_fmt_u64(char out[VT_FMT_INT_MAX], uint64_t v)
+{
+    char tmp[VT_FMT_INT_MAX];
+    char *p = tf_u64_back(tmp + sizeof tmp, v);
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+size_t vt_fmt_i64(char out[VT_FMT_INT_MAX], int64_t v)
+{
+    char tmp[VT_FMT_INT_MAX];
+    char *p = tf_u64_back(tmp + sizeof tmp, v < 0 ? -(uint64_t)v : (uint64_t)v);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+/* ---- decimal fast path (see the design note) ---- */
+
+static const double tf_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const uint64_t tf_pow10u[16] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull};
+
+/* a (finite, > 0) is the double nearest to m x 10^-k with m < 10^15, m % 10 != 0 unless k = 0:
+ * true and *m, *k set. false: no such decimal was found (the caller uses the search). */
+static bool tf_decimal(double a, uint64_t *m, int *k)
+{
+    if (!(a >= 1e-22 && a < 1e15))
+        return false;
+    for (int e = 0; e <= 22; e++) {
+        double s = a * tf_pow10[e];
+        if (s >= 1e15)
+            return false;
+        int64_t c = (int64_t)(s + 0.5); /* s < 10^15: fits, and converts back exactly */
+        double r = (double)c;
+        /* an exact m lies within about s x 2^-52 of s (v's rounding and the product's): skip
+         * the division otherwise (the bound is 4x that; a skip only means the search runs) */
+        if (!(fabs(s - r) <= s * 0x1p-50) || c == 0)
+            continue;
+        if (r / tf_pow10[e] != a)
+            continue;
+        while (e > 0 && c % 10 == 0) {
+            c /= 10;
+            e--;
+        }
+        *m = (uint64_t)c;
+        *k = e;
+        return true;
+    }
+    return false;
+}
+
+/* strconv 'f' text of the decimal (-1)^neg x m x 10^-k (k <= 22, m < 10^15, m % 10 != 0 when
+ * k > 0). NUL-terminated; returns the length (at most 1 + 23 + 1 + 22 characters). */
+static size_t tf_put_decimal_f(char *out, bool neg, uint64_t m, int k)
+{
+    char *p = out;
+    if (neg)
+        *p++ = '-';
+    uint64_t ip = k < 16 ? m / tf_pow10u[k] : 0, fr = k < 16 ? m % tf_pow10u[k] : m;
+    char tmp[24];
+    char *q = tf_u64_back(tmp + sizeof tmp, ip);
+    size_t n = (size_t)(tmp + sizeof tmp - q);
+    memcpy(p, q, n);
+    p += n;
+    if (fr) {
+        *p++ = '.';
+        q = tf_u64_back(tmp + sizeof tmp, fr);
+        n = (size_t)(tmp + sizeof tmp - q);
+        for (size_t z = n; z < (size_t)k; z++)
+            *p++ = '0';
+        memcpy(p, q, n);
+        p += n;
+    }
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 /* ---- shortest float digits ---- */
@@ -105,7 +246,8 @@ static bool tf_try(double v, int n, char *dig, int *exp10)
     return tf_read(dig, n, *exp10) == v;
 }
 
-int vt_fmt_shortest_digits(double v, char digits[18], int *dp)
+/* The printf/strtod search of the design note (any finite non-zero v). */
+static int tf_shortest_search(double v, char digits[18], int *dp)
 {
     v = fabs(v);
     char dig[24];
@@ -141,6 +283,23 @@ int vt_fmt_shortest_digits(double v, char digits[18], int *dp)
     memcpy(digits, dig, (size_t)n);
     digits[n] = '\0';
     *dp = e10 + 1;
+    return n;
+}
+
+int vt_fmt_shortest_digits(double v, char digits[18], int *dp)
+{
+    uint64_t m;
+    int k;
+    if (!tf_decimal(fabs(v), &m, &k))
+        return tf_shortest_search(v, digits, dp);
+    char tmp[24];
+    char *q = tf_u64_back(tmp + sizeof tmp, m);
+    int n = (int)(tmp + sizeof tmp - q);
+    *dp = n - k;
+    while (n > 1 && q[n - 1] == '0') /* k = 0: 1500 -> "15", dp 4 */
+        n--;
+    memcpy(digits, q, (size_t)n);
+    digits[n] = '\0';
     return n;
 }
 
@@ -207,7 +366,13 @@ size_t vt_fmt_json_float(char out[VT_FMT_JSON_FLOAT_MAX], double v)
         return 0;
     }
     double a = fabs(v);
-    char fmt = a != 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f';
+    uint64_t m;
+    int k;
+    if (a == 0)
+        return tf_put_decimal_f(out, signbit(v), 0, 0);
+    if (a >= 1e-6 && tf_decimal(a, &m, &k)) /* tf_decimal: a < 1e15 < 1e21 */
+        return tf_put_decimal_f(out, signbit(v), m, k);
+    char fmt = a < 1e-6 || a >= 1e21 ? 'e' : 'f';
     size_t n = tf_format_go(out, v, fmt);
     if (fmt == 'e' && n >= 4 && out[n - 4] == 'e' && out[n - 3] == '-' && out[n - 2] == '0') {
         out[n - 2] = out[n - 1];
@@ -228,6 +393,12 @@ size_t vt_fmt_csv_float(char out[VT_FMT_CSV_FLOAT_MAX], double v)
         memcpy(out, s, n + 1);
         return n;
     }
+    uint64_t m;
+    int k;
+    if (v == 0)
+        return tf_put_decimal_f(out, signbit(v), 0, 0);
+    if (tf_decimal(fabs(v), &m, &k))
+        return tf_put_decimal_f(out, signbit(v), m, k);
     return tf_format_go(out, v, 'f');
 }
 
@@ -254,6 +425,46 @@ static size_t tf_put_int(char *out, int64_t x, int width)
     return k;
 }
 
+/* ".ddd" of nsec (0..999999999) with trailing zeros trimmed; nothing for 0. Returns the length. */
+static size_t tf_put_frac(char *out, int32_t nsec)
+{
+    if (nsec == 0)
+        return 0;
+    uint32_t u = (uint32_t)nsec;
+    int n = 9;
+    while (u % 10 == 0) {
+        u /= 10;
+        n--;
+    }
+    out[0] = '.';
+    for (int i = n; i > 0; i--) {
+        out[i] = (char)('0' + u % 10);
+        u /= 10;
+    }
+    return (size_t)n + 1;
+}
+
+/* "Z" for offset 0, else "+hh:mm" / "-hh:mm" (Go truncates the minutes toward zero). */
+static size_t tf_put_zone(char *out, int32_t offset)
+{
+    size_t k = 0;
+    if (offset == 0) {
+        out[k++] = 'Z';
+        return k;
+    }
+    int zone = offset / 60;
+    if (zone < 0) {
+        out[k++] = '-';
+        zone = -zone;
+    } else {
+        out[k++] = '+';
+    }
+    k += tf_put_int(out + k, zone / 60, 2);
+    out[k++] = ':';
+    k += tf_put_int(out + k, zone % 60, 2);
+    return k;
+}
+
 size_t vt_fmt_go_time(char out[VT_FMT_TIME_MAX], int64_t sec, int32_t nsec, int32_t offset,
                       bool frac)
 {
@@ -274,30 +485,9 @@ size_t vt_fmt_go_time(char out[VT_FMT_TIME_MAX], int64_t sec, int32_t nsec, int3
     k += tf_put_int(out + k, sod / 60 % 60, 2);
     out[k++] = ':';
     k += tf_put_int(out + k, sod % 60, 2);
-    if (frac && nsec != 0) {
-        char f[10];
-        snprintf(f, sizeof f, "%09d", (int)nsec);
-        int n = 9;
-        while (n > 0 && f[n - 1] == '0')
-            n--;
-        out[k++] = '.';
-        memcpy(out + k, f, (size_t)n);
-        k += (size_t)n;
-    }
-    if (offset == 0) {
-        out[k++] = 'Z';
-    } else {
-        int zone = offset / 60; /* Go truncates toward zero */
-        if (zone < 0) {
-            out[k++] = '-';
-            zone = -zone;
-        } else {
-            out[k++] = '+';
-        }
-        k += tf_put_int(out + k, zone / 60, 2);
-        out[k++] = ':';
-        k += tf_put_int(out + k, zone % 60, 2);
-    }
+    if (frac)
+        k += tf_put_frac(out + k, nsec);
+    k += tf_put_zone(out + k, offset);
     out[k] = '\0';
     return k;
 }
@@ -310,6 +500,70 @@ static void tf_split_ns(int64_t ns, int64_t *sec, int32_t *nsec)
         r += NS_PER_SEC;
     *nsec = (int32_t)r;
 }
+
+void vt_fmt_time_memo_init(vt_fmt_time_memo *memo)
+{
+    memset(memo, 0, sizeof *memo);
+    memo->zone_start = 0;
+    memo->zone_end = 0; /* empty: the first call looks the zone up */
+    memo->day = INT64_MIN;
+}
+
+size_t vt_fmt_rfc3339nano_memo(vt_fmt_time_memo *memo, char out[VT_FMT_TIME_MAX], int64_t ns,
+                               const vt_tz *tz)
+{
+    int64_t sec;
+    int32_t nsec;
+    tf_split_ns(ns, &sec, &nsec);
+    if (tz != memo->tz || sec < memo->zone_start || sec >= memo->zone_end) {
+        memo->tz = tz;
+        if (tz) {
+            vt_tz_lookup(tz, sec, &memo->offset, &memo->zone_start, &memo->zone_end, NULL);
+        } else {
+            memo->offset = 0;
+            memo->zone_start = INT64_MIN;
+            memo->zone_end = INT64_MAX;
+        }
+        if (!(sec >= memo->zone_start && sec < memo->zone_end)) { /* no usable interval */
+            memo->zone_start = memo->zone_end = 0;
+            memo->tz = NULL;
+            int32_t off = 0;
+            if (tz)
+                vt_tz_lookup(tz, sec, &off, NULL, NULL, NULL);
+            return vt_fmt_go_time(out, sec, nsec, off, true);
+        }
+    }
+    int64_t local = sec + memo->offset;
+    int64_t day = tf_floor_div(local, 86400);
+    int64_t sod = local - day * 86400;
+    if (day != memo->day) {
+        int64_t y;
+        unsigned mo, d;
+        vt_civil_from_days(day, &y, &mo, &d);
+        size_t k = tf_put_int(memo->date, y, 4);
+        memo->date[k++] = '-';
+        memcpy(memo->date + k, tf_digits2 + 2 * mo, 2);
+        memo->date[k + 2] = '-';
+        memcpy(memo->date + k + 3, tf_digits2 + 2 * d, 2);
+        memo->date[k + 5] = 'T';
+        memo->datelen = k + 6;
+        memo->day = day;
+    }
+    size_t k = memo->datelen;
+    memcpy(out, memo->date, k);
+    unsigned h = (unsigned)(sod / 3600), mi = (unsigned)(sod / 60 % 60), se = (unsigned)(sod % 60);
+    memcpy(out + k, tf_digits2 + 2 * h, 2);
+    out[k + 2] = ':';
+    memcpy(out + k + 3, tf_digits2 + 2 * mi, 2);
+    out[k + 5] = ':';
+    memcpy(out + k + 6, tf_digits2 + 2 * se, 2);
+    k += 8;
+    k += tf_put_frac(out + k, nsec);
+    k += tf_put_zone(out + k, memo->offset);
+    out[k] = '\0';
+    return k;
+}
+
 
 size_t vt_fmt_rfc3339nano(char out[VT_FMT_TIME_MAX], int64_t ns)
 {

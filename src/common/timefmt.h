@@ -42,6 +42,12 @@ size_t vt_fmt_csv_float(char out[VT_FMT_CSV_FLOAT_MAX], double v);
  * strconv shortest ('-1' precision) digits. */
 int vt_fmt_shortest_digits(double v, char digits[18], int *dp);
 
+/* Decimal text of an integer (what Go's strconv.FormatInt/FormatUint print). NUL-terminated;
+ * returns the length (at most 20). */
+#define VT_FMT_INT_MAX 24
+size_t vt_fmt_i64(char out[VT_FMT_INT_MAX], int64_t v);
+size_t vt_fmt_u64(char out[VT_FMT_INT_MAX], uint64_t v);
+
 /* Go time.RFC3339Nano of the instant ns, in UTC: "2024-01-01T00:00:00Z", "…:00.5Z" (fraction's
  * trailing zeros trimmed). Returns the length; NUL-terminated. */
 size_t vt_fmt_rfc3339nano(char out[VT_FMT_TIME_MAX], int64_t ns);
@@ -50,6 +56,24 @@ size_t vt_fmt_rfc3339nano(char out[VT_FMT_TIME_MAX], int64_t ns);
  * offset in effect, "+hh:mm"/"-hh:mm", or "Z" whenever that offset is 0 (Europe/London in
  * winter prints "Z"). LMT offsets with seconds print truncated: -3:06:28 -> "-03:06". */
 size_t vt_fmt_rfc3339nano_tz(char out[VT_FMT_TIME_MAX], int64_t ns, const vt_tz *tz);
+
+/* The same text as vt_fmt_rfc3339nano_tz, for a writer printing many times in a row: `memo`
+ * remembers the last calendar date printed and the zone interval of tz it fell in, so rows of
+ * one day share the calendar arithmetic and the zone lookup. A memo belongs to one writer (not
+ * thread-safe); start it with vt_fmt_time_memo_init; it may be used with any tz (a change of tz
+ * is noticed). */
+typedef struct vt_fmt_time_memo {
+    const vt_tz *tz;
+    int64_t zone_start, zone_end; /* UTC seconds [start, end) where `offset` holds; empty: none */
+    int32_t offset;
+    int64_t day;   /* the local day (days since 1970-01-01) `date` spells; INT64_MIN: none */
+    size_t datelen;
+    char date[24]; /* "2024-01-01T" */
+} vt_fmt_time_memo;
+
+void vt_fmt_time_memo_init(vt_fmt_time_memo *memo);
+size_t vt_fmt_rfc3339nano_memo(vt_fmt_time_memo *memo, char out[VT_FMT_TIME_MAX], int64_t ns,
+                               const vt_tz *tz);
 
 /* General form: UTC second sec + nsec (0..999999999), shown at offset (seconds east); with
  * frac false it is time.RFC3339 (no fraction). Years outside 0000-9999 as Go prints them. */

@@ -2880,6 +2880,16 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
                       bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
                       vt_err *err)
 {
+    return engine_read_agg_ex(e, db, series_id, field, tmin, tmax, 0, block_cb, points_cb, ctx,
+                              err);
+}
+
+vt_rc engine_read_agg_ex(engine *e, const char *db, uint64_t series_id, const char *field,
+                         int64_t tmin, int64_t tmax, unsigned flags,
+                         int (*block_cb)(void *ctx, const engine_block_agg *b),
+                         bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
+                         vt_err *err)
+{
     vt_rc rc = VT_OK;
     src *srcs = NULL, *sub = NULL;
     size_t ns = 0, ncand = 0;
@@ -2920,14 +2930,15 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
             const seg_index_entry *be = &x->r->blocks[bi];
             if (be->min_time > tmax)
                 break;
-            if (be->min_time < tmin || be->max_time > tmax ||
-                ranges_meet(x->tr, x->ntr, be->min_time, be->max_time))
+            if (ranges_meet(x->tr, x->ntr, be->min_time, be->max_time) ||
+                (!(flags & ENGINE_AGG_PARTIAL) && (be->min_time < tmin || be->max_time > tmax)))
                 continue;
             bool alone = true;
             for (size_t j = 0; j < ns && alone; j++)
                 alone = j == k || !src_may_have(&srcs[j], be->min_time, be->max_time);
-            if (alone)
-                cands[ncand++] = (agg_cand){k, bi, be->min_time, be->max_time};
+            if (alone) /* a block cut by tmin/tmax is offered over its part inside */
+                cands[ncand++] = (agg_cand){k, bi, be->min_time < tmin ? tmin : be->min_time,
+                                            be->max_time > tmax ? tmax : be->max_time};
         }
     }
     qsort(cands, ncand, sizeof *cands, cand_cmp);
@@ -2948,7 +2959,9 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
         }
         const seg_reader *r = srcs[cd->src].r;
         const seg_index_entry *be = &r->blocks[cd->bi];
-        engine_block_agg ba = {be->min_time, be->max_time, be->count, (vt_type)be->type, be->agg};
+        bool partial = be->min_time < cd->lo || be->max_time > cd->hi;
+        engine_block_agg ba = {be->min_time, be->max_time, be->count, (vt_type)be->type, be->agg,
+                               partial};
         int took = block_cb(ctx, &ba);
         if (took < 0)
             goto done;
@@ -2957,7 +2970,15 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
             rc = seg_read_block(r, cd->bi, &blk, err);
             if (rc != VT_OK)
                 goto done;
-            if (!read_emit(&rctx, &blk))
+            seg_col in = blk; /* a view of the points inside [lo, hi] */
+            if (partial) {
+                size_t from = lower_bound(blk.time, blk.n, cd->lo);
+                size_t to = cd->hi == INT64_MAX ? blk.n : lower_bound(blk.time, blk.n, cd->hi + 1);
+                in.time += from;
+                in.val = (char *)in.val + from * seg_type_size(blk.type);
+                in.n = to - from;
+            }
+            if (in.n && !read_emit(&rctx, &in))
                 goto done;
         }
         if (cd->hi == INT64_MAX)

@@ -247,12 +247,15 @@ typedef struct engine_block_agg {
     uint32_t count;
     vt_type type;
     seg_preagg agg;
+    bool partial; /* the block reaches outside [tmin, tmax]: count and agg cover points the
+                   * read does not, so they may only prove that the block cannot matter */
 } engine_block_agg;
 
 /* Like engine_read, but each segment block lying entirely inside [tmin, tmax] whose time span
  * holds no point of the same column from any other source (memtable, other segments — judged by
  * their block spans — or a tombstone) is first offered to block_cb without being decoded:
- * block_cb returns 1 = consumed, 0 = deliver its points to points_cb instead, -1 = stop.
+ * block_cb returns 1 = consumed, 0 = deliver its points (those inside [tmin, tmax]) to
+ * points_cb instead, -1 = stop.
  * Blocks and point runs are delivered in ascending time order, never overlapping; points_cb
  * returning false stops. block_cb may be NULL (then this is engine_read). */
 vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char *field,
@@ -260,6 +263,14 @@ vt_rc engine_read_agg(engine *e, const char *db, uint64_t series_id, const char 
                       int (*block_cb)(void *ctx, const engine_block_agg *b),
                       bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
                       vt_err *err);
+/* The same with flags: ENGINE_AGG_PARTIAL also offers the blocks that tmin or tmax cuts (with
+ * partial set; block_cb must then only consume a block whose points cannot matter). */
+#define ENGINE_AGG_PARTIAL 1u
+vt_rc engine_read_agg_ex(engine *e, const char *db, uint64_t series_id, const char *field,
+                         int64_t tmin, int64_t tmax, unsigned flags,
+                         int (*block_cb)(void *ctx, const engine_block_agg *b),
+                         bool (*points_cb)(void *ctx, const engine_points *pts), void *ctx,
+                         vt_err *err);
 
 typedef struct engine_stats {
     uint64_t series;

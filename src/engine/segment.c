@@ -1,22 +1,24 @@
 /*
  * engine/segment.c — segment files.
  *
- * NOTES ON THE SEGMENT FILE FORMAT (version 3; docs/format/segment.md has the same)
+ * NOTES ON THE SEGMENT FILE FORMAT (version 4, written; version 3, still read;
+ * docs/format/segment.md has the same, with tables)
  *
  * A segment is an immutable file holding columns of one database. All integers are
  * little-endian; "uvarint" is LEB128, zz() zigzag. A file is laid out as
  *
- *     header | block 0 | block 1 | ... | series section | index | footer
+ *     header | block 0 | block 1 | ... | meta (series section + index) | footer
  *
  * The header is 16 bytes:
  *     0   4  magic "VSEG"
- *     4   2  version (3)
+ *     4   2  version (4; 3 for files of older releases)
  *     6   2  flags (0)
  *     8   8  segment id (also in the file name)
  *
- * A block holds up to block_points points of one column (series id, field), time-ascending
- * with unique times. Blocks are contiguous: block 0 starts at 16, each next one where the
- * previous ends, the last ends at the series section. A block of length L is
+ * BLOCKS (the same in versions 3 and 4). A block holds up to block_points points of one
+ * column (series id, field), time-ascending with unique times. Blocks are contiguous: block 0
+ * starts at 16, each next one where the previous ends, the last ends at the meta section. A
+ * block of length L is
  *     uvarint ts_len (>= 1) | ts_len bytes: encoded timestamps (engine/encoding.h: tag byte +
  *     payload) | L - 4 - len(uvarint) - ts_len (>= 1) bytes: encoded values | u32 CRC-32C
  * where the CRC covers the block's identity taken from its index entry (series id u64, field
@@ -24,49 +26,84 @@
  * bytes [0, L-4). Nothing else is stored in the block: the index has the rest, and the
  * identity in the CRC catches a block read through the wrong entry.
  *
- * The series section lists each series of the segment, ascending by id:
- *     u32 nseries, then per series:
- *       u64 id, uvarint len + measurement, uvarint ntags, ntags x (uvarint len + key,
- *       uvarint len + value) sorted by key, uvarint nfields, nfields x (u8 type, uvarint len +
- *       name) sorted by name (bytewise)
+ * VERSION 4 META. The series section and the index are one byte string ("meta"), stored as is
+ * or as one zstd frame (whichever is smaller; the footer says which):
  *
- * The index has one entry per block, sorted by (series id, field number, min time):
- *     uvarint series id - previous series id | uvarint field number | u8 type |
- *     uvarint count | uvarint L | uvarint zz(min time - previous max time) |
- *     uvarint max time - min time | pre-aggregates (by type, below)
- * ("previous" is the previous entry; 0 for the first; time arithmetic wraps modulo 2^64).
- * The block offset is implied by the lengths. Parsed once on open into seg_index_entry[].
- * Pre-aggregates of the block's values (version 3; semantics in segment.h, seg_preagg):
- *     float:    uvarint nan_count | f64 sum | f64 min | f64 max   (raw IEEE bits, LE; over the
- *               non-NaN values, sum folded in time order from -0.0; all NaN: -0.0, +Inf, -Inf)
- *     integer:  u8 flags (bit 0: sum overflowed int64; other bits 0) | uvarint zz(sum mod 2^64)
- *               | uvarint zz(min) | uvarint max - min
- *     unsigned: u8 flags (bit 0: sum overflowed uint64) | uvarint sum mod 2^64 | uvarint min |
- *               uvarint max - min
- *     boolean:  uvarint number of true values
- *     string:   nothing
- * (a float entry costs 25 bytes more, an integer one 4..31, a boolean one 1..3.) The index CRC
- * covers them; the block CRC does not (they are checked against the decoded values instead).
+ *   Series section: uvarint nseries, then per series ascending by id:
+ *       uvarint id - previous id (the first: the id; later ones >= 1), uvarint len +
+ *       measurement, uvarint ntags, ntags x (uvarint len + key, uvarint len + value) sorted by
+ *       key, uvarint nfields (>= 1), nfields x (u8 type, uvarint len + name) sorted by name
  *
- * The footer is the last 32 bytes:
- *     0   8  offset of the series section
- *     8   8  offset of the index (the index ends where the footer begins)
- *    16   4  number of blocks
- *    20   4  CRC-32C of the bytes [series offset, footer offset) (series section + index)
- *    24   4  CRC-32C of footer bytes [0, 24)
- *    28   4  magic "VSGF"
+ *   Index: one entry per block, sorted by (series id, field number, min time):
+ *       uvarint series id - previous series id | uvarint field number |
+ *       u8 type (bits 0-2) + time scale e (bits 3-7, 0..18) | uvarint count | uvarint L |
+ *       uvarint zz((min time - previous max time) / 10^e) | uvarint (max time - min time) / 10^e |
+ *       pre-aggregates (by type) | selector times
+ *     ("previous" = the previous entry; 0 for the first; differences wrap modulo 2^64.) e is
+ *     the largest power of ten (<= 18) dividing every time difference of the entry, so
+ *     hourly nanosecond times cost 1-3 bytes each instead of 6-8.
+ *     Pre-aggregates (semantics in segment.h, seg_preagg):
+ *       float:    uvarint nan_count, then
+ *                 all NaN: f64 first | f64 last (sum -0.0, min +Inf, max -Inf implied)
+ *                 else: u8 fmt (bits 0-4: d, 0..22 = decimal digits, 31 = raw; bit 5: sum
+ *                 raw; bits 6-7: 0), then
+ *                   decimal (d): uvarint zz(Mmin) | uvarint Mmax - Mmin | uvarint Mfirst - Mmin
+ *                     | uvarint Mlast - Mmin, where value = (double)M / 10^d bit for bit
+ *                     (|M| <= 2^53), and unless bit 5: the sum as uvarint zz(S) | uvarint
+ *                     zz(bits(sum) - bits((double)S / 10^d)) (a correction in units in the
+ *                     last place, modulo 2^64); with bit 5: f64 sum
+ *                   raw (31): f64 min | f64 max | f64 first | f64 last | f64 sum
+ *       integer:  u8 flags (bit 0: sum overflowed) | uvarint zz(sum) | uvarint zz(min) |
+ *                 uvarint max - min | uvarint first - min | uvarint last - min
+ *       unsigned: u8 flags | uvarint sum | uvarint min | uvarint max - min | uvarint first - min
+ *                 | uvarint last - min
+ *       boolean:  uvarint true count | u8 (bit 0: first, bit 1: last; other bits 0)
+ *       string:   nothing
+ *     Selector times, present when the type is not string, count > 1 and (float) not every
+ *     value is NaN: uvarint (min_at - min time) / 10^e | uvarint (max_at - min time) / 10^e.
+ *     Absent: count = 1 gives min_at = max_at = min time; string and all-NaN blocks leave
+ *     them 0.
  *
- * INVARIANTS checked on open: magics and version; footer CRC; 16 <= series offset <= index
- * offset; section CRC; series ids strictly ascending, field names strictly ascending per
- * series; the index holds exactly nblocks entries and nothing after them; the blocks tile
- * [16, series offset) exactly, each of length >= 7; each entry names an existing series and
+ *   Footer, the last 44 bytes:
+ *     0   8  offset of the meta section (where the blocks end)
+ *     8   8  decoded meta length
+ *    16   8  series section length (in the decoded meta; the index follows it)
+ *    24   4  number of blocks
+ *    28   1  meta encoding: 0 = stored, 1 = one zstd frame
+ *    29   3  reserved (0)
+ *    32   4  CRC-32C of the stored meta bytes [meta offset, footer offset)
+ *    36   4  CRC-32C of footer bytes [0, 36)
+ *    40   4  magic "VSGF"
+ *
+ * VERSION 3 (read only; written by seg_writer_begin_version for tests): the same blocks, then
+ *   Series section: u32 nseries, then per series: u64 id, then as in version 4.
+ *   Index entries: uvarint series id delta | uvarint field number | u8 type | uvarint count |
+ *     uvarint L | uvarint zz(min time - previous max time) | uvarint max time - min time |
+ *     float: uvarint nan_count | f64 sum | f64 min | f64 max; integer: u8 flags | uvarint
+ *     zz(sum) | uvarint zz(min) | uvarint max - min; unsigned: u8 flags | uvarint sum |
+ *     uvarint min | uvarint max - min; boolean: uvarint true count; string: nothing. No
+ *     selector statistics (has_selectors = false).
+ *   Footer (32 bytes): u64 series offset | u64 index offset | u32 nblocks | u32 CRC-32C of
+ *     [series offset, footer offset) | u32 CRC-32C of footer [0, 24) | magic "VSGF".
+ *
+ * The meta CRC covers the pre-aggregates; the block CRC does not (they are checked against
+ * the decoded values instead). A reader decodes the meta once on open (a zstd meta into a
+ * buffer the reader owns; series names and tags point into it).
+ *
+ * INVARIANTS checked on open: magics and version; footer CRC; offsets in range; meta CRC;
+ * (v4) encoding known, reserved bytes 0, zstd frame decodes to exactly the stated length,
+ * series length <= meta length; series ids strictly ascending, field names strictly ascending
+ * per series; the index holds exactly nblocks entries and nothing after them; the blocks tile
+ * [16, meta offset) exactly, each of length >= 7; each entry names an existing series and
  * field with the field's type, has 1 <= count <= 2^20, min <= max, max - min >= count - 1
- * (and = 0 exactly when count = 1), and the blocks of one column do not overlap in time;
- * pre-aggregates: nan_count and true count <= count, flags in {0, 1}, integer/unsigned
- * min + (max - min) does not overflow, float min <= max (neither NaN) unless all are NaN. On
- * every block read: CRC (with the identity), column lengths, times strictly ascending and
- * equal to min/max at the ends, values decode to exactly count values, and the pre-aggregates
- * recomputed from the values equal the index entry's bit for bit.
+ * (and = 0 exactly when count = 1), no scaled time difference overflows, and the blocks of one
+ * column do not overlap in time; pre-aggregates: nan_count and true count <= count, flags in
+ * {0, 1}, min + (max - min) does not overflow, first/last - min <= max - min, float min <= max
+ * (neither NaN) unless all are NaN, decimal mantissas within 2^53, selector times within
+ * [min time, max time]. On every block read: CRC (with the identity), column lengths, times
+ * strictly ascending and equal to min/max at the ends, values decode to exactly count values,
+ * and the pre-aggregates (selector statistics included, for v4) recomputed from the values
+ * equal the index entry's bit for bit.
  */
 #include "engine/segment.h"
 
@@ -80,17 +117,27 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "common/crc32c.h"
 #include "engine/encoding.h"
 
 #define SEG_MAGIC "VSEG"
 #define SEG_FOOTER_MAGIC "VSGF"
-#define SEG_VERSION 3
+#define SEG_VERSION 4    /* written */
+#define SEG_VERSION_V3 3 /* still read */
 #define SEG_HEADER_LEN 16
 #define SEG_BLOCK_MIN 7 /* uvarint ts_len, two tags, CRC */
 #define SEG_INDEX_MIN 7 /* smallest index entry */
-#define SEG_FOOTER_LEN 32
+#define SEG_FOOTER_LEN_V3 32
+#define SEG_FOOTER_LEN_V4 44
+#define SEG_META_STORED 0
+#define SEG_META_ZSTD 1
+#define SEG_META_LEVEL 3             /* zstd level of the meta section */
+#define SEG_META_MAX ((size_t)1 << 31) /* decoded meta bound (a reader allocates it) */
+#define SEG_TSCALE_MAX 18
+#define SEG_FMT_RAW 31
+#define SEG_FMT_SUM_RAW 0x20
 #define SEG_PENDING_FLUSH (1u << 20)
 
 /* ---- columns ---- */
@@ -204,14 +251,17 @@ void seg_col_fix_strings(seg_col *c)
 
 /* ---- pre-aggregates ---- */
 
-void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
+void seg_preagg_compute(vt_type t, const int64_t *time, const void *val, size_t n,
+                        seg_preagg *out)
 {
     memset(out, 0, sizeof *out);
+    out->has_selectors = true;
     switch (t) {
     case VT_TYPE_FLOAT: {
         const double *v = val;
         double sum = -0.0, mn = INFINITY, mx = -INFINITY;
         uint32_t nan = 0;
+        bool have = false;
         for (size_t i = 0; i < n; i++) {
             double x = v[i];
             if (isnan(x)) {
@@ -219,15 +269,25 @@ void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
                 continue;
             }
             sum += x;
-            if (x < mn)
+            /* the first non-NaN value sets both: +Inf / -Inf alone still get their time */
+            if (!have || x < mn) {
                 mn = x;
-            if (x > mx)
+                out->min_at = time[i];
+            }
+            if (!have || x > mx) {
                 mx = x;
+                out->max_at = time[i];
+            }
+            have = true;
         }
         out->sum.f = sum;
         out->min.f = mn;
         out->max.f = mx;
         out->nan_count = nan;
+        if (n) { /* bits copied: NaN payloads kept */
+            memcpy(&out->first.u, &v[0], sizeof(double));
+            memcpy(&out->last.u, &v[n - 1], sizeof(double));
+        }
         break;
     }
     case VT_TYPE_INT: {
@@ -238,14 +298,22 @@ void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
             if (__builtin_add_overflow(sum, v[i], &r)) /* r holds the wrapped sum */
                 carry += v[i] < 0 ? -1 : 1;
             sum = r;
-            if (i == 0 || v[i] < out->min.i)
+            if (i == 0 || v[i] < out->min.i) {
                 out->min.i = v[i];
-            if (i == 0 || v[i] > out->max.i)
+                out->min_at = time[i];
+            }
+            if (i == 0 || v[i] > out->max.i) {
                 out->max.i = v[i];
+                out->max_at = time[i];
+            }
         }
         /* exact sum = sum + carry * 2^64, inside int64 exactly when carry == 0 */
         out->sum.i = sum;
         out->sum_overflow = carry != 0;
+        if (n) {
+            out->first.i = v[0];
+            out->last.i = v[n - 1];
+        }
         break;
     }
     case VT_TYPE_UINT: {
@@ -254,20 +322,42 @@ void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
         for (size_t i = 0; i < n; i++) {
             if (__builtin_add_overflow(sum, v[i], &sum))
                 out->sum_overflow = true;
-            if (i == 0 || v[i] < out->min.u)
+            if (i == 0 || v[i] < out->min.u) {
                 out->min.u = v[i];
-            if (i == 0 || v[i] > out->max.u)
+                out->min_at = time[i];
+            }
+            if (i == 0 || v[i] > out->max.u) {
                 out->max.u = v[i];
+                out->max_at = time[i];
+            }
         }
         out->sum.u = sum;
+        if (n) {
+            out->first.u = v[0];
+            out->last.u = v[n - 1];
+        }
         break;
     }
     case VT_TYPE_BOOL: {
         const bool *v = val;
         uint32_t k = 0;
-        for (size_t i = 0; i < n; i++)
+        bool mn = true, mx = false;
+        for (size_t i = 0; i < n; i++) {
             k += v[i] ? 1u : 0u;
+            if (i == 0 || (!v[i] && mn)) { /* min: the first false (else the first true) */
+                mn = v[i];
+                out->min_at = time[i];
+            }
+            if (i == 0 || (v[i] && !mx)) { /* max: the first true (else the first false) */
+                mx = v[i];
+                out->max_at = time[i];
+            }
+        }
         out->true_count = k;
+        if (n) {
+            out->first.u = v[0] ? 1 : 0;
+            out->last.u = v[n - 1] ? 1 : 0;
+        }
         break;
     }
     default:
@@ -277,16 +367,34 @@ void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out)
 
 bool seg_preagg_equal(const seg_preagg *a, const seg_preagg *b)
 {
-    return a->sum.u == b->sum.u && a->min.u == b->min.u && a->max.u == b->max.u &&
-           a->nan_count == b->nan_count && a->true_count == b->true_count &&
-           a->sum_overflow == b->sum_overflow;
+    if (a->sum.u != b->sum.u || a->min.u != b->min.u || a->max.u != b->max.u ||
+        a->nan_count != b->nan_count || a->true_count != b->true_count ||
+        a->sum_overflow != b->sum_overflow || a->has_selectors != b->has_selectors)
+        return false;
+    return !a->has_selectors || (a->first.u == b->first.u && a->last.u == b->last.u &&
+                                 a->min_at == b->min_at && a->max_at == b->max_at);
 }
 
-static void put_f64(vt_buf *b, double x)
+/* Turns computed pre-aggregates into what a version 3 entry holds (no selector statistics). */
+static void preagg_drop_selectors(seg_preagg *a)
+{
+    a->has_selectors = false;
+    a->first.u = a->last.u = 0;
+    a->min_at = a->max_at = 0;
+}
+
+static uint64_t f64_bits(double x)
 {
     uint64_t u;
     memcpy(&u, &x, sizeof u);
-    vt_buf_put_u64(b, u);
+    return u;
+}
+
+static double f64_from(uint64_t u)
+{
+    double x;
+    memcpy(&x, &u, sizeof x);
+    return x;
 }
 
 static bool read_f64(vt_reader *rd, double *x)
@@ -294,12 +402,78 @@ static bool read_f64(vt_reader *rd, double *x)
     uint64_t u;
     if (!vt_read_u64(rd, &u))
         return false;
-    memcpy(x, &u, sizeof u);
+    *x = f64_from(u);
     return true;
 }
 
-/* Appends index entry e (prev_sid / prev_max: the previous entry's, 0 for the first). */
-static void index_put(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid, int64_t prev_max)
+static unsigned uvarint_len(uint64_t v)
+{
+    unsigned n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static const uint64_t pow10_u[SEG_TSCALE_MAX + 1] = {1ull,
+                                                    10ull,
+                                                    100ull,
+                                                    1000ull,
+                                                    10000ull,
+                                                    100000ull,
+                                                    1000000ull,
+                                                    10000000ull,
+                                                    100000000ull,
+                                                    1000000000ull,
+                                                    10000000000ull,
+                                                    100000000000ull,
+                                                    1000000000000ull,
+                                                    10000000000000ull,
+                                                    100000000000000ull,
+                                                    1000000000000000ull,
+                                                    10000000000000000ull,
+                                                    100000000000000000ull,
+                                                    1000000000000000000ull};
+#define SEG_DEC_MAX 22 /* 10^22 is the largest power of ten exact in a double */
+static const double pow10_f[SEG_DEC_MAX + 1] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+#define SEG_TWO53 ((int64_t)1 << 53)
+
+/* M with (double)M / 10^d == x bit for bit and |M| <= 2^53, or false (NaN, Inf, -0.0, too
+ * many digits). */
+static bool dec_of(double x, unsigned d, int64_t *m)
+{
+    double y = x * pow10_f[d];
+    if (!(y >= -9007199254740992.0 && y <= 9007199254740992.0))
+        return false;
+    int64_t i = (int64_t)(y < 0 ? y - 0.5 : y + 0.5);
+    uint64_t want = f64_bits(x);
+    for (int k = 0; k < 3; k++) {
+        int64_t c = k == 0 ? i : k == 1 ? i + 1 : i - 1;
+        if (c >= -SEG_TWO53 && c <= SEG_TWO53 && f64_bits((double)c / pow10_f[d]) == want) {
+            *m = c;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does the entry store selector times (see the format notes)? */
+static bool has_sel_times(uint8_t ty, uint64_t count, uint64_t nan)
+{
+    return ty != VT_TYPE_STRING && count > 1 && !(ty == VT_TYPE_FLOAT && nan == count);
+}
+
+static uint64_t mag(int64_t x)
+{
+    return x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+}
+
+/* Version 3 entry (prev_sid / prev_max: the previous entry's, 0 for the first). */
+static void index_put_v3(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid,
+                         int64_t prev_max)
 {
     vt_buf_put_uvarint(b, e->series_id - prev_sid);
     vt_buf_put_uvarint(b, e->field_no);
@@ -312,9 +486,9 @@ static void index_put(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid, in
     switch (e->type) {
     case VT_TYPE_FLOAT:
         vt_buf_put_uvarint(b, a->nan_count);
-        put_f64(b, a->sum.f);
-        put_f64(b, a->min.f);
-        put_f64(b, a->max.f);
+        vt_buf_put_u64(b, a->sum.u);
+        vt_buf_put_u64(b, a->min.u);
+        vt_buf_put_u64(b, a->max.u);
         break;
     case VT_TYPE_INT:
         vt_buf_putc(b, a->sum_overflow ? 1 : 0);
@@ -336,25 +510,132 @@ static void index_put(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid, in
     }
 }
 
-/* An index entry as stored, before validation. */
+/* Float pre-aggregates of a version 4 entry (not all NaN). */
+static void put_float_v4(vt_buf *b, const seg_preagg *a)
+{
+    int64_t m[4];
+    const double v[4] = {a->min.f, a->max.f, f64_from(a->first.u), f64_from(a->last.u)};
+    unsigned d = 0;
+    for (; d <= SEG_DEC_MAX; d++) {
+        int k = 0;
+        while (k < 4 && dec_of(v[k], d, &m[k]))
+            k++;
+        if (k == 4)
+            break;
+    }
+    if (d > SEG_DEC_MAX) {
+        vt_buf_putc(b, SEG_FMT_RAW);
+        vt_buf_put_u64(b, a->min.u);
+        vt_buf_put_u64(b, a->max.u);
+        vt_buf_put_u64(b, a->first.u);
+        vt_buf_put_u64(b, a->last.u);
+        vt_buf_put_u64(b, a->sum.u);
+        return;
+    }
+    /* the sum as a decimal S plus a correction in ulps, when that is shorter than 8 bytes */
+    bool sum_raw = true;
+    int64_t S = 0;
+    uint64_t corr = 0;
+    double y = a->sum.f * pow10_f[d];
+    if (isfinite(a->sum.f) && y > -4.0e18 && y < 4.0e18) {
+        S = (int64_t)(y < 0 ? y - 0.5 : y + 0.5);
+        corr = vt_zigzag((int64_t)(a->sum.u - f64_bits((double)S / pow10_f[d])));
+        sum_raw = uvarint_len(vt_zigzag(S)) + uvarint_len(corr) >= 8;
+    }
+    vt_buf_putc(b, (uint8_t)(d | (sum_raw ? SEG_FMT_SUM_RAW : 0)));
+    vt_buf_put_uvarint(b, vt_zigzag(m[0]));
+    for (int k = 1; k < 4; k++)
+        vt_buf_put_uvarint(b, (uint64_t)(m[k] - m[0]));
+    if (sum_raw) {
+        vt_buf_put_u64(b, a->sum.u);
+    } else {
+        vt_buf_put_uvarint(b, vt_zigzag(S));
+        vt_buf_put_uvarint(b, corr);
+    }
+}
+
+/* Version 4 entry (see the format notes). */
+static void index_put_v4(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid,
+                         int64_t prev_max)
+{
+    const seg_preagg *a = &e->agg;
+    int64_t dmin = (int64_t)((uint64_t)e->min_time - (uint64_t)prev_max);
+    uint64_t span = (uint64_t)e->max_time - (uint64_t)e->min_time;
+    bool times = has_sel_times(e->type, e->count, a->nan_count);
+    uint64_t dmin_at = times ? (uint64_t)a->min_at - (uint64_t)e->min_time : 0;
+    uint64_t dmax_at = times ? (uint64_t)a->max_at - (uint64_t)e->min_time : 0;
+    unsigned sc = 0;
+    while (sc < SEG_TSCALE_MAX) {
+        uint64_t p = pow10_u[sc + 1];
+        if (mag(dmin) % p || span % p || dmin_at % p || dmax_at % p)
+            break;
+        sc++;
+    }
+    uint64_t p = pow10_u[sc];
+    vt_buf_put_uvarint(b, e->series_id - prev_sid);
+    vt_buf_put_uvarint(b, e->field_no);
+    vt_buf_putc(b, (uint8_t)(e->type | sc << 3));
+    vt_buf_put_uvarint(b, e->count);
+    vt_buf_put_uvarint(b, e->length);
+    vt_buf_put_uvarint(b, vt_zigzag(dmin / (int64_t)p));
+    vt_buf_put_uvarint(b, span / p);
+    switch (e->type) {
+    case VT_TYPE_FLOAT:
+        vt_buf_put_uvarint(b, a->nan_count);
+        if (a->nan_count == e->count) {
+            vt_buf_put_u64(b, a->first.u);
+            vt_buf_put_u64(b, a->last.u);
+        } else {
+            put_float_v4(b, a);
+        }
+        break;
+    case VT_TYPE_INT:
+    case VT_TYPE_UINT:
+        vt_buf_putc(b, a->sum_overflow ? 1 : 0);
+        vt_buf_put_uvarint(b, e->type == VT_TYPE_INT ? vt_zigzag(a->sum.i) : a->sum.u);
+        vt_buf_put_uvarint(b, e->type == VT_TYPE_INT ? vt_zigzag(a->min.i) : a->min.u);
+        vt_buf_put_uvarint(b, a->max.u - a->min.u);
+        vt_buf_put_uvarint(b, a->first.u - a->min.u);
+        vt_buf_put_uvarint(b, a->last.u - a->min.u);
+        break;
+    case VT_TYPE_BOOL:
+        vt_buf_put_uvarint(b, a->true_count);
+        vt_buf_putc(b, (uint8_t)((a->first.u ? 1 : 0) | (a->last.u ? 2 : 0)));
+        break;
+    default:
+        break;
+    }
+    if (times) {
+        vt_buf_put_uvarint(b, dmin_at / p);
+        vt_buf_put_uvarint(b, dmax_at / p);
+    }
+}
+
+/* An index entry as stored, before validation; times already unscaled (v4). */
 typedef struct raw_entry {
-    uint64_t dsid, fno, cnt, len, dmin, span;
+    uint64_t dsid, fno, cnt, len, span;
+    int64_t dmin;
     uint8_t ty;
     uint8_t flags;
-    uint64_t nan, ntrue, delta; /* float NaN count, boolean true count, max - min */
-    seg_preagg agg;             /* sum and min (float: also max) as stored */
+    uint64_t nan, ntrue, delta;     /* float NaN count, boolean true count, max - min */
+    uint64_t dfirst, dlast;         /* v4 integer/unsigned: first - min, last - min */
+    uint64_t dmin_at, dmax_at;      /* v4: selector times - min time */
+    bool times;                     /* v4: selector times stored */
+    bool bad;                       /* v4: a value out of its range (scaled time, mantissa) */
+    seg_preagg agg;                 /* as stored: sum and min (float: all but NaN count) */
 } raw_entry;
 
-/* Reads one index entry; false when truncated. Unknown types carry no pre-aggregates. */
-static bool index_read(vt_reader *ir, raw_entry *x)
+/* Reads one version 3 entry; false when truncated. Unknown types carry no pre-aggregates. */
+static bool index_read_v3(vt_reader *ir, raw_entry *x)
 {
     memset(x, 0, sizeof *x);
+    uint64_t u;
     if (!vt_read_uvarint(ir, &x->dsid) || !vt_read_uvarint(ir, &x->fno) ||
         !vt_read_u8(ir, &x->ty) || !vt_read_uvarint(ir, &x->cnt) ||
-        !vt_read_uvarint(ir, &x->len) || !vt_read_uvarint(ir, &x->dmin) ||
+        !vt_read_uvarint(ir, &x->len) || !vt_read_uvarint(ir, &u) ||
         !vt_read_uvarint(ir, &x->span))
         return false;
-    uint64_t u;
+    x->dmin = vt_unzigzag(u);
     switch (x->ty) {
     case VT_TYPE_FLOAT:
         return vt_read_uvarint(ir, &x->nan) && read_f64(ir, &x->agg.sum.f) &&
@@ -377,37 +658,188 @@ static bool index_read(vt_reader *ir, raw_entry *x)
     }
 }
 
-/* Validates the stored pre-aggregates of x against its type and count (count already checked)
- * and completes x->agg; false when they cannot be right. */
-static bool preagg_finish(raw_entry *x)
+/* Float pre-aggregates of a version 4 entry that is not all NaN. */
+static bool read_float_v4(vt_reader *ir, raw_entry *x)
 {
     seg_preagg *a = &x->agg;
+    uint8_t fmt;
+    if (!vt_read_u8(ir, &fmt))
+        return false;
+    unsigned d = fmt & 0x1f;
+    if (d == SEG_FMT_RAW) {
+        if (fmt != SEG_FMT_RAW)
+            x->bad = true;
+        return vt_read_u64(ir, &a->min.u) && vt_read_u64(ir, &a->max.u) &&
+               vt_read_u64(ir, &a->first.u) && vt_read_u64(ir, &a->last.u) &&
+               vt_read_u64(ir, &a->sum.u);
+    }
+    uint64_t z, dv[3];
+    if (!vt_read_uvarint(ir, &z) || !vt_read_uvarint(ir, &dv[0]) ||
+        !vt_read_uvarint(ir, &dv[1]) || !vt_read_uvarint(ir, &dv[2]))
+        return false;
+    int64_t m0 = vt_unzigzag(z);
+    if (d > SEG_DEC_MAX || (fmt & ~(SEG_FMT_SUM_RAW | 0x1f)) || m0 < -SEG_TWO53 ||
+        m0 > SEG_TWO53 || dv[0] > (uint64_t)(SEG_TWO53 - m0) || dv[1] > dv[0] ||
+        dv[2] > dv[0]) {
+        x->bad = true;
+        d = 0;
+        m0 = 0;
+        dv[0] = dv[1] = dv[2] = 0;
+    }
+    double p = pow10_f[d];
+    a->min.f = (double)m0 / p;
+    a->max.f = (double)(m0 + (int64_t)dv[0]) / p;
+    a->first.u = f64_bits((double)(m0 + (int64_t)dv[1]) / p);
+    a->last.u = f64_bits((double)(m0 + (int64_t)dv[2]) / p);
+    if (fmt & SEG_FMT_SUM_RAW)
+        return vt_read_u64(ir, &a->sum.u);
+    uint64_t corr;
+    if (!vt_read_uvarint(ir, &z) || !vt_read_uvarint(ir, &corr))
+        return false;
+    a->sum.u = f64_bits((double)vt_unzigzag(z) / p) + (uint64_t)vt_unzigzag(corr);
+    return true;
+}
+
+/* Reads one version 4 entry; false when truncated (x->bad: a value out of range). */
+static bool index_read_v4(vt_reader *ir, raw_entry *x)
+{
+    memset(x, 0, sizeof *x);
+    uint64_t zmin, sspan;
+    uint8_t tt;
+    if (!vt_read_uvarint(ir, &x->dsid) || !vt_read_uvarint(ir, &x->fno) ||
+        !vt_read_u8(ir, &tt) || !vt_read_uvarint(ir, &x->cnt) ||
+        !vt_read_uvarint(ir, &x->len) || !vt_read_uvarint(ir, &zmin) ||
+        !vt_read_uvarint(ir, &sspan))
+        return false;
+    x->ty = tt & 7;
+    unsigned sc = tt >> 3;
+    if (sc > SEG_TSCALE_MAX) {
+        x->bad = true;
+        sc = 0;
+    }
+    uint64_t p = pow10_u[sc];
+    int64_t q = vt_unzigzag(zmin);
+    if ((sc > 0 && mag(q) > (uint64_t)INT64_MAX / p) || sspan > UINT64_MAX / p) {
+        x->bad = true; /* (scale 1: any difference, INT64_MIN included, as in version 3) */
+    } else {
+        x->dmin = (int64_t)((uint64_t)q * p);
+        x->span = sspan * p;
+    }
+    seg_preagg *a = &x->agg;
+    switch (x->ty) {
+    case VT_TYPE_FLOAT:
+        if (!vt_read_uvarint(ir, &x->nan))
+            return false;
+        if (x->nan == x->cnt) {
+            a->min.f = INFINITY;
+            a->max.f = -INFINITY;
+            a->sum.f = -0.0;
+            if (!vt_read_u64(ir, &a->first.u) || !vt_read_u64(ir, &a->last.u))
+                return false;
+        } else if (!read_float_v4(ir, x)) {
+            return false;
+        }
+        break;
+    case VT_TYPE_INT:
+    case VT_TYPE_UINT:
+        if (!vt_read_u8(ir, &x->flags) || !vt_read_uvarint(ir, &a->sum.u) ||
+            !vt_read_uvarint(ir, &a->min.u) || !vt_read_uvarint(ir, &x->delta) ||
+            !vt_read_uvarint(ir, &x->dfirst) || !vt_read_uvarint(ir, &x->dlast))
+            return false;
+        if (x->ty == VT_TYPE_INT) {
+            a->sum.i = vt_unzigzag(a->sum.u);
+            a->min.i = vt_unzigzag(a->min.u);
+        }
+        break;
+    case VT_TYPE_BOOL:
+        if (!vt_read_uvarint(ir, &x->ntrue) || !vt_read_u8(ir, &x->flags))
+            return false;
+        break;
+    default:
+        break;
+    }
+    x->times = has_sel_times(x->ty, x->cnt, x->nan);
+    if (x->times) {
+        if (!vt_read_uvarint(ir, &x->dmin_at) || !vt_read_uvarint(ir, &x->dmax_at))
+            return false;
+        if (x->dmin_at > sspan || x->dmax_at > sspan)
+            x->bad = true;
+        x->dmin_at *= p; /* <= span: no overflow */
+        x->dmax_at *= p;
+    }
+    return true;
+}
+
+static bool index_read(unsigned version, vt_reader *ir, raw_entry *x)
+{
+    return version == SEG_VERSION_V3 ? index_read_v3(ir, x) : index_read_v4(ir, x);
+}
+
+/* Validates the stored pre-aggregates of x against its type and count (count already checked)
+ * and completes them into e->agg (e: time range set); false when they cannot be right. */
+static bool preagg_finish(unsigned version, raw_entry *x, seg_index_entry *e)
+{
+    seg_preagg *a = &x->agg;
+    bool ok = true;
     switch (x->ty) {
     case VT_TYPE_FLOAT:
         if (x->nan > x->cnt)
             return false;
         a->nan_count = (uint32_t)x->nan;
-        return x->nan == x->cnt || (!isnan(a->min.f) && !isnan(a->max.f) && a->min.f <= a->max.f);
+        ok = x->nan == x->cnt || (!isnan(a->min.f) && !isnan(a->max.f) && a->min.f <= a->max.f);
+        break;
     case VT_TYPE_INT:
         if (x->flags > 1 || x->delta > (uint64_t)INT64_MAX - (uint64_t)a->min.i)
             return false;
         a->sum_overflow = x->flags != 0;
         a->max.u = a->min.u + x->delta;
-        return true;
+        break;
     case VT_TYPE_UINT:
         if (x->flags > 1 || x->delta > UINT64_MAX - a->min.u)
             return false;
         a->sum_overflow = x->flags != 0;
         a->max.u = a->min.u + x->delta;
-        return true;
+        break;
     case VT_TYPE_BOOL:
         if (x->ntrue > x->cnt)
             return false;
         a->true_count = (uint32_t)x->ntrue;
-        return true;
+        break;
     default:
-        return true;
+        break;
     }
+    if (!ok || version == SEG_VERSION_V3) {
+        e->agg = *a;
+        return ok;
+    }
+    if (x->bad)
+        return false;
+    a->has_selectors = true;
+    switch (x->ty) {
+    case VT_TYPE_INT:
+    case VT_TYPE_UINT:
+        if (x->dfirst > x->delta || x->dlast > x->delta)
+            return false;
+        a->first.u = a->min.u + x->dfirst;
+        a->last.u = a->min.u + x->dlast;
+        break;
+    case VT_TYPE_BOOL:
+        if (x->flags > 3)
+            return false;
+        a->first.u = x->flags & 1;
+        a->last.u = x->flags >> 1;
+        break;
+    default:
+        break;
+    }
+    if (x->times) {
+        a->min_at = (int64_t)((uint64_t)e->min_time + x->dmin_at);
+        a->max_at = (int64_t)((uint64_t)e->min_time + x->dmax_at);
+    } else if (x->ty != VT_TYPE_STRING && !(x->ty == VT_TYPE_FLOAT && x->nan == x->cnt)) {
+        a->min_at = a->max_at = e->min_time; /* a single point */
+    }
+    e->agg = *a;
+    return true;
 }
 
 /* ---- writer ---- */
@@ -426,10 +858,21 @@ static vt_rc writer_drain(seg_writer *w, vt_err *err)
 vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, size_t block_points,
                        vt_err *err)
 {
+    return seg_writer_begin_version(w, path, segment_id, block_points, SEG_VERSION, err);
+}
+
+vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment_id,
+                               size_t block_points, unsigned version, vt_err *err)
+{
     memset(w, 0, sizeof *w);
     vt_buf_init(&w->pending);
     vt_buf_init(&w->ts);
     vt_buf_init(&w->vals);
+    if (version != SEG_VERSION && version != SEG_VERSION_V3)
+        return vt_err_set(err, VT_EINVAL, "segment %s: cannot write format version %u", path,
+                          version);
+    w->version = version;
+    w->meta_level = SEG_META_LEVEL;
     w->block_points = block_points == 0 ? 4096 : block_points;
     if (w->block_points > SEG_MAX_BLOCK_POINTS)
         w->block_points = SEG_MAX_BLOCK_POINTS;
@@ -438,7 +881,7 @@ vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, siz
         return rc;
     w->open = true;
     vt_buf_append(&w->pending, SEG_MAGIC, 4);
-    vt_buf_put_u16(&w->pending, SEG_VERSION);
+    vt_buf_put_u16(&w->pending, (uint16_t)version);
     vt_buf_put_u16(&w->pending, 0);
     vt_buf_put_u64(&w->pending, segment_id);
     w->offset = SEG_HEADER_LEN;
@@ -521,15 +964,19 @@ vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const
         size_t len = w->pending.len - hdr_at + 4;
         if (len > UINT32_MAX)
             return vt_err_set(err, VT_ELIMIT, "segment %s: block too large", w->file.path);
-        seg_index_entry e = {.offset = w->offset,
-                             .length = (uint32_t)len,
-                             .series_id = series_id,
-                             .field_no = field_no,
-                             .type = (uint8_t)c->type,
-                             .count = (uint32_t)n,
-                             .min_time = ts[0],
-                             .max_time = ts[n - 1]};
-        seg_preagg_compute(c->type, val, n, &e.agg);
+        seg_index_entry e;
+        memset(&e, 0, sizeof e);
+        e.offset = w->offset;
+        e.length = (uint32_t)len;
+        e.series_id = series_id;
+        e.field_no = field_no;
+        e.type = (uint8_t)c->type;
+        e.count = (uint32_t)n;
+        e.min_time = ts[0];
+        e.max_time = ts[n - 1];
+        seg_preagg_compute(c->type, ts, val, n, &e.agg);
+        if (w->version == SEG_VERSION_V3)
+            preagg_drop_selectors(&e.agg);
         uint32_t crc = block_crc(&e, w->pending.data + hdr_at, len - 4);
         vt_buf_put_u32(&w->pending, crc);
         if (!index_push(w, &e))
@@ -549,6 +996,20 @@ vt_rc seg_writer_copy_block(seg_writer *w, const seg_reader *r, size_t bi, vt_er
     const seg_index_entry *src = &r->blocks[bi];
     seg_index_entry e = *src;
     e.offset = w->offset;
+    if (w->version == SEG_VERSION_V3) {
+        preagg_drop_selectors(&e.agg);
+    } else if (!e.agg.has_selectors) {
+        /* a version 3 block into a version 4 file: its selector statistics come from its
+         * values (the read also verifies the block) */
+        seg_col col;
+        seg_col_init(&col, (vt_type)src->type);
+        vt_rc rc = seg_read_block(r, bi, &col, err);
+        if (rc == VT_OK)
+            seg_preagg_compute(col.type, col.time, col.val, col.n, &e.agg);
+        seg_col_free(&col);
+        if (rc != VT_OK)
+            return rc;
+    }
     vt_buf_append(&w->pending, r->data + src->offset, src->length);
     if (w->pending.oom || !index_push(w, &e))
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
@@ -558,16 +1019,21 @@ vt_rc seg_writer_copy_block(seg_writer *w, const seg_reader *r, size_t bi, vt_er
     return VT_OK;
 }
 
-static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t nseries,
-                           uint64_t *file_bytes, vt_err *err)
+/* Appends the series section of the given version to b. */
+static void put_series(vt_buf *b, unsigned version, const seg_series_def *series, size_t nseries)
 {
-    vt_buf *b = &w->pending;
-    size_t meta_at = b->len;
-    uint64_t series_off = w->offset;
-    vt_buf_put_u32(b, (uint32_t)nseries);
+    if (version == SEG_VERSION_V3)
+        vt_buf_put_u32(b, (uint32_t)nseries);
+    else
+        vt_buf_put_uvarint(b, nseries);
+    uint64_t prev_id = 0;
     for (size_t i = 0; i < nseries; i++) {
         const seg_series_def *s = &series[i];
-        vt_buf_put_u64(b, s->id);
+        if (version == SEG_VERSION_V3)
+            vt_buf_put_u64(b, s->id);
+        else
+            vt_buf_put_uvarint(b, s->id - prev_id);
+        prev_id = s->id;
         vt_buf_put_uvarint(b, s->measurement.len);
         vt_buf_append(b, s->measurement.ptr, s->measurement.len);
         vt_buf_put_uvarint(b, s->ntags);
@@ -584,35 +1050,97 @@ static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t n
             vt_buf_append(b, s->fields[f].name.ptr, s->fields[f].name.len);
         }
     }
-    uint64_t index_off = series_off + (b->len - meta_at);
+}
+
+static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t nseries,
+                           uint64_t *file_bytes, vt_err *err)
+{
+    vt_buf meta, z;
+    vt_buf_init(&meta);
+    vt_buf_init(&z);
+    vt_rc rc = VT_OK;
+    put_series(&meta, w->version, series, nseries);
+    size_t series_len = meta.len;
     uint64_t prev_sid = 0;
     int64_t prev_max = 0;
     for (size_t i = 0; i < w->nindex; i++) {
         const seg_index_entry *e = &w->index[i];
-        index_put(b, e, prev_sid, prev_max);
+        if (w->version == SEG_VERSION_V3)
+            index_put_v3(&meta, e, prev_sid, prev_max);
+        else
+            index_put_v4(&meta, e, prev_sid, prev_max);
         prev_sid = e->series_id;
         prev_max = e->max_time;
     }
-    if (b->oom)
-        return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
-    uint32_t meta_crc = crc32c(b->data + meta_at, b->len - meta_at);
+    if (meta.oom) {
+        rc = vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
+        goto cleanup;
+    }
+    if (meta.len > SEG_META_MAX) {
+        rc = vt_err_set(err, VT_ELIMIT, "segment %s: index of %zu bytes is too large",
+                        w->file.path, meta.len);
+        goto cleanup;
+    }
+    /* the stored meta: as is, or one zstd frame when that is smaller (version 4) */
+    const uint8_t *stored = meta.data;
+    size_t stored_len = meta.len;
+    uint8_t enc = SEG_META_STORED;
+    if (w->version != SEG_VERSION_V3 && w->meta_level > 0 && meta.len > 0) {
+        size_t bound = ZSTD_compressBound(meta.len);
+        if (!vt_buf_reserve(&z, bound)) {
+            rc = vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
+            goto cleanup;
+        }
+        size_t zn = ZSTD_compress(z.data, bound, meta.data, meta.len, w->meta_level);
+        if (ZSTD_isError(zn)) {
+            rc = vt_err_set(err, VT_EIO, "segment %s: zstd: %s", w->file.path,
+                            ZSTD_getErrorName(zn));
+            goto cleanup;
+        }
+        if (zn < meta.len) {
+            stored = z.data;
+            stored_len = zn;
+            enc = SEG_META_ZSTD;
+        }
+    }
+    vt_buf *b = &w->pending;
+    size_t start = b->len;
+    uint64_t meta_off = w->offset;
+    vt_buf_append(b, stored, stored_len);
+    uint32_t meta_crc = crc32c(stored, stored_len);
     size_t foot_at = b->len;
-    vt_buf_put_u64(b, series_off);
-    vt_buf_put_u64(b, index_off);
-    vt_buf_put_u32(b, (uint32_t)w->nindex);
-    vt_buf_put_u32(b, meta_crc);
-    if (b->oom)
-        return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
-    vt_buf_put_u32(b, crc32c(b->data + foot_at, 24));
+    if (w->version == SEG_VERSION_V3) {
+        vt_buf_put_u64(b, meta_off);
+        vt_buf_put_u64(b, meta_off + series_len);
+        vt_buf_put_u32(b, (uint32_t)w->nindex);
+        vt_buf_put_u32(b, meta_crc);
+    } else {
+        vt_buf_put_u64(b, meta_off);
+        vt_buf_put_u64(b, meta.len);
+        vt_buf_put_u64(b, series_len);
+        vt_buf_put_u32(b, (uint32_t)w->nindex);
+        vt_buf_putc(b, enc);
+        vt_buf_putc(b, 0);
+        vt_buf_put_u16(b, 0);
+        vt_buf_put_u32(b, meta_crc);
+    }
+    if (b->oom) {
+        rc = vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", w->file.path);
+        goto cleanup;
+    }
+    vt_buf_put_u32(b, crc32c(b->data + foot_at, b->len - foot_at));
     vt_buf_append(b, SEG_FOOTER_MAGIC, 4);
-    w->offset += b->len - meta_at;
-    vt_rc rc = writer_drain(w, err);
+    w->offset += b->len - start;
+    rc = writer_drain(w, err);
     if (rc != VT_OK)
-        return rc;
+        goto cleanup;
     w->open = false;
     rc = durable_commit(&w->file, err);
     if (file_bytes)
         *file_bytes = w->offset;
+cleanup:
+    vt_buf_free(&meta);
+    vt_buf_free(&z);
     return rc;
 }
 
@@ -652,6 +1180,7 @@ static void reader_free(seg_reader *r)
     }
     free(r->series);
     free(r->blocks);
+    free(r->meta_owned);
     free(r->name);
     free(r);
 }
@@ -694,48 +1223,179 @@ static int str_cmp(vt_str a, vt_str b)
         goto fail;                                                                                 \
     } while (0)
 
+/* Where the parts of a segment are, from its footer (both versions). */
+typedef struct seg_layout {
+    uint64_t blocks_end;     /* = file offset of the meta */
+    const uint8_t *series;   /* series section (in the file, or in the decoded meta) */
+    size_t series_len;
+    const uint8_t *index;
+    size_t index_len;
+    uint32_t nblocks;
+    bool in_file;            /* series/index are file bytes: offsets in messages are exact */
+} seg_layout;
+
+/* Reads the footer of d (size bytes, header checked) into *lo, decoding a zstd meta into
+ * *owned (caller frees). check: verify checksums (seg_fix_checksums passes false). On failure
+ * returns false with *what set. */
+static bool layout_read(const uint8_t *d, size_t size, unsigned version, bool check,
+                        seg_layout *lo, uint8_t **owned, const char **what, size_t *what_at)
+{
+    memset(lo, 0, sizeof *lo);
+    *owned = NULL;
+    size_t flen = version == SEG_VERSION_V3 ? SEG_FOOTER_LEN_V3 : SEG_FOOTER_LEN_V4;
+    *what_at = 0;
+    if (size < SEG_HEADER_LEN + flen) {
+        *what = "file too short";
+        return false;
+    }
+    size_t foot = size - flen;
+    const uint8_t *f = d + foot;
+    *what_at = foot;
+    if (check && memcmp(f + flen - 4, SEG_FOOTER_MAGIC, 4) != 0) {
+        *what_at = foot + flen - 4;
+        *what = "bad footer magic";
+        return false;
+    }
+    if (check && crc32c(f, flen - 8) != vt_get_u32(f + flen - 8)) {
+        *what = "footer checksum mismatch";
+        return false;
+    }
+    uint64_t meta_off = vt_get_u64(f);
+    if (meta_off < SEG_HEADER_LEN || meta_off > foot) {
+        *what = "footer offsets out of range";
+        return false;
+    }
+    lo->blocks_end = meta_off;
+    size_t stored_len = foot - (size_t)meta_off;
+    if (version == SEG_VERSION_V3) {
+        uint64_t index_off = vt_get_u64(f + 8);
+        lo->nblocks = vt_get_u32(f + 16);
+        if (index_off < meta_off || index_off > foot ||
+            (foot - index_off) / SEG_INDEX_MIN < lo->nblocks) {
+            *what = "footer offsets out of range";
+            return false;
+        }
+        if (check && crc32c(d + meta_off, stored_len) != vt_get_u32(f + 20)) {
+            *what_at = meta_off;
+            *what = "series/index checksum mismatch";
+            return false;
+        }
+        lo->series = d + meta_off;
+        lo->series_len = (size_t)(index_off - meta_off);
+        lo->index = d + index_off;
+        lo->index_len = foot - (size_t)index_off;
+        lo->in_file = true;
+        return true;
+    }
+    uint64_t raw_len = vt_get_u64(f + 8), series_len = vt_get_u64(f + 16);
+    lo->nblocks = vt_get_u32(f + 24);
+    uint8_t enc = f[28];
+    if (enc > SEG_META_ZSTD || f[29] || f[30] || f[31] || raw_len > SEG_META_MAX ||
+        series_len > raw_len || (raw_len - series_len) / SEG_INDEX_MIN < lo->nblocks ||
+        (enc == SEG_META_STORED && raw_len != stored_len)) {
+        *what = "bad footer (meta length or encoding)";
+        return false;
+    }
+    if (check && crc32c(d + meta_off, stored_len) != vt_get_u32(f + 32)) {
+        *what_at = meta_off;
+        *what = "series/index checksum mismatch";
+        return false;
+    }
+    const uint8_t *meta = d + meta_off;
+    if (enc == SEG_META_ZSTD) {
+        *what_at = meta_off;
+        unsigned long long fcs = ZSTD_getFrameContentSize(meta, stored_len);
+        if (fcs != raw_len || ZSTD_findFrameCompressedSize(meta, stored_len) != stored_len) {
+            *what = "meta: not one zstd frame of the stated length";
+            return false;
+        }
+        uint8_t *buf = malloc(raw_len ? (size_t)raw_len : 1);
+        if (!buf) {
+            *what = "out of memory";
+            return false;
+        }
+        size_t got = ZSTD_decompress(buf, (size_t)raw_len, meta, stored_len);
+        if (ZSTD_isError(got) || got != raw_len) {
+            free(buf);
+            *what = "meta: zstd frame does not decode";
+            return false;
+        }
+        *owned = buf;
+        meta = buf;
+    } else {
+        lo->in_file = true;
+    }
+    lo->series = meta;
+    lo->series_len = (size_t)series_len;
+    lo->index = meta + series_len;
+    lo->index_len = (size_t)(raw_len - series_len);
+    return true;
+}
+
+/* File offset of p in the series section or index (the meta's offset when it is compressed). */
+static uint64_t layout_at(const seg_layout *lo, const uint8_t *d, const uint8_t *p)
+{
+    return lo->in_file ? (uint64_t)(p - d) : lo->blocks_end;
+}
+
 /* Validates footer, series section and index (see INVARIANTS). */
 static vt_rc reader_parse(seg_reader *r, vt_err *err)
 {
     const uint8_t *d = r->data;
     size_t size = r->size;
     const char *nm = r->name;
-    if (size < SEG_HEADER_LEN + SEG_FOOTER_LEN)
+    if (size < SEG_HEADER_LEN)
         BAD("segment %s: file too short (%zu bytes)", nm, size);
     if (memcmp(d, SEG_MAGIC, 4) != 0)
         BAD("segment %s: offset 0: bad magic", nm);
-    if (vt_get_u16(d + 4) != SEG_VERSION)
-        BAD("segment %s: offset 4: unsupported version %u", nm, vt_get_u16(d + 4));
+    unsigned version = vt_get_u16(d + 4);
+    if (version != SEG_VERSION && version != SEG_VERSION_V3)
+        BAD("segment %s: offset 4: unsupported version %u", nm, version);
+    r->version = version;
     r->segment_id = vt_get_u64(d + 8);
-    size_t foot = size - SEG_FOOTER_LEN;
-    const uint8_t *f = d + foot;
-    if (memcmp(f + 28, SEG_FOOTER_MAGIC, 4) != 0)
-        BAD("segment %s: offset %zu: bad footer magic", nm, foot + 28);
-    if (crc32c(f, 24) != vt_get_u32(f + 24))
-        BAD("segment %s: offset %zu: footer checksum mismatch", nm, foot);
-    uint64_t series_off = vt_get_u64(f), index_off = vt_get_u64(f + 8);
-    uint32_t nblocks = vt_get_u32(f + 16);
-    if (series_off < SEG_HEADER_LEN || series_off > index_off || index_off > foot ||
-        (foot - index_off) / SEG_INDEX_MIN < nblocks)
-        BAD("segment %s: offset %zu: footer offsets out of range", nm, foot);
-    if (crc32c(d + series_off, foot - series_off) != vt_get_u32(f + 20))
-        BAD("segment %s: offset %" PRIu64 ": series/index checksum mismatch", nm, series_off);
+    seg_layout lo;
+    const char *what = NULL;
+    size_t what_at = 0;
+    if (!layout_read(d, size, version, true, &lo, &r->meta_owned, &what, &what_at)) {
+        if (strcmp(what, "out of memory") == 0)
+            return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", nm);
+        if (strcmp(what, "file too short") == 0)
+            BAD("segment %s: file too short (%zu bytes)", nm, size);
+        BAD("segment %s: offset %zu: %s", nm, what_at, what);
+    }
+    uint64_t series_off = lo.blocks_end;
 
     vt_reader rd;
-    vt_reader_init(&rd, d + series_off, index_off - series_off);
-    uint32_t nseries;
-    if (!vt_read_u32(&rd, &nseries) || nseries > vt_reader_left(&rd) / 11)
+    vt_reader_init(&rd, lo.series, lo.series_len);
+    uint64_t nseries;
+    if (version == SEG_VERSION_V3) {
+        uint32_t n32;
+        if (!vt_read_u32(&rd, &n32) || n32 > vt_reader_left(&rd) / 11)
+            BAD("segment %s: offset %" PRIu64 ": bad series count", nm, series_off);
+        nseries = n32;
+    } else if (!vt_read_uvarint(&rd, &nseries) || nseries > vt_reader_left(&rd) / 6) {
         BAD("segment %s: offset %" PRIu64 ": bad series count", nm, series_off);
-    r->series = calloc(nseries ? nseries : 1, sizeof *r->series);
+    }
+    r->series = calloc(nseries ? (size_t)nseries : 1, sizeof *r->series);
     if (!r->series)
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", nm);
-    for (uint32_t i = 0; i < nseries; i++) {
+    for (size_t i = 0; i < nseries; i++) {
         seg_series *s = &r->series[i];
         r->nseries = i + 1;
-        uint64_t at = series_off + (uint64_t)(rd.p - (d + series_off));
+        uint64_t at = layout_at(&lo, d, rd.p);
         uint64_t ntags, nfields;
-        if (!vt_read_u64(&rd, &s->id) || !rd_str(&rd, &s->measurement) ||
-            !vt_read_uvarint(&rd, &ntags) || ntags > vt_reader_left(&rd) / 2)
+        bool id_ok;
+        if (version == SEG_VERSION_V3) {
+            id_ok = vt_read_u64(&rd, &s->id);
+        } else {
+            uint64_t did = 0;
+            id_ok = vt_read_uvarint(&rd, &did);
+            s->id = (i > 0 ? r->series[i - 1].id : 0) + did;
+            if (id_ok && i > 0 && (did == 0 || s->id < did))
+                BAD("segment %s: offset %" PRIu64 ": series ids not ascending", nm, at);
+        }
+        if (!id_ok || !rd_str(&rd, &s->measurement) || !vt_read_uvarint(&rd, &ntags) ||
+            ntags > vt_reader_left(&rd) / 2)
             BAD("segment %s: offset %" PRIu64 ": malformed series entry", nm, at);
         if (i > 0 && s->id <= r->series[i - 1].id)
             BAD("segment %s: offset %" PRIu64 ": series ids not ascending", nm, at);
@@ -768,6 +1428,7 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     if (vt_reader_left(&rd) != 0)
         BAD("segment %s: offset %" PRIu64 ": trailing bytes in series section", nm, series_off);
 
+    uint32_t nblocks = lo.nblocks;
     r->blocks = calloc(nblocks ? nblocks : 1, sizeof *r->blocks);
     if (!r->blocks)
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", nm);
@@ -775,26 +1436,24 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     int64_t prev_max = 0;
     const seg_series *cur = NULL;
     vt_reader ir;
-    vt_reader_init(&ir, d + index_off, foot - index_off);
+    vt_reader_init(&ir, lo.index, lo.index_len);
     for (uint32_t i = 0; i < nblocks; i++) {
-        uint64_t at = index_off + (uint64_t)(ir.p - (d + index_off));
+        uint64_t at = layout_at(&lo, d, ir.p);
         seg_index_entry *e = &r->blocks[i];
         raw_entry x;
-        if (!index_read(&ir, &x))
+        if (!index_read(version, &ir, &x))
             BAD("segment %s: offset %" PRIu64 ": index entry %u: truncated", nm, at, i);
-        uint64_t dsid = x.dsid, fno = x.fno, cnt = x.cnt, len = x.len, dmin = x.dmin,
-                 span = x.span;
-        uint8_t ty = x.ty;
-        if (fno > UINT32_MAX || len < SEG_BLOCK_MIN || len > series_off - prev_end)
+        uint64_t cnt = x.cnt, len = x.len, span = x.span;
+        if (x.fno > UINT32_MAX || len < SEG_BLOCK_MIN || len > series_off - prev_end)
             BAD("segment %s: offset %" PRIu64 ": index entry %u: block out of range", nm, at, i);
         e->offset = prev_end;
         e->length = (uint32_t)len;
-        e->series_id = prev_sid + dsid;
-        e->field_no = (uint32_t)fno;
-        e->type = ty;
+        e->series_id = prev_sid + x.dsid;
+        e->field_no = (uint32_t)x.fno;
+        e->type = x.ty;
         if (i > 0 && e->series_id < prev_sid)
             BAD("segment %s: offset %" PRIu64 ": index entry %u: out of order", nm, at, i);
-        e->min_time = (int64_t)((uint64_t)prev_max + (uint64_t)vt_unzigzag(dmin));
+        e->min_time = (int64_t)((uint64_t)prev_max + (uint64_t)x.dmin);
         e->max_time = (int64_t)((uint64_t)e->min_time + span);
         prev_sid = e->series_id;
         prev_max = e->max_time;
@@ -804,9 +1463,8 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
             BAD("segment %s: offset %" PRIu64 ": index entry %u: bad count or time range", nm,
                 at, i);
         e->count = (uint32_t)cnt;
-        if (!preagg_finish(&x))
+        if (!preagg_finish(version, &x, e))
             BAD("segment %s: offset %" PRIu64 ": index entry %u: bad pre-aggregates", nm, at, i);
-        e->agg = x.agg;
         if (!cur || cur->id != e->series_id)
             cur = seg_find_series(r, e->series_id);
         if (!cur || e->field_no >= cur->nfields || cur->fields[e->field_no].type != e->type)
@@ -823,8 +1481,8 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
         r->nblocks = i + 1;
     }
     if (vt_reader_left(&ir) != 0)
-        BAD("segment %s: offset %" PRIu64 ": %zu trailing bytes after the index", nm, index_off,
-            vt_reader_left(&ir));
+        BAD("segment %s: offset %" PRIu64 ": %zu trailing bytes after the index", nm,
+            layout_at(&lo, d, lo.index), vt_reader_left(&ir));
     if (prev_end != series_off)
         BAD("segment %s: offset %" PRIu64 ": blocks end at %" PRIu64
             ", not at the series section", nm, series_off, prev_end);
@@ -1026,7 +1684,9 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
         if (ts[i] <= ts[i - 1])
             return block_bad(r, bi, "timestamps not ascending", err);
     seg_preagg agg;
-    seg_preagg_compute(out->type, val, n, &agg);
+    seg_preagg_compute(out->type, ts, val, n, &agg);
+    if (!e->agg.has_selectors) /* version 3 */
+        preagg_drop_selectors(&agg);
     if (!seg_preagg_equal(&agg, &e->agg))
         return block_bad(r, bi, "pre-aggregates do not match the values", err);
     out->n += n;
@@ -1112,20 +1772,30 @@ void seg_get_breakdown(const seg_reader *r, seg_breakdown *out)
 
 void seg_fix_checksums(uint8_t *d, size_t size)
 {
-    if (size < SEG_HEADER_LEN + SEG_FOOTER_LEN)
+    if (size < SEG_HEADER_LEN)
         return;
-    size_t foot = size - SEG_FOOTER_LEN;
+    unsigned version = vt_get_u16(d + 4);
+    if (version != SEG_VERSION && version != SEG_VERSION_V3)
+        version = SEG_VERSION;
+    size_t flen = version == SEG_VERSION_V3 ? SEG_FOOTER_LEN_V3 : SEG_FOOTER_LEN_V4;
+    if (size < SEG_HEADER_LEN + flen)
+        return;
+    size_t foot = size - flen;
     uint8_t *f = d + foot;
-    uint64_t series_off = vt_get_u64(f), index_off = vt_get_u64(f + 8);
-    uint32_t nblocks = vt_get_u32(f + 16);
-    if (series_off >= SEG_HEADER_LEN && series_off <= index_off && index_off <= foot) {
+    seg_layout lo;
+    uint8_t *owned = NULL;
+    const char *what;
+    size_t what_at;
+    bool ok = layout_read(d, size, version, false, &lo, &owned, &what, &what_at);
+    if (ok) {
         vt_reader ir;
-        vt_reader_init(&ir, d + index_off, foot - index_off);
+        vt_reader_init(&ir, lo.index, lo.index_len);
         uint64_t prev_end = SEG_HEADER_LEN, prev_sid = 0;
         int64_t prev_max = 0;
-        for (uint32_t i = 0; i < nblocks; i++) {
+        for (uint32_t i = 0; i < lo.nblocks; i++) {
             raw_entry x;
-            if (!index_read(&ir, &x) || x.len < SEG_BLOCK_MIN || x.len > series_off - prev_end)
+            if (!index_read(version, &ir, &x) || x.len < SEG_BLOCK_MIN ||
+                x.len > lo.blocks_end - prev_end)
                 break;
             uint64_t len = x.len;
             seg_index_entry e;
@@ -1136,14 +1806,19 @@ void seg_fix_checksums(uint8_t *d, size_t size)
             e.field_no = (uint32_t)x.fno;
             e.type = x.ty;
             e.count = (uint32_t)x.cnt;
-            e.min_time = (int64_t)((uint64_t)prev_max + (uint64_t)vt_unzigzag(x.dmin));
+            e.min_time = (int64_t)((uint64_t)prev_max + (uint64_t)x.dmin);
             e.max_time = (int64_t)((uint64_t)e.min_time + x.span);
             vt_put_u32(d + prev_end + len - 4, block_crc(&e, d + prev_end, (size_t)len - 4));
             prev_end += len;
             prev_sid = e.series_id;
             prev_max = e.max_time;
         }
-        vt_put_u32(f + 20, crc32c(d + series_off, foot - series_off));
+        free(owned);
     }
-    vt_put_u32(f + 24, crc32c(f, 24));
+    /* the meta CRC whenever the meta offset is in range (even if the meta does not decode) */
+    uint64_t meta_off = vt_get_u64(f);
+    if (meta_off >= SEG_HEADER_LEN && meta_off <= foot)
+        vt_put_u32(f + (version == SEG_VERSION_V3 ? 20 : 32),
+                   crc32c(d + meta_off, foot - (size_t)meta_off));
+    vt_put_u32(f + flen - 8, crc32c(f, flen - 8));
 }

@@ -71,7 +71,7 @@ typedef union seg_num {
     uint64_t u;
 } seg_num;
 
-/* Pre-aggregates of one block, stored in its index entry (format version 3) so that a query can
+/* Pre-aggregates of one block, stored in its index entry (format versions 3 and 4) so that a query can
  * answer a whole block from the index without reading it. Which members are meaningful depends
  * on the block type (the others are 0):
  *   float:    sum, min, max over the values that are not NaN (nan_count of them are NaN; if all
@@ -93,15 +93,21 @@ typedef struct seg_preagg {
     /* Selector statistics (format version 4; has_selectors is false for blocks of older files):
      * first/last = the values at the block's min_time and max_time (boolean: .u = 0 or 1;
      * string: unset); min_at/max_at = the time of the FIRST point (in time order) holding the
-     * min / the max (float: over the non-NaN values; unset when every value is NaN). */
+     * min / the max (float: over the non-NaN values; unset when every value is NaN).
+     * ("unset" = 0. Float first/last keep the exact bits, NaN payloads included. Boolean:
+     * min_at = the first false, else the first true; max_at = the first true, else the first
+     * false. String blocks have has_selectors = true in version 4 with every selector unset.) */
     bool has_selectors;
     seg_num first, last;
     int64_t min_at, max_at;
 } seg_preagg;
 
-/* Computes the pre-aggregates of n values of type t (the writer's and the reader's definition). */
-void seg_preagg_compute(vt_type t, const void *val, size_t n, seg_preagg *out);
-/* Bitwise equality of two pre-aggregates (float bits compared exactly, NaN included). */
+/* Computes the pre-aggregates of n values of type t at the n ascending times time[] (the
+ * writer's and the reader's definition), selector statistics included (has_selectors = true). */
+void seg_preagg_compute(vt_type t, const int64_t *time, const void *val, size_t n,
+                        seg_preagg *out);
+/* Bitwise equality of two pre-aggregates (float bits compared exactly, NaN included); the
+ * selector statistics are compared when both have them, and has_selectors must agree. */
 bool seg_preagg_equal(const seg_preagg *a, const seg_preagg *b);
 
 typedef struct seg_index_entry {
@@ -124,17 +130,25 @@ typedef struct seg_writer {
     vt_buf ts, vals; /* scratch encoders */
     seg_index_entry *index;
     size_t nindex, index_cap;
+    unsigned version; /* format version written (4; 3 only for tests and tools) */
+    int meta_level;   /* zstd level of the version 4 meta section; 0 = store it as is. May be
+                       * changed before seg_writer_finish (tests). */
 } seg_writer;
 
 vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, size_t block_points,
                        vt_err *err);
+/* Same, writing format version `version` (4, or 3 as older releases did: for tests of the
+ * version 3 read path and for measurements). VT_EINVAL for another version. */
+vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment_id,
+                               size_t block_points, unsigned version, vt_err *err);
 /* Writes the column of (series_id, field_no); c must be time-ascending without duplicates.
  * Columns must come in (series_id, field_no) order. */
 vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const seg_col *c,
                      vt_err *err);
 /* Appends block bi of r byte for byte, with its index entry (pre-aggregates included) at its
  * new offset: the block CRC covers its identity and bytes, not its offset, so the copy verifies
- * as the original did (repair: engine_segment_rewrite). Same ordering rule as seg_writer_add;
+ * as the original did (repair: engine_segment_rewrite). A version 3 block copied into a
+ * version 4 file is read (and so verified) to compute its selector statistics. Same ordering rule as seg_writer_add;
  * the series section given to seg_writer_finish must list the block's series with the same
  * fields (field numbers are part of the identity). */
 struct seg_reader;
@@ -150,7 +164,7 @@ void seg_writer_abort(seg_writer *w);
 
 typedef struct seg_series {
     uint64_t id;
-    vt_str measurement; /* slices into the segment bytes */
+    vt_str measurement; /* slices into the segment bytes (or the reader's decoded meta) */
     vt_tag *tags;
     size_t ntags;
     seg_field_def *fields;
@@ -160,10 +174,12 @@ typedef struct seg_series {
 typedef struct seg_reader {
     char *name; /* file path (or name given to seg_open_mem) */
     uint64_t segment_id;
+    unsigned version; /* format version of the file (3 or 4) */
     const uint8_t *data;
     size_t size;
     void *map;        /* mmap base when mapped */
     uint8_t *owned;   /* copy when opened from memory */
+    uint8_t *meta_owned; /* decoded series section + index of a version 4 file with a zstd meta */
     atomic_int refs;
     seg_series *series; /* sorted by id */
     size_t nseries;
@@ -201,13 +217,14 @@ typedef struct seg_breakdown {
     uint64_t ts_bytes;      /* encoded timestamp columns (tags included) */
     uint64_t val_bytes;     /* encoded value columns (tags included) */
     uint64_t block_framing; /* block headers and CRCs */
-    uint64_t meta_bytes;    /* file header, series section, index, footer */
+    uint64_t meta_bytes;    /* file header, series section, index, footer (as stored) */
 } seg_breakdown;
 void seg_get_breakdown(const seg_reader *r, seg_breakdown *out);
 
 /* For fuzzing: recomputes, in place, every checksum of a (possibly mutated) segment image — the
  * block CRCs of the entries the index yields (with their identities), then the series/index
- * CRC, then the footer CRC — so that mutations reach the structure checks and the decoders.
+ * (meta) CRC, then the footer CRC; a version 4 zstd meta that does not decode gets only the
+ * last two — so that mutations reach the structure checks and the decoders.
  * Never reads out of [d, d + size); stops at the first index entry it cannot parse. */
 void seg_fix_checksums(uint8_t *d, size_t size);
 

@@ -18,6 +18,15 @@
  *     value owns one buffer (reused), buffered points own one each, tag values are interned in
  *     `tags` (one copy per distinct value). Everything is released by agg_free.
  *  4. Integer arithmetic that Go lets wrap (sum, spread, int mean sum) is done in uint64_t.
+ *  5. Block summaries (agg_summary_use / agg_push_summary): a selector takes a block as its one
+ *     candidate point (first at start, last at end, max/min at the earliest time holding it;
+ *     top/bottom the max/min point, which is all a tag keeps of a series' block), so by note 1
+ *     the state is the one its points would give. A block is skipped when the selection already
+ *     beats the block's best imaginable point — its max (min) at its start time — which every
+ *     point of the block ranks after; this needs only the block's span and min/max, so it also
+ *     works for blocks written without selector statistics. NaN blocks are never summarised for
+ *     min/max/top/bottom (the points path's NaN handling is order-dependent), only skipped where
+ *     a NaN point cannot win (min/max: never replaces a selection).
  */
 #include "query/aggregate.h"
 
@@ -574,6 +583,100 @@ static int cmp_value_seq(const agg_state *s, const apoint *a, const apoint *b)
     return a->seq < b->seq ? -1 : (a->seq > b->seq ? 1 : 0);
 }
 
+/*
+ * Order statistics for percentile and median: the point at rank k of cmp_value_seq order,
+ * found by selection (introselect: quickselect with a median-of-three pivot, and a sort of the
+ * remaining range when the partitions stop shrinking) instead of sorting all n points.
+ * Without NaN, cmp_value_seq is a strict total order (seq is unique), so the k-th point is
+ * one definite point and any correct selection finds the very point the sort put at k.
+ * Floats are compared inline (`<` on the values as num_cmp does: -0 == +0, ties by time,
+ * seq). A float NaN compares equal to everything, which is no order at all: such input takes
+ * the merge sort, so the answer stays the one the sort gives.
+ */
+static inline bool pt_before(vt_type t, const apoint *a, const apoint *b)
+{
+    if (t == VT_TYPE_FLOAT) {
+        if (a->v.f != b->v.f)
+            return a->v.f < b->v.f;
+    } else {
+        int c = num_cmp(t, &a->v, &b->v);
+        if (c)
+            return c < 0;
+    }
+    if (a->time != b->time)
+        return a->time < b->time;
+    return a->seq < b->seq;
+}
+
+static inline void pt_swap(apoint *a, size_t i, size_t j)
+{
+    apoint x = a[i];
+    a[i] = a[j];
+    a[j] = x;
+}
+
+/* Rearranges a[0..n) so that a[k] is the point of rank k in cmp_value_seq order, the points
+ * before it rank lower and those after it higher. k < n. *sorted: the input held a NaN and
+ * a[0..n) was merge-sorted instead (every a[i] is then where the sort puts it). false on OOM. */
+static bool select_pts(agg_state *s, apoint *a, size_t n, size_t k, bool *sorted)
+{
+    vt_type t = s->in;
+    *sorted = false;
+    if (t == VT_TYPE_FLOAT)
+        for (size_t i = 0; i < n; i++)
+            if (isnan(a[i].v.f)) {
+                *sorted = true;
+                return sort_pts(s, a, n, cmp_value_seq);
+            }
+    size_t lo = 0, hi = n; /* k is in [lo, hi) */
+    int budget = 8;
+    for (size_t m = n; m > 1; m >>= 1)
+        budget += 2;
+    while (hi - lo > 16) {
+        if (budget-- == 0)
+            return sort_pts(s, a + lo, hi - lo, cmp_value_seq);
+        /* median of three: a[lo] <= a[lo + 1] (the pivot) <= a[hi - 1] */
+        pt_swap(a, lo + 1, lo + (hi - lo) / 2);
+        if (pt_before(t, &a[lo + 1], &a[lo]))
+            pt_swap(a, lo, lo + 1);
+        if (pt_before(t, &a[hi - 1], &a[lo + 1])) {
+            pt_swap(a, lo + 1, hi - 1);
+            if (pt_before(t, &a[lo + 1], &a[lo]))
+                pt_swap(a, lo, lo + 1);
+        }
+        const apoint pivot = a[lo + 1];
+        size_t i = lo + 1, j = hi - 1; /* a[lo] and a[hi - 1] stop the scans */
+        for (;;) {
+            do
+                i++;
+            while (pt_before(t, &a[i], &pivot));
+            do
+                j--;
+            while (pt_before(t, &pivot, &a[j]));
+            if (i >= j)
+                break;
+            pt_swap(a, i, j);
+        }
+        pt_swap(a, lo + 1, j); /* the pivot lands at its rank j */
+        if (j == k)
+            return true;
+        if (k < j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    for (size_t i = lo + 1; i < hi; i++) { /* insertion sort of the last few */
+        apoint x = a[i];
+        size_t j = i;
+        while (j > lo && pt_before(t, &x, &a[j - 1])) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+    return true;
+}
+
 static int cmp_time_seq(const agg_state *s, const apoint *a, const apoint *b)
 {
     (void)s;
@@ -781,6 +884,42 @@ static void push_one(agg_state *s, int64_t t, const num *v, uint32_t tag)
     }
 }
 
+/* top (greatest) / bottom (smallest): index of the first of the best values of a chunk; false
+ * for a float chunk holding a NaN (ranked equal to every value, so no best exists). */
+static bool topn_chunk_best(vt_type t, const void *values, size_t n, bool top, size_t *out)
+{
+    size_t best = 0;
+    switch (t) {
+    case VT_TYPE_FLOAT: {
+        const double *f = values;
+        for (size_t i = 0; i < n; i++) {
+            if (isnan(f[i]))
+                return false;
+            if (top ? f[i] > f[best] : f[i] < f[best])
+                best = i;
+        }
+        break;
+    }
+    case VT_TYPE_INT: {
+        const int64_t *x = values;
+        for (size_t i = 1; i < n; i++)
+            if (top ? x[i] > x[best] : x[i] < x[best])
+                best = i;
+        break;
+    }
+    case VT_TYPE_UINT: {
+        const uint64_t *x = values;
+        for (size_t i = 1; i < n; i++)
+            if (top ? x[i] > x[best] : x[i] < x[best])
+                best = i;
+        break;
+    }
+    default: return false;
+    }
+    *out = best;
+    return true;
+}
+
 bool agg_push(agg_state *s, const int64_t *time, const void *values, size_t n, const vt_str *aux)
 {
     if (!s || s->failed)
@@ -870,6 +1009,15 @@ bool agg_push(agg_state *s, const int64_t *time, const void *values, size_t n, c
         push_one(s, time[best], &v, tag);
         return !s->failed;
     }
+    size_t best;
+    if (n > 1 && tag != NO_TAG && (s->kind == AGG_TOP || s->kind == AGG_BOTTOM) &&
+        topn_chunk_best(s->in, values, n, s->kind == AGG_TOP, &best)) {
+        /* a tag keeps only its best point, and the chunk is one series (one tag): its best
+         * point (the earliest among equal values) is all that can matter */
+        num v = load(s->in, values, best);
+        push_one(s, time[best], &v, tag);
+        return !s->failed;
+    }
     for (size_t i = 0; i < n && !s->failed; i++) {
         num v = load(s->in, values, i);
         push_one(s, time[i], &v, tag);
@@ -877,25 +1025,112 @@ bool agg_push(agg_state *s, const int64_t *time, const void *values, size_t n, c
     return !s->failed;
 }
 
-bool agg_push_summary(agg_state *s, const agg_summary *sum)
+/* A tag's interned index without interning it (NO_TAG when unknown). */
+static uint32_t find_tag(const agg_state *s, const vt_str *aux)
+{
+    if (s->last_tag < s->ntags && vt_str_eq(s->tags[s->last_tag], *aux))
+        return s->last_tag;
+    for (size_t i = 0; i < s->ntags; i++)
+        if (vt_str_eq(s->tags[i], *aux))
+            return (uint32_t)i;
+    return NO_TAG;
+}
+
+/* max/min: does the current selection beat every point of a block whose best value is b and
+ * whose points lie at or after start? (Equal values: the earlier time wins, and a point at the
+ * same time does not replace the selection; a NaN selection is never replaced.) */
+static bool sel_beats_block(const agg_state *s, const vt_value *b, int64_t start)
+{
+    if (!s->have)
+        return false;
+    if (s->in == VT_TYPE_FLOAT && isnan(s->sel.f))
+        return true;
+    num v = from_value(b);
+    int c = num_cmp(s->in, &s->sel, &v);
+    if (s->kind == AGG_MIN)
+        c = -c;
+    return c > 0 || (num_eq(s->in, &s->sel, &v) && s->sel_time <= start);
+}
+
+/* top/bottom with a tag: does the tag's best point rank before every point of the block?
+ * (max, start) for top — (min, start) for bottom — ranks before every point of a block
+ * without NaN; a later seq loses the last tie. */
+static bool tag_beats_block(const agg_state *s, const vt_value *b, int64_t start,
+                            const vt_str *aux)
+{
+    uint32_t tag = find_tag(s, aux);
+    if (tag == NO_TAG || tag >= s->tag_best_cap || s->tag_best[tag] == NO_TAG)
+        return false;
+    apoint cand = {.time = start, .v = from_value(b), .seq = UINT64_MAX, .tag = tag};
+    return rank_cmp(s, &s->pts[s->tag_best[tag]], &cand) < 0;
+}
+
+agg_block_use agg_summary_use(const agg_state *s, const agg_summary *sum, const vt_str *aux)
 {
     if (!s || s->failed || !sum)
-        return false;
+        return AGG_BLOCK_POINTS;
     if (s->finalized || sum->count == 0)
+        return AGG_BLOCK_SKIP;
+    bool numeric = is_numeric(s->in);
+    switch (s->kind) {
+    case AGG_COUNT: return AGG_BLOCK_SUMMARY;
+    case AGG_SUM:
+    case AGG_MEAN: return sum->sum.type == s->in ? AGG_BLOCK_SUMMARY : AGG_BLOCK_POINTS;
+    case AGG_SPREAD:
+        return numeric && !sum->nan && sum->min.type == s->in && sum->max.type == s->in
+                   ? AGG_BLOCK_SUMMARY
+                   : AGG_BLOCK_POINTS;
+    case AGG_FIRST:
+        if (s->have && s->sel_time < sum->start)
+            return AGG_BLOCK_SKIP;
+        return sum->first.type == s->in ? AGG_BLOCK_SUMMARY : AGG_BLOCK_POINTS;
+    case AGG_LAST:
+        if (s->have && s->sel_time > sum->end)
+            return AGG_BLOCK_SKIP;
+        return sum->last.type == s->in ? AGG_BLOCK_SUMMARY : AGG_BLOCK_POINTS;
+    case AGG_MAX:
+    case AGG_MIN: {
+        const vt_value *b = s->kind == AGG_MAX ? &sum->max : &sum->min;
+        if (!numeric || b->type != s->in)
+            return AGG_BLOCK_POINTS;
+        /* NaN points never replace a selection (Go's > and == are false), so a NaN block may
+         * be skipped; it is not summarised (the points path may select a NaN first) */
+        if (sel_beats_block(s, b, sum->start))
+            return AGG_BLOCK_SKIP;
+        return sum->has_at && !sum->nan ? AGG_BLOCK_SUMMARY : AGG_BLOCK_POINTS;
+    }
+    case AGG_TOP:
+    case AGG_BOTTOM: {
+        const vt_value *b = s->kind == AGG_TOP ? &sum->max : &sum->min;
+        if (b->type != s->in || sum->nan)
+            return AGG_BLOCK_POINTS;
+        if (aux && tag_beats_block(s, b, sum->start, aux))
+            return AGG_BLOCK_SKIP;
+        /* the block's best point is all a tag keeps; without a tag only N = 1 is one point */
+        if (!sum->has_at || (!aux && s->args.n != 1))
+            return AGG_BLOCK_POINTS;
+        return AGG_BLOCK_SUMMARY;
+    }
+    default: return AGG_BLOCK_POINTS;
+    }
+}
+
+bool agg_push_summary(agg_state *s, const agg_summary *sum, const vt_str *aux)
+{
+    agg_block_use use = agg_summary_use(s, sum, aux);
+    if (use == AGG_BLOCK_POINTS)
+        return false;
+    if (use == AGG_BLOCK_SKIP)
         return true;
     num v;
     switch (s->kind) {
     case AGG_COUNT: s->count += sum->count; return true;
     case AGG_SUM:
     case AGG_MEAN:
-        if (sum->sum.type != s->in)
-            return false;
         v = from_value(&sum->sum);
         add_sum(s, &v, sum->count);
         return true;
     case AGG_SPREAD:
-        if (sum->min.type != s->in || sum->max.type != s->in)
-            return false;
         v = from_value(&sum->min);
         spread_add(s, &v);
         v = from_value(&sum->max);
@@ -903,33 +1138,35 @@ bool agg_push_summary(agg_state *s, const agg_summary *sum)
         s->count += sum->count;
         return true;
     case AGG_FIRST:
-        if (sum->first.type != s->in)
-            return false;
         v = from_value(&sum->first);
-        if (sel_wins(s, sum->first_time, &v))
-            set_sel(s, sum->first_time, &v);
+        if (sel_wins(s, sum->start, &v))
+            set_sel(s, sum->start, &v);
         return !s->failed;
     case AGG_LAST:
-        if (sum->last.type != s->in)
-            return false;
         v = from_value(&sum->last);
-        if (sel_wins(s, sum->last_time, &v))
-            set_sel(s, sum->last_time, &v);
+        if (sel_wins(s, sum->end, &v))
+            set_sel(s, sum->end, &v);
         return !s->failed;
     case AGG_MIN:
-        if (sum->min.type != s->in)
-            return false;
         v = from_value(&sum->min);
         if (sel_wins(s, sum->min_time, &v))
             set_sel(s, sum->min_time, &v);
         return true;
     case AGG_MAX:
-        if (sum->max.type != s->in)
-            return false;
         v = from_value(&sum->max);
         if (sel_wins(s, sum->max_time, &v))
             set_sel(s, sum->max_time, &v);
         return true;
+    case AGG_TOP:
+    case AGG_BOTTOM: {
+        uint32_t tag = aux ? intern_tag(s, aux) : NO_TAG;
+        if (s->failed)
+            return false;
+        bool top = s->kind == AGG_TOP;
+        v = from_value(top ? &sum->max : &sum->min);
+        push_one(s, top ? sum->max_time : sum->min_time, &v, tag);
+        return !s->failed;
+    }
     default: return false;
     }
 }
@@ -977,9 +1214,15 @@ static bool fin_median(agg_state *s, size_t *cap)
         /* the row shows the window start, not the point's time (1.6.7) */
         return add_row(s, cap, 0, false, float_value(as_double(s->in, &s->pts[0].v)), no_aux());
     }
-    if (!sort_pts(s, s->pts, n, cmp_value_seq))
+    /* the points of rank n/2 and (even n) n/2 - 1: the greatest of those below rank n/2 */
+    bool sorted;
+    if (!select_pts(s, s->pts, n, n / 2, &sorted))
         return false;
-    const num *lo = &s->pts[n / 2 - 1].v, *hi = &s->pts[n / 2].v;
+    size_t below = n / 2 - 1;
+    for (size_t i = 0; i < n / 2 && !sorted; i++)
+        if (pt_before(s->in, &s->pts[below], &s->pts[i]))
+            below = i;
+    const num *lo = &s->pts[below].v, *hi = &s->pts[n / 2].v;
     double r;
     if (n % 2 == 1) {
         r = as_double(s->in, hi);
@@ -1070,7 +1313,8 @@ static bool fin_percentile(agg_state *s, size_t *cap)
     double idx = floor((double)n * s->args.percentile / 100.0 + 0.5) - 1;
     if (n == 0 || !(idx >= 0) || idx >= (double)n)
         return true;
-    if (!sort_pts(s, s->pts, n, cmp_value_seq))
+    bool sorted;
+    if (!select_pts(s, s->pts, n, (size_t)idx, &sorted))
         return false;
     apoint *p = &s->pts[(size_t)idx];
     return add_row(s, cap, p->time, true, to_value(s->in, &p->v), no_aux());

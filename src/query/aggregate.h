@@ -124,21 +124,36 @@ agg_state *agg_new(agg_kind k, const agg_args *a, vt_type input_type);
  * state is then failed for good: agg_result returns 0). Must not be called after agg_result. */
 bool agg_push(agg_state *s, const int64_t *time, const void *values, size_t n, const vt_str *aux);
 
-/* Summary of a block of points of ONE series (times ascending inside it): the fast path for
- * count, sum, mean, min, max, first, last, spread. Values are of the input type (sum: the same
- * type as the input; for a float sum the block's own partial sum). */
+/* Summary of a block of points of ONE series (times ascending inside it), from a segment
+ * block's index entry: the fast path for count, sum, mean, spread, first, last, min, max, top
+ * and bottom. A member the summary does not know has type VT_TYPE_NONE (has_at false). */
 typedef struct agg_summary {
-    uint64_t count; /* > 0 */
-    vt_value sum;
-    vt_value min, max; /* min: earliest time among equal minima; max likewise */
-    int64_t min_time, max_time;
-    vt_value first, last;
-    int64_t first_time, last_time;
+    uint64_t count;     /* > 0 */
+    int64_t start, end; /* times of the block's first and last points */
+    vt_value sum;       /* the block's own partial sum, in the input type */
+    vt_value min, max;  /* float: over the values that are not NaN (all NaN: +Inf / -Inf) */
+    bool nan;           /* float: some values are NaN */
+    bool has_at;        /* min_time / max_time are known */
+    int64_t min_time, max_time; /* time of the EARLIEST point holding the min / the max */
+    vt_value first, last;       /* the values at start and at end */
 } agg_summary;
 
-/* Feeds a block summary; false if this function cannot use summaries (then push the points),
- * or on OOM. */
-bool agg_push_summary(agg_state *s, const agg_summary *sum);
+/* What a state can do with a block summary (the state is not changed):
+ *   AGG_BLOCK_SKIP     no point of the block can change the state's result (e.g. max() whose
+ *                      current best beats the block's max, last() holding a later point);
+ *   AGG_BLOCK_SUMMARY  agg_push_summary takes the block exactly as its points would;
+ *   AGG_BLOCK_POINTS   the block's points must be pushed.
+ * aux: the block's series' tag value for top/bottom with a tag argument (as for agg_push).
+ * Exactness: a selector's summary is its best point — first/last at start/end, max/min at
+ * max_time/min_time, top/bottom (with a tag, or N = 1) the max/min point — and every tie rule
+ * compares (time, value) (aggregate.c note 1), so the result equals that of the points. */
+typedef enum agg_block_use { AGG_BLOCK_POINTS, AGG_BLOCK_SUMMARY, AGG_BLOCK_SKIP } agg_block_use;
+agg_block_use agg_summary_use(const agg_state *s, const agg_summary *sum, const vt_str *aux);
+
+/* Feeds a block summary (a skippable block changes nothing); false if this function cannot use
+ * it (agg_summary_use said AGG_BLOCK_POINTS: then push the points; the state is unchanged), or
+ * on OOM (agg_failed tells them apart). */
+bool agg_push_summary(agg_state *s, const agg_summary *sum, const vt_str *aux);
 
 typedef struct agg_row {
     int64_t time;  /* selected point's time (selectors), or window start (integral) */

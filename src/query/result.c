@@ -122,24 +122,40 @@ void qr_json_str(vt_buf *b, const char *s, size_t n)
     vt_buf_putc(b, '"');
 }
 
-void qr_json_value(vt_buf *b, const vt_value *v)
+/* Room any non-string JSON value needs (a float's text and its NUL; an integer's is shorter). */
+#define QR_JSON_SCALAR_MAX VT_FMT_JSON_FLOAT_MAX
+
+/* A non-string value as JSON, written at p (QR_JSON_SCALAR_MAX bytes of room); returns the
+ * length. */
+static size_t qr_json_scalar(char *p, const vt_value *v)
 {
-    char tmp[VT_FMT_JSON_FLOAT_MAX];
     switch (v->type) {
     case VT_TYPE_FLOAT: {
-        size_t n = vt_fmt_json_float(tmp, v->v.f);
-        if (n == 0) /* NaN / Inf: not representable in JSON; InfluxDB fails the response */
-            vt_buf_append(b, "null", 4);
-        else
-            vt_buf_append(b, tmp, n);
+        size_t n = vt_fmt_json_float(p, v->v.f);
+        if (n) /* NaN / Inf: not representable in JSON; InfluxDB fails the response */
+            return n;
         break;
     }
-    case VT_TYPE_INT: vt_buf_printf(b, "%" PRId64, v->v.i); break;
-    case VT_TYPE_UINT: vt_buf_printf(b, "%" PRIu64, v->v.u); break;
-    case VT_TYPE_BOOL: vt_buf_append(b, v->v.b ? "true" : "false", v->v.b ? 4 : 5); break;
-    case VT_TYPE_STRING: qr_json_str(b, v->v.s.ptr, v->v.s.len); break;
-    default: vt_buf_append(b, "null", 4);
+    case VT_TYPE_INT: return vt_fmt_i64(p, v->v.i);
+    case VT_TYPE_UINT: return vt_fmt_u64(p, v->v.u);
+    case VT_TYPE_BOOL:
+        memcpy(p, v->v.b ? "true" : "false", v->v.b ? 4 : 5);
+        return v->v.b ? 4 : 5;
+    default: break;
     }
+    memcpy(p, "null", 4);
+    return 4;
+}
+
+void qr_json_value(vt_buf *b, const vt_value *v)
+{
+    if (v->type == VT_TYPE_STRING) {
+        qr_json_str(b, v->v.s.ptr, v->v.s.len);
+        return;
+    }
+    if (!vt_buf_reserve(b, QR_JSON_SCALAR_MAX))
+        return;
+    b->len += qr_json_scalar((char *)b->data + b->len, v);
 }
 
 /* ---- CSV primitives (Go encoding/csv) ---- */
@@ -176,8 +192,14 @@ static void qr_csv_value(vt_buf *b, const vt_value *v)
         n = vt_fmt_csv_float(tmp, v->v.f);
         vt_buf_append(b, tmp, n);
         break;
-    case VT_TYPE_INT: vt_buf_printf(b, "%" PRId64, v->v.i); break;
-    case VT_TYPE_UINT: vt_buf_printf(b, "%" PRIu64, v->v.u); break;
+    case VT_TYPE_INT:
+        n = vt_fmt_i64(tmp, v->v.i);
+        vt_buf_append(b, tmp, n);
+        break;
+    case VT_TYPE_UINT:
+        n = vt_fmt_u64(tmp, v->v.u);
+        vt_buf_append(b, tmp, n);
+        break;
     case VT_TYPE_BOOL: vt_buf_append(b, v->v.b ? "true" : "false", v->v.b ? 4 : 5); break;
     case VT_TYPE_STRING: qr_csv_field(b, v->v.s.ptr, v->v.s.len); break;
     default: break; /* null: empty field (InfluxDB repeats the previous row's value: a bug) */
@@ -207,6 +229,7 @@ void qr_init(qr_writer *w, const qr_options *opt)
     vt_buf_init(&w->series_head);
     vt_buf_init(&w->csv_cols);
     vt_buf_init(&w->csv_prefix);
+    vt_fmt_time_memo_init(&w->tmemo);
     w->stmt_id = -1;
 }
 
@@ -268,17 +291,18 @@ void qr_set_tz(qr_writer *w, const struct vt_tz *tz)
     w->tz = tz;
 }
 
-static void qr_time_json(qr_writer *w, int64_t t)
+/* Room a row's time needs in JSON: a quoted RFC 3339 text or an integer. */
+#define QR_JSON_TIME_MAX (VT_FMT_TIME_MAX + 2)
+
+/* The time of a row as JSON at p (QR_JSON_TIME_MAX bytes of room); returns the length. */
+static size_t qr_time_json(qr_writer *w, char *p, int64_t t)
 {
-    if (w->opt.epoch_div) {
-        vt_buf_printf(&w->out, "%" PRId64, t / w->opt.epoch_div);
-        return;
-    }
-    char tmp[VT_FMT_TIME_MAX];
-    size_t n = w->tz ? vt_fmt_rfc3339nano_tz(tmp, t, w->tz) : vt_fmt_rfc3339nano(tmp, t);
-    vt_buf_putc(&w->out, '"');
-    vt_buf_append(&w->out, tmp, n);
-    vt_buf_putc(&w->out, '"');
+    if (w->opt.epoch_div)
+        return vt_fmt_i64(p, t / w->opt.epoch_div);
+    p[0] = '"';
+    size_t n = vt_fmt_rfc3339nano_memo(&w->tmemo, p + 1, t, w->tz);
+    p[n + 1] = '"';
+    return n + 2;
 }
 
 void qr_series_begin(qr_writer *w, const char *name, const vt_tag *tags, size_t ntags,
@@ -387,8 +411,12 @@ void qr_row(qr_writer *w, bool has_time, int64_t time, const vt_value *vals, siz
         return;
     if (w->opt.format == QR_CSV) {
         vt_buf_append(&w->out, w->csv_prefix.data, w->csv_prefix.len);
-        if (has_time)
-            vt_buf_printf(&w->out, ",%" PRId64, w->opt.epoch_div ? time / w->opt.epoch_div : time);
+        if (has_time) {
+            char tmp[VT_FMT_INT_MAX + 1];
+            tmp[0] = ',';
+            size_t tn = vt_fmt_i64(tmp + 1, w->opt.epoch_div ? time / w->opt.epoch_div : time);
+            vt_buf_append(&w->out, tmp, tn + 1);
+        }
         for (size_t i = 0; i < n; i++) {
             vt_buf_putc(&w->out, ',');
             qr_csv_value(&w->out, &vals[i]);
@@ -403,20 +431,35 @@ void qr_row(qr_writer *w, bool has_time, int64_t time, const vt_value *vals, siz
         qr_json_chunk_break(w); /* InfluxDB sends each series in its own chunk */
     if (!w->series_has_rows)
         qr_json_open_series(w);
-    else
-        vt_buf_putc(&w->out, ',');
-    vt_buf_putc(&w->out, '[');
+    /* The row is written in place: room for everything but strings is reserved at once (a
+     * string value reserves its own and the rest again). */
+    vt_buf *b = &w->out;
+    if (!vt_buf_reserve(b, 2 + QR_JSON_TIME_MAX + n * (QR_JSON_SCALAR_MAX + 1) + 1))
+        return;
+    char *p = (char *)b->data + b->len;
+    if (w->series_has_rows)
+        *p++ = ',';
+    *p++ = '[';
     if (has_time) {
-        qr_time_json(w, time);
+        p += qr_time_json(w, p, time);
         if (n)
-            vt_buf_putc(&w->out, ',');
+            *p++ = ',';
     }
     for (size_t i = 0; i < n; i++) {
         if (i)
-            vt_buf_putc(&w->out, ',');
-        qr_json_value(&w->out, &vals[i]);
+            *p++ = ',';
+        if (vals[i].type == VT_TYPE_STRING) {
+            b->len = (size_t)((uint8_t *)p - b->data);
+            qr_json_str(b, vals[i].v.s.ptr, vals[i].v.s.len);
+            if (!vt_buf_reserve(b, (n - i) * (QR_JSON_SCALAR_MAX + 1) + 1))
+                return;
+            p = (char *)b->data + b->len;
+            continue;
+        }
+        p += qr_json_scalar(p, &vals[i]);
     }
-    vt_buf_putc(&w->out, ']');
+    *p++ = ']';
+    b->len = (size_t)((uint8_t *)p - b->data);
     w->series_has_rows = true;
     w->rows_in_chunk++;
     if (!w->opt.chunked)

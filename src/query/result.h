@@ -41,6 +41,7 @@
 
 #include "common/buf.h"
 #include "common/point.h"
+#include "common/timefmt.h"
 
 struct vt_tz;
 
@@ -69,6 +70,7 @@ typedef struct qr_writer {
     size_t ncols;
     size_t rows_in_chunk;
     const struct vt_tz *tz; /* the current statement's tz() location (NULL = UTC) */
+    vt_fmt_time_memo tmemo; /* RFC 3339 times: the last date printed */
     /* current series, kept to re-open it in the next chunk */
     vt_buf series_head; /* JSON: {"name":..,"tags":..,"columns":[..] without the values */
     vt_buf csv_cols;    /* CSV: the current header line; CSV: name,tags prefix of rows */

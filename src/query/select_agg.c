@@ -1,6 +1,21 @@
 /*
  * query/select_agg.c — aggregate SELECT: window list, accumulators fed from the engine (block
  * pre-aggregates when possible), selectors with other columns, fill and transforms per call.
+ *
+ * Feeding from blocks (engine_read_agg_ex, for count, sum, mean, spread, first, last, min, max,
+ * top, bottom): each segment block that no other source overlaps is offered with its index
+ * entry, and every call of the field says what it does with it (agg_summary_use):
+ *  1. summary — count/sum/mean/spread from the block's sums; first/last/min/max/top/bottom
+ *     from its selector statistics (segment format v4; aggregate.c note 5);
+ *  2. skip — no point of the block can change the call (max() holding a value above the
+ *     block's max, ...): needs only min/max and the block's span, so v3 blocks skip too, and
+ *     so do blocks the query's time range cuts (their statistics still bound the points inside);
+ *  3. points — the block is decoded (only its part inside the range is pushed).
+ *     When all calls of the field are one of last, max, min, or top/bottom with a tag, such
+ *     blocks are set aside and read after the rest, best first (last: newest first; max/top:
+ *     greatest max first; ...), each only if a call can still use it (sel_read_deferred): a
+ *     year of v3 blocks then costs one decoded block per series for last().
+ * Results do not depend on the order: every tie rule compares (time, value).
  */
 #include "query/select_int.h"
 
@@ -183,7 +198,20 @@ typedef struct sel_agg_ctx {
     bool has_aux;
     bool oom;
     size_t cur; /* window cursor */
+    int64_t tmin, tmax; /* the range read */
+    /* blocks set aside for a best-first second pass (sel_read_deferred) */
+    bool deferring;
+    struct sel_defer *defer;
+    size_t ndefer, defer_cap;
 } sel_agg_ctx;
+
+/* A whole block that needs its points, read after the others in the order where its call is
+ * most likely to skip the rest (see sel_read_deferred). */
+typedef struct sel_defer {
+    size_t win;
+    agg_summary sm; /* of the whole block */
+    int64_t lo, hi; /* the span to read: the block's, cut by the read's range */
+} sel_defer;
 
 /* integral over GROUP BY time keeps one state for all windows of a group (window 0's slot) */
 static bool sel_group_wide(const sel *q, const sel_call *c)
@@ -206,6 +234,14 @@ static agg_state *sel_state(sel_agg_ctx *c, int call, size_t win, vt_type type)
             c->oom = true;
     }
     return *slot;
+}
+
+/* The state of (call, window) if it exists. */
+static agg_state *sel_state_peek(sel_agg_ctx *c, int call, size_t win)
+{
+    if (sel_group_wide(c->q, &c->q->calls[call]))
+        win = 0;
+    return c->st[(size_t)call * c->w->n + win];
 }
 
 static size_t sel_type_size(vt_type t)
@@ -232,63 +268,138 @@ static const void *sel_points_vals(const engine_points *p)
     }
 }
 
-/* Block pre-aggregates: a whole segment block inside one window feeds count/sum/mean/spread
- * from its index entry, without being decoded (engine_read_agg offers only blocks that no other
- * source overlaps, so last-write-wins cannot change them). */
+/* Block pre-aggregates: a whole segment block inside one window is answered from its index
+ * entry without being decoded — count/sum/mean/spread from its sums, first/last/min/max and
+ * top/bottom from its selector statistics (format v4), or skipped outright when it cannot
+ * change any call's result (see aggregate.c note 5; needs only min/max, so v3 blocks too).
+ * engine_read_agg offers only blocks that no other source overlaps, so last-write-wins cannot
+ * change them. */
 static bool sel_summary_ok(const sel_call *c)
 {
-    if (c->is_xf || c->count_distinct || c->tag_arg)
+    if (c->is_xf || c->count_distinct)
         return false;
-    return c->ak == AGG_COUNT || c->ak == AGG_SUM || c->ak == AGG_MEAN || c->ak == AGG_SPREAD;
+    switch (c->ak) {
+    case AGG_COUNT:
+    case AGG_SUM:
+    case AGG_MEAN:
+    case AGG_SPREAD:
+    case AGG_FIRST:
+    case AGG_LAST:
+    case AGG_MAX:
+    case AGG_MIN:
+    case AGG_TOP:
+    case AGG_BOTTOM: return true;
+    default: return false;
+    }
 }
 
+static vt_value sel_num_value(vt_type t, const seg_num *n)
+{
+    vt_value v;
+    memset(&v, 0, sizeof v);
+    v.type = t;
+    switch (t) {
+    case VT_TYPE_FLOAT: v.v.f = n->f; break;
+    case VT_TYPE_INT: v.v.i = n->i; break;
+    case VT_TYPE_UINT: v.v.u = n->u; break;
+    case VT_TYPE_BOOL: v.v.b = n->u != 0; break;
+    default: v.type = VT_TYPE_NONE; break;
+    }
+    return v;
+}
+
+/* The agg_summary of a block's index entry (what it does not know stays VT_TYPE_NONE). */
+static void sel_block_summary(const engine_block_agg *b, agg_summary *sm)
+{
+    const seg_preagg *p = &b->agg;
+    memset(sm, 0, sizeof *sm);
+    sm->count = b->count;
+    sm->start = b->min_time;
+    sm->end = b->max_time;
+    switch (b->type) {
+    case VT_TYPE_FLOAT:
+    case VT_TYPE_INT:
+    case VT_TYPE_UINT:
+        sm->nan = b->type == VT_TYPE_FLOAT && p->nan_count > 0;
+        if (!sm->nan && !p->sum_overflow) /* seg's float sum leaves NaN out; the points' would not */
+            sm->sum = sel_num_value(b->type, &p->sum);
+        sm->min = sel_num_value(b->type, &p->min);
+        sm->max = sel_num_value(b->type, &p->max);
+        break;
+    case VT_TYPE_BOOL: break;
+    default: return; /* strings: no statistics */
+    }
+    if (!p->has_selectors)
+        return;
+    sm->first = sel_num_value(b->type, &p->first);
+    sm->last = sel_num_value(b->type, &p->last);
+    if (b->type != VT_TYPE_BOOL && p->nan_count < b->count) {
+        sm->has_at = true;
+        sm->min_time = p->min_at;
+        sm->max_time = p->max_at;
+    }
+}
+
+static int sel_defer_block(sel_agg_ctx *c, size_t win, const agg_summary *sm, int64_t lo,
+                           int64_t hi)
+{
+    if (c->ndefer == c->defer_cap) {
+        size_t cap = c->defer_cap ? c->defer_cap * 2 : 16;
+        sel_defer *nd = realloc(c->defer, cap * sizeof *nd);
+        if (!nd) {
+            c->oom = true;
+            return -1;
+        }
+        c->defer = nd;
+        c->defer_cap = cap;
+    }
+    c->defer[c->ndefer++] = (sel_defer){win, *sm, lo, hi};
+    return 1; /* consumed for now: its span is read again by sel_read_deferred */
+}
+
+/* A block cut by the read's range (b->partial) has statistics of points outside it too: they
+ * still bound the points inside (values within [min, max], times within the block's span), so
+ * they may prove the block irrelevant (AGG_BLOCK_SKIP), never answer it. Only states that hold
+ * points already can skip, so none is created for it (the range may hold none of its points). */
 static int sel_agg_block_cb(void *ctx, const engine_block_agg *b)
 {
     sel_agg_ctx *c = ctx;
     if (b->count == 0)
         return 0;
-    size_t win = sel_win_find(c->w, b->min_time);
-    if (b->min_time < c->w->start[win])
+    int64_t lo = b->min_time, hi = b->max_time; /* where its points that are read lie */
+    if (b->partial) {
+        lo = lo < c->tmin ? c->tmin : lo;
+        hi = hi > c->tmax ? c->tmax : hi;
+    }
+    size_t win = sel_win_find(c->w, lo);
+    if (lo < c->w->start[win])
         return 0;
-    if (c->q->group_time && win + 1 < c->w->n && b->max_time >= c->w->start[win + 1])
+    if (c->q->group_time && win + 1 < c->w->n && hi >= c->w->start[win + 1])
         return 0; /* spans two windows */
     agg_summary sm;
-    memset(&sm, 0, sizeof sm);
-    sm.count = b->count;
-    sm.min_time = b->min_time;
-    sm.max_time = b->max_time;
-    sm.sum.type = sm.min.type = sm.max.type = b->type;
-    switch (b->type) {
-    case VT_TYPE_FLOAT:
-        if (b->agg.nan_count)
-            return 0;
-        sm.sum.v.f = b->agg.sum.f;
-        sm.min.v.f = b->agg.min.f;
-        sm.max.v.f = b->agg.max.f;
-        break;
-    case VT_TYPE_INT:
-        if (b->agg.sum_overflow)
-            return 0;
-        sm.sum.v.i = b->agg.sum.i;
-        sm.min.v.i = b->agg.min.i;
-        sm.max.v.i = b->agg.max.i;
-        break;
-    case VT_TYPE_UINT:
-        if (b->agg.sum_overflow)
-            return 0;
-        sm.sum.v.u = b->agg.sum.u;
-        sm.min.v.u = b->agg.min.u;
-        sm.max.v.u = b->agg.max.u;
-        break;
-    default: return 0;
-    }
-    /* every call must take it, or the block is decoded for all of them */
+    sel_block_summary(b, &sm);
+    const vt_str *aux = c->has_aux ? &c->aux : NULL;
+    /* every call must take or skip it, or the block is decoded for all of them */
+    bool skip = true;
     for (size_t k = 0; k < c->ncalls; k++) {
-        agg_state *st = sel_state(c, c->calls[k], win, b->type);
-        if (!st)
+        agg_state *st = b->partial ? sel_state_peek(c, c->calls[k], win)
+                                   : sel_state(c, c->calls[k], win, b->type);
+        if (!st && !b->partial)
             return -1;
-        if (!agg_push_summary(st, &sm))
-            return k == 0 ? 0 : -1; /* k > 0: a partial feed cannot be undone */
+        agg_block_use use = st ? agg_summary_use(st, &sm, aux) : AGG_BLOCK_POINTS;
+        if (use == AGG_BLOCK_POINTS || (b->partial && use != AGG_BLOCK_SKIP))
+            return c->deferring ? sel_defer_block(c, win, &sm, lo, hi) : 0;
+        skip = skip && use == AGG_BLOCK_SKIP;
+    }
+    if (b->partial) { /* every call skips it */
+        c->q->blocks_summarised++;
+        return 1;
+    }
+    for (size_t k = 0; k < c->ncalls && !skip; k++) {
+        if (!agg_push_summary(sel_state(c, c->calls[k], win, b->type), &sm, aux)) {
+            c->oom = true; /* agg_summary_use said it would take it: only OOM fails */
+            return -1;
+        }
     }
     c->q->points_read += b->count;
     c->q->blocks_summarised++;
@@ -325,6 +436,97 @@ static bool sel_agg_cb(void *ctx, const engine_points *p)
         i = j;
     }
     return true;
+}
+
+/* Whether the field's calls gain from reading their undecodable blocks best-first: one kind
+ * whose blocks can be skipped once a good point is held (first() is best-first already). */
+static bool sel_defer_ok(const sel *q, const int *calls, size_t n)
+{
+    if (n == 0)
+        return false;
+    const sel_call *c0 = &q->calls[calls[0]];
+    for (size_t k = 1; k < n; k++)
+        if (q->calls[calls[k]].ak != c0->ak)
+            return false;
+    switch (c0->ak) {
+    case AGG_LAST:
+    case AGG_MAX:
+    case AGG_MIN: return true;
+    case AGG_TOP:
+    case AGG_BOTTOM: return c0->tag_arg != NULL;
+    default: return false;
+    }
+}
+
+static double sel_value_key(const vt_value *v)
+{
+    switch (v->type) {
+    case VT_TYPE_FLOAT: return v->v.f;
+    case VT_TYPE_INT: return (double)v->v.i;
+    case VT_TYPE_UINT: return (double)v->v.u;
+    default: return 0;
+    }
+}
+
+/* Reads the deferred blocks of series sid best-first — last(): newest first; max() and top():
+ * greatest max first; min() and bottom(): smallest min first — each only if some call can
+ * still use it (agg_summary_use says which cannot). The order only saves work: every tie rule
+ * compares (time, value), so results do not depend on it. A block was alone in its span when
+ * deferred, so reading the span reads exactly its points (or a later state of them). */
+static vt_rc sel_read_deferred(sel_agg_ctx *c, uint64_t sid, const char *field)
+{
+    sel *q = c->q;
+    agg_kind k0 = q->calls[c->calls[0]].ak;
+    double *key = malloc(c->ndefer * sizeof *key);
+    size_t *ord = malloc(c->ndefer * sizeof *ord);
+    vt_rc rc = VT_OK;
+    if (!key || !ord) {
+        rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < c->ndefer; i++) {
+        const agg_summary *m = &c->defer[i].sm;
+        ord[i] = i;
+        switch (k0) {
+        case AGG_LAST: key[i] = -(double)m->end; break;
+        case AGG_MAX:
+        case AGG_TOP: key[i] = -sel_value_key(&m->max); break;
+        default: key[i] = sel_value_key(&m->min); break;
+        }
+    }
+    for (size_t i = 1; i < c->ndefer; i++) { /* insertion sort: a series has few blocks */
+        size_t x = ord[i], j = i;
+        while (j > 0 && key[ord[j - 1]] > key[x]) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = x;
+    }
+    const vt_str *aux = c->has_aux ? &c->aux : NULL;
+    for (size_t i = 0; i < c->ndefer && rc == VT_OK; i++) {
+        const sel_defer *d = &c->defer[ord[i]];
+        bool skip = true;
+        for (size_t k = 0; k < c->ncalls && skip; k++) {
+            agg_state *st = sel_state_peek(c, c->calls[k], d->win);
+            skip = st && agg_summary_use(st, &d->sm, aux) == AGG_BLOCK_SKIP;
+        }
+        if (skip) {
+            q->blocks_summarised++;
+            continue;
+        }
+        rc = engine_read_agg(node_engine(q->env->node), q->store, sid, field, d->lo, d->hi, NULL,
+                             sel_agg_cb, c, q->err);
+        if (rc == VT_ENOTFOUND) { /* deleted meanwhile: no points */
+            vt_err_clear(q->err);
+            rc = VT_OK;
+        }
+        if (rc == VT_OK && c->oom)
+            rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+    }
+done:
+    free(key);
+    free(ord);
+    return rc;
 }
 
 /* Pushes one filtered row's field values into the accumulators (condition on fields). */
@@ -781,13 +983,20 @@ vt_rc sel_run_agg_group(sel *q, const sel_group *g, const sel_win *w, sel_out *o
                 for (size_t k = 0; k < n && summaries; k++)
                     summaries = sel_summary_ok(&q->calls[fcalls[k]]);
                 if (summaries) {
-                    rc = engine_read_agg(node_engine(q->env->node), q->store, s->id, q->fields[f],
-                                         q->read_tmin, q->tmax, sel_agg_block_cb, sel_agg_cb, &c,
-                                         q->err);
+                    c.tmin = q->read_tmin;
+                    c.tmax = q->tmax;
+                    c.deferring = sel_defer_ok(q, fcalls, n);
+                    rc = engine_read_agg_ex(node_engine(q->env->node), q->store, s->id,
+                                            q->fields[f], q->read_tmin, q->tmax,
+                                            ENGINE_AGG_PARTIAL, sel_agg_block_cb, sel_agg_cb, &c,
+                                            q->err);
                     if (rc == VT_ENOTFOUND) { /* deleted meanwhile: no points */
                         vt_err_clear(q->err);
                         rc = VT_OK;
                     }
+                    if (rc == VT_OK && !c.oom && c.ndefer)
+                        rc = sel_read_deferred(&c, s->id, q->fields[f]);
+                    free(c.defer);
                 } else {
                     rc = sel_source_read(q, s->id, q->fields[f], q->read_tmin, q->tmax, sel_agg_cb,
                                          &c);

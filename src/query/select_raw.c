@@ -6,6 +6,9 @@
 
 /* ---- raw execution ---- */
 
+#define SEL_RAW_BATCH_ROWS 65536 /* rows read at once per group, about (see sel_run_raw_group) */
+#define SEL_RAW_BATCH_SLICES 64  /* slices read at once, at most: a year of 7-day slices fits */
+
 /*
  * Row order of a raw group. InfluxDB merges the series of a group shard by shard (7-day shard
  * groups of the default retention policy) with Go's container/heap ordered by time only, so
@@ -110,11 +113,26 @@ static int64_t sel_shard(const sel *q, int64_t t)
     return node_shard_group_start(t, q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS);
 }
 
+/* sel_shard(q, t) == shard, for a shard start: a range test (shard groups are contiguous
+ * [start, start + width)), except at the clamped start INT64_MIN. */
+static bool sel_in_shard(const sel *q, int64_t shard, int64_t t)
+{
+    if (shard == INT64_MIN)
+        return sel_shard(q, t) == shard;
+    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    return t >= shard && (uint64_t)t - (uint64_t)shard < (uint64_t)width;
+}
+
 /* Fills order[0..rows->n) with row indexes in InfluxDB's output order. */
 static bool sel_raw_order(const sel *q, const sel_group *g, const sel_rows *rows, bool desc,
                           size_t *order)
 {
     size_t nseries = g->nseries;
+    if (nseries == 1) { /* one series: the heap pops its rows in time order */
+        for (size_t i = 0; i < rows->n; i++)
+            order[i] = desc ? rows->n - 1 - i : i;
+        return true;
+    }
     size_t *start = calloc(nseries + 1, sizeof *start);
     sel_heap h = {.it = calloc(nseries ? nseries : 1, sizeof *h.it),
                   .t = rows->t,
@@ -161,14 +179,14 @@ static bool sel_raw_order(const sel *q, const sel_group *g, const sel_rows *rows
             /* narrow [a, b) to the shard */
             if (desc) {
                 size_t k = b;
-                while (k > a && sel_shard(q, rows->t[k - 1]) == shard)
+                while (k > a && sel_in_shard(q, shard, rows->t[k - 1]))
                     k--;
                 if (k == b)
                     continue;
                 h.it[h.n++] = (sel_heap_item){k, b};
             } else {
                 size_t k = a;
-                while (k < b && sel_shard(q, rows->t[k]) == shard)
+                while (k < b && sel_in_shard(q, shard, rows->t[k]))
                     k++;
                 if (k == a)
                     continue;
@@ -247,28 +265,121 @@ void sel_sink_end(sel_sink *sk)
         qr_series_end(sk->w);
 }
 
-/* The first time >= from of any point the group's selected fields hold (false: none). */
-static vt_rc sel_group_next_time(sel *q, const sel_group *g, int64_t from, int64_t *t, bool *any)
+/* The shard slices of a group that hold data, found by probing: each probe reads the first
+ * chunk of every (series, field) from `from` on. engine_read streams a series in ascending
+ * chunks, so a chunk holds every point of its series up to its last time: every slice a chunk
+ * touches holds data, and below the smallest of the chunks' last times nothing was missed.
+ * The next probe starts past that, or past the slice of the earliest point, whichever is
+ * further (that slice is known to hold data whatever the rest of it holds). */
+typedef struct sel_probe {
+    const sel *q;
+    int64_t *shards; /* slices seen, unordered, with repeats */
+    size_t n, cap;
+    bool any, oom;
+    int64_t first, last; /* of the chunk */
+} sel_probe;
+
+static bool sel_probe_add(sel_probe *p, int64_t shard)
 {
-    sel_first_ctx fc = {0};
-    for (size_t i = 0; i < g->nseries; i++)
-        for (size_t f = 0; f < q->nfields; f++) {
-            if (!sel_series_has_field(g->series[i], q->fields[f], NULL))
-                continue;
-            vt_rc rc = sel_source_read(q, g->series[i]->id, q->fields[f], from, q->tmax,
-                                       sel_first_cb, &fc);
-            if (rc != VT_OK)
-                return rc;
+    if (p->n && p->shards[p->n - 1] == shard)
+        return true;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 32;
+        int64_t *ns = realloc(p->shards, cap * sizeof *ns);
+        if (!ns) {
+            p->oom = true;
+            return false;
         }
-    *t = fc.t;
-    *any = fc.any;
+        p->shards = ns;
+        p->cap = cap;
+    }
+    p->shards[p->n++] = shard;
+    return true;
+}
+
+static bool sel_probe_cb(void *ctx, const engine_points *pts)
+{
+    sel_probe *p = ctx;
+    if (!pts->n)
+        return true; /* an empty chunk says nothing: wait for one with points */
+    p->any = true;
+    p->first = pts->time[0];
+    p->last = pts->time[pts->n - 1];
+    int64_t cur = sel_shard(p->q, pts->time[0]);
+    if (!sel_probe_add(p, cur))
+        return false;
+    for (size_t i = 1; i < pts->n; i++)
+        if (!sel_in_shard(p->q, cur, pts->time[i])) {
+            cur = sel_shard(p->q, pts->time[i]);
+            if (!sel_probe_add(p, cur))
+                return false;
+        }
+    return false;
+}
+
+static int sel_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The group's slices holding data in [q->read_tmin, q->tmax], ascending, without repeats:
+ * *shards (malloc'd, the caller frees) and *n. */
+static vt_rc sel_group_slices(sel *q, const sel_group *g, int64_t **shards, size_t *n)
+{
+    sel_probe p = {.q = q};
+    vt_rc rc = VT_OK;
+    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    for (int64_t from = q->read_tmin; from <= q->tmax;) {
+        bool any = false;
+        int64_t covered = INT64_MAX, earliest = INT64_MAX;
+        for (size_t i = 0; i < g->nseries && rc == VT_OK; i++)
+            for (size_t f = 0; f < q->nfields && rc == VT_OK; f++) {
+                if (!sel_series_has_field(g->series[i], q->fields[f], NULL))
+                    continue;
+                p.any = false;
+                rc = sel_source_read(q, g->series[i]->id, q->fields[f], from, q->tmax,
+                                     sel_probe_cb, &p);
+                if (rc == VT_OK && p.oom)
+                    rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
+                if (rc != VT_OK || !p.any)
+                    continue; /* no points at or after from: this one is done */
+                any = true;
+                if (p.last < covered)
+                    covered = p.last;
+                if (p.first < earliest)
+                    earliest = p.first;
+            }
+        if (rc != VT_OK || !any)
+            break;
+        int64_t sh = sel_shard(q, earliest);
+        int64_t next = sh > INT64_MAX - width ? INT64_MAX : sh + width;
+        if (covered != INT64_MAX && covered + 1 > next)
+            next = covered + 1;
+        if (next == INT64_MAX || next <= from)
+            break;
+        from = next;
+    }
+    if (rc != VT_OK) {
+        free(p.shards);
+        return rc;
+    }
+    if (p.n > 1)
+        qsort(p.shards, p.n, sizeof *p.shards, sel_cmp_i64);
+    size_t u = 0;
+    for (size_t i = 0; i < p.n; i++)
+        if (u == 0 || p.shards[u - 1] != p.shards[i])
+            p.shards[u++] = p.shards[i];
+    *shards = p.shards;
+    *n = u;
     return VT_OK;
 }
 
 /*
- * Raw rows of a group, shard by shard (7-day slices, the unit InfluxDB merges in): each slice's
- * rows are read, ordered as InfluxDB orders them, and streamed out, so memory holds one slice of
- * one group whatever the range. Slices without data are skipped by probing the next point.
+ * Raw rows of a group, shard by shard (7-day slices, the unit InfluxDB merges in): the slices
+ * holding data are found first (sel_group_slices), then read a batch of consecutive slices at a
+ * time, ordered as InfluxDB orders them (slice by slice) and streamed out, so memory holds a
+ * bounded batch of one group whatever the range.
  */
 vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
 {
@@ -278,7 +389,7 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
     vt_value *calls = calloc(q->ncalls ? q->ncalls : 1, sizeof *calls);
     xf_state **xs = calloc(q->ncalls ? q->ncalls : 1, sizeof *xs);
     int64_t *shards = NULL;
-    size_t nshards = 0, scap = 0;
+    size_t nshards = 0;
     if (!vals || !calls || !xs) {
         rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
         goto done;
@@ -289,36 +400,24 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
         if (rc != VT_OK)
             goto done;
     }
-    /* the slices holding data, ascending */
-    for (int64_t from = q->read_tmin;;) {
-        int64_t t;
-        bool any;
-        rc = sel_group_next_time(q, g, from, &t, &any);
-        if (rc != VT_OK)
-            goto done;
-        if (!any || t > q->tmax)
-            break;
-        int64_t sh = sel_shard(q, t); /* the group's start */
-        if (nshards == scap) {
-            scap = scap ? scap * 2 : 16;
-            int64_t *ns = realloc(shards, scap * sizeof *ns);
-            if (!ns) {
-                rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
-                goto done;
-            }
-            shards = ns;
-        }
-        shards[nshards++] = sh;
-        int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
-        if (sh > INT64_MAX - width || sh + width > q->tmax)
-            break;
-        from = sh + width;
-    }
+    rc = sel_group_slices(q, g, &shards, &nshards);
+    if (rc != VT_OK)
+        goto done;
+    /* Slices are read a batch at a time: one read per series for several consecutive slices
+     * (sel_raw_order merges them slice by slice), so a block is decoded once per batch, not
+     * once per slice it overlaps. The batch grows while it yields few rows and shrinks when it
+     * yields many, which keeps memory near SEL_RAW_BATCH_ROWS rows of one group (a batch grown
+     * over sparse slices can meet denser ones: SEL_RAW_BATCH_SLICES bounds that). */
     bool more = true;
-    for (size_t k = 0; k < nshards && more && rc == VT_OK; k++) {
-        int64_t sh = shards[desc ? nshards - 1 - k : k];
-        int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
-        int64_t lo = sh, hi = sh > INT64_MAX - width ? INT64_MAX : sh + (width - 1);
+    size_t batch = 1;
+    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    for (size_t k = 0; k < nshards && more && rc == VT_OK;) {
+        size_t nb = batch < nshards - k ? batch : nshards - k;
+        /* desc walks the slices from the last one */
+        int64_t first = shards[desc ? nshards - k - nb : k];
+        int64_t last = shards[desc ? nshards - 1 - k : k + nb - 1];
+        k += nb;
+        int64_t lo = first, hi = last > INT64_MAX - width ? INT64_MAX : last + (width - 1);
         if (lo < q->read_tmin)
             lo = q->read_tmin;
         if (hi > q->tmax)
@@ -332,6 +431,10 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
             if (!order || !sel_raw_order(q, g, &rows, desc, order))
                 rc = vt_err_set(q->err, VT_ENOMEM, "out of memory");
         }
+        if (rows.n < SEL_RAW_BATCH_ROWS / 4 && batch < SEL_RAW_BATCH_SLICES)
+            batch *= 2;
+        else if (rows.n > SEL_RAW_BATCH_ROWS && batch > 1)
+            batch /= 2;
         for (size_t j = 0; rc == VT_OK && more && j < rows.n; j++) {
             size_t r = order[j];
             const qc_series *s = g->series[rows.series[r]];

@@ -695,32 +695,30 @@ static void test_summary_fast_path(void **state)
     agg_summary sa, sb;
     memset(&sa, 0, sizeof sa);
     memset(&sb, 0, sizeof sb);
-    sa.count = 4;
+    sa.count = sb.count = 4;
+    sa.start = sb.start = S(1);
+    sa.end = sb.end = S(5);
+    sa.has_at = sb.has_at = true;
     sa.sum = (vt_value){.type = VT_TYPE_INT, .v.i = 11};
     sa.min = (vt_value){.type = VT_TYPE_INT, .v.i = -2};
     sa.min_time = S(5);
     sa.max = (vt_value){.type = VT_TYPE_INT, .v.i = 5};
     sa.max_time = S(2);
     sa.first = (vt_value){.type = VT_TYPE_INT, .v.i = 3};
-    sa.first_time = S(1);
     sa.last = (vt_value){.type = VT_TYPE_INT, .v.i = -2};
-    sa.last_time = S(5);
-    sb.count = 4;
     sb.sum = (vt_value){.type = VT_TYPE_INT, .v.i = 24};
     sb.min = (vt_value){.type = VT_TYPE_INT, .v.i = 1};
     sb.min_time = S(4);
     sb.max = (vt_value){.type = VT_TYPE_INT, .v.i = 9};
     sb.max_time = S(2);
     sb.first = (vt_value){.type = VT_TYPE_INT, .v.i = 5};
-    sb.first_time = S(1);
     sb.last = (vt_value){.type = VT_TYPE_INT, .v.i = 9};
-    sb.last_time = S(5);
     agg_kind kinds[] = {AGG_COUNT, AGG_SUM,  AGG_MEAN, AGG_SPREAD,
                         AGG_FIRST, AGG_LAST, AGG_MAX,  AGG_MIN};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         agg_state *s = agg_new(kinds[i], NULL, VT_TYPE_INT);
-        assert_true(agg_push_summary(s, &sb));
-        assert_true(agg_push_summary(s, &sa));
+        assert_true(agg_push_summary(s, &sb, NULL));
+        assert_true(agg_push_summary(s, &sa, NULL));
         agg_row row;
         assert_int_equal(agg_result(s, &row, 1), 1);
         res r = m_all(kinds[i], NULL, VT_TYPE_INT);
@@ -735,8 +733,229 @@ static void test_summary_fast_path(void **state)
         agg_free(s);
     }
     agg_state *s = agg_new(AGG_MEDIAN, NULL, VT_TYPE_INT);
-    assert_false(agg_push_summary(s, &sa));
+    assert_false(agg_push_summary(s, &sa, NULL));
     agg_free(s);
+}
+
+/* ---- block summaries vs points: randomized equivalence ----
+ * Random series (times ascending per series, shared across series so ties between series
+ * occur; few distinct values so ties of values occur, -0.0 and 0.0 included, NaN sometimes)
+ * cut into random blocks. Each block's summary is built as the segment writer defines it
+ * (seg_preagg in engine/segment.h: min/max keep the first of equal values, min_at/max_at the
+ * time of that first point, float min/max/sum over the non-NaN values). Pushing the points one
+ * by one (path A) and feeding each block through agg_summary_use / agg_push_summary with its
+ * points as the fallback (path B) must give identical rows — with selector statistics
+ * (format v4) and without them (v3: only count/sum/min/max, so only skips and sums apply). */
+
+#define RS_SERIES 5
+#define RS_MAXPTS 60
+
+typedef struct rs_series {
+    size_t n;
+    int64_t t[RS_MAXPTS];
+    double f[RS_MAXPTS];
+    int64_t i[RS_MAXPTS];
+    uint64_t u[RS_MAXPTS];
+    size_t cut[RS_MAXPTS + 1]; /* block boundaries: cut[0] = 0 < ... < cut[ncut] = n */
+    size_t ncut;
+    const char *tag;
+} rs_series;
+
+static uint64_t rs_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void rs_make(uint64_t *rng, rs_series *s, bool with_nan)
+{
+    static const double fv[] = {-1, 0.0, -0.0, 1, 2.5, 7, 7, 3};
+    static const char *const tags[] = {"a", "b", "c", "a", "d"}; /* two series share "a" */
+    memset(s, 0, sizeof *s);
+    s->n = 1 + rs_next(rng) % RS_MAXPTS;
+    int64_t t = (int64_t)(rs_next(rng) % 5);
+    for (size_t k = 0; k < s->n; k++) {
+        s->t[k] = t;
+        t += 1 + (int64_t)(rs_next(rng) % 3);
+        uint64_t r = rs_next(rng);
+        s->f[k] = fv[r % 8];
+        if (with_nan && r % 23 == 0)
+            s->f[k] = NAN;
+        s->i[k] = (int64_t)(r % 9) - 4;
+        s->u[k] = r % 7;
+    }
+    s->cut[0] = 0;
+    s->ncut = 0;
+    size_t at = 0;
+    while (at < s->n) {
+        at += 1 + rs_next(rng) % 12;
+        if (at > s->n)
+            at = s->n;
+        s->cut[++s->ncut] = at;
+    }
+    s->tag = tags[rs_next(rng) % 5];
+}
+
+static vt_value rs_val(vt_type t, const rs_series *s, size_t k)
+{
+    vt_value v;
+    memset(&v, 0, sizeof v);
+    v.type = t;
+    if (t == VT_TYPE_FLOAT)
+        v.v.f = s->f[k];
+    else if (t == VT_TYPE_INT)
+        v.v.i = s->i[k];
+    else
+        v.v.u = s->u[k];
+    return v;
+}
+
+static bool rs_gt(vt_type t, const rs_series *s, size_t a, size_t b)
+{
+    if (t == VT_TYPE_FLOAT)
+        return s->f[a] > s->f[b];
+    if (t == VT_TYPE_INT)
+        return s->i[a] > s->i[b];
+    return s->u[a] > s->u[b];
+}
+
+/* The segment writer's summary of points [lo, hi) of s. */
+static void rs_summary(vt_type t, const rs_series *s, size_t lo, size_t hi, bool selectors,
+                       agg_summary *m)
+{
+    memset(m, 0, sizeof *m);
+    m->count = hi - lo;
+    m->start = s->t[lo];
+    m->end = s->t[hi - 1];
+    size_t imin = SIZE_MAX, imax = SIZE_MAX, nans = 0;
+    double fsum = 0;
+    uint64_t usum = 0;
+    for (size_t k = lo; k < hi; k++) {
+        if (t == VT_TYPE_FLOAT && isnan(s->f[k])) {
+            nans++;
+            continue;
+        }
+        fsum += s->f[k];
+        usum += t == VT_TYPE_INT ? (uint64_t)s->i[k] : s->u[k];
+        if (imin == SIZE_MAX || rs_gt(t, s, imin, k))
+            imin = k;
+        if (imax == SIZE_MAX || rs_gt(t, s, k, imax))
+            imax = k;
+    }
+    m->nan = nans > 0;
+    if (imin == SIZE_MAX) { /* all NaN */
+        m->min = (vt_value){.type = VT_TYPE_FLOAT, .v.f = INFINITY};
+        m->max = (vt_value){.type = VT_TYPE_FLOAT, .v.f = -INFINITY};
+    } else {
+        m->min = rs_val(t, s, imin);
+        m->max = rs_val(t, s, imax);
+    }
+    if (!m->nan) {
+        m->sum.type = t;
+        if (t == VT_TYPE_FLOAT)
+            m->sum.v.f = fsum;
+        else
+            m->sum.v.u = usum;
+    }
+    if (!selectors)
+        return;
+    m->first = rs_val(t, s, lo);
+    m->last = rs_val(t, s, hi - 1);
+    if (imin != SIZE_MAX) {
+        m->has_at = true;
+        m->min_time = s->t[imin];
+        m->max_time = s->t[imax];
+    }
+}
+
+static const void *rs_vals(vt_type t, const rs_series *s, size_t lo)
+{
+    if (t == VT_TYPE_FLOAT)
+        return &s->f[lo];
+    if (t == VT_TYPE_INT)
+        return &s->i[lo];
+    return &s->u[lo];
+}
+
+static void rs_same_rows(agg_state *a, agg_state *b)
+{
+    agg_row ra[64], rb[64];
+    size_t na = agg_result(a, ra, 64), nb = agg_result(b, rb, 64);
+    assert_int_equal(na, nb);
+    for (size_t k = 0; k < na && k < 64; k++) {
+        assert_int_equal(ra[k].v.type, rb[k].v.type);
+        assert_int_equal(ra[k].has_time, rb[k].has_time);
+        assert_int_equal(ra[k].time, rb[k].time);
+        assert_memory_equal(&ra[k].v.v, &rb[k].v.v, sizeof ra[k].v.v);
+        assert_true(vt_str_eq(ra[k].aux, rb[k].aux));
+    }
+}
+
+static void test_summary_equivalence(void **state)
+{
+    (void)state;
+    static const vt_type types[] = {VT_TYPE_FLOAT, VT_TYPE_INT, VT_TYPE_UINT};
+    struct {
+        agg_kind k;
+        int64_t n;
+        bool tagged;
+    } calls[] = {
+        {AGG_FIRST, 0, false}, {AGG_LAST, 0, false},  {AGG_MAX, 0, false},
+        {AGG_MIN, 0, false},   {AGG_TOP, 2, true},    {AGG_BOTTOM, 3, true},
+        {AGG_TOP, 1, false},   {AGG_BOTTOM, 1, false}, {AGG_TOP, 3, false},
+        {AGG_COUNT, 0, false}, {AGG_SUM, 0, false},   {AGG_MEAN, 0, false},
+        {AGG_SPREAD, 0, false},
+    };
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    size_t used[3] = {0, 0, 0}; /* POINTS, SUMMARY, SKIP: every path must be exercised */
+    for (int round = 0; round < 600; round++) {
+        vt_type t = types[round % 3];
+        bool selectors = (round / 3) % 2 == 0;
+        rs_series ss[RS_SERIES];
+        size_t nser = 1 + rs_next(&rng) % RS_SERIES;
+        bool nan = round % 7 == 0;
+        for (size_t j = 0; j < nser; j++)
+            rs_make(&rng, &ss[j], nan);
+        for (size_t c = 0; c < sizeof calls / sizeof calls[0]; c++) {
+            /* top/bottom rank NaN equal to every value, which is no order: their result over
+             * NaN points depends on push order anyway (ingest rejects NaN) */
+            if (nan && (calls[c].k == AGG_TOP || calls[c].k == AGG_BOTTOM))
+                continue;
+            agg_args args = {.n = calls[c].n};
+            agg_state *a = agg_new(calls[c].k, &args, t);
+            agg_state *b = agg_new(calls[c].k, &args, t);
+            assert_non_null(a);
+            assert_non_null(b);
+            for (size_t j = 0; j < nser; j++) {
+                const rs_series *s = &ss[j];
+                vt_str tag = vt_str_c(s->tag);
+                const vt_str *aux = calls[c].tagged ? &tag : NULL;
+                for (size_t bl = 0; bl < s->ncut; bl++) {
+                    size_t lo = s->cut[bl], hi = s->cut[bl + 1];
+                    for (size_t k = lo; k < hi; k++) /* one by one: no chunk fast path */
+                        assert_true(agg_push(a, &s->t[k], rs_vals(t, s, k), 1, aux));
+                    agg_summary m;
+                    rs_summary(t, s, lo, hi, selectors, &m);
+                    agg_block_use u = agg_summary_use(b, &m, aux);
+                    used[u]++;
+                    if (u == AGG_BLOCK_POINTS) {
+                        assert_false(agg_push_summary(b, &m, aux));
+                        assert_true(agg_push(b, &s->t[lo], rs_vals(t, s, lo), hi - lo, aux));
+                    } else {
+                        assert_true(agg_push_summary(b, &m, aux));
+                    }
+                }
+            }
+            rs_same_rows(a, b);
+            agg_free(a);
+            agg_free(b);
+        }
+    }
+    assert_true(used[AGG_BLOCK_POINTS] > 0);
+    assert_true(used[AGG_BLOCK_SUMMARY] > 0);
+    assert_true(used[AGG_BLOCK_SKIP] > 0);
 }
 
 static void test_unsigned(void **state)
@@ -778,6 +997,7 @@ int main(void)
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_integral),
         cmocka_unit_test(test_summary_fast_path),
+        cmocka_unit_test(test_summary_equivalence),
         cmocka_unit_test(test_unsigned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
