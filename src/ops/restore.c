@@ -374,12 +374,16 @@ static int cmp_u64(const void *a, const void *b)
 /* Drops the journal segments whose every record is already in the engine files (seq <=
  * checkpoint): opening the restored directory replays only records after the checkpoint, so
  * copying and verifying those segments would be wasted work. A segment ends where the next one
- * starts; the last segment is always kept (unless the checkpoint covers it — then the journal
- * restarts empty after the checkpoint, see cut_journal). */
-static void drop_checkpointed_journal(rlist *l, uint64_t checkpoint)
+ * starts, so every segment but the last is judged by its successor's first seq. The last one
+ * holds records up to the source's seq at least (and possibly later ones, which the restore
+ * cuts): it is dropped too when seq <= checkpoint — the restored state is then entirely in the
+ * engine files, and the journal restarts empty at seq + 1 (cut_journal ->
+ * journal_truncate_after on an empty directory), where a point-in-time chain continues. */
+static void drop_checkpointed_journal(rlist *l, uint64_t checkpoint, uint64_t seq)
 {
     if (checkpoint == 0)
         return;
+    bool all = seq <= checkpoint;
     uint64_t *firsts = malloc((l->n + 1) * sizeof *firsts);
     if (!firsts)
         return; /* copying everything is still correct */
@@ -402,7 +406,7 @@ static void drop_checkpointed_journal(rlist *l, uint64_t checkpoint)
                 else
                     hi = mid;
             }
-            drop = lo < nf && firsts[lo] <= checkpoint + 1;
+            drop = all || (lo < nf && firsts[lo] <= checkpoint + 1);
         }
         if (drop) {
             l->bytes -= l->v[i].size;
@@ -420,7 +424,7 @@ static vt_rc build_list(const rsource *s, rlist *l, vt_err *err)
 {
     vt_rc rc = build_list_all(s, l, err);
     if (rc == VT_OK)
-        drop_checkpointed_journal(l, s->checkpoint);
+        drop_checkpointed_journal(l, s->checkpoint, s->seq);
     return rc;
 }
 

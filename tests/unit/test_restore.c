@@ -940,6 +940,26 @@ static void test_point_in_time_backup_create(void **state)
     assert_int_equal(res.seq, seq_a);
     observe(to, &got, &last);
     assert_same(&a, &got);
+
+    /* the newest state: backup 2 flushed before its snapshot, so every record it holds is in
+     * its engine files; no journal segment is copied and the journal restarts at seq + 1 */
+    snprintf(to, sizeof to, "%s/latest", dir);
+    o.has_until = false;
+    rc = restore_run(&o, &res, &err);
+    if (rc != VT_OK)
+        fail_msg("restore of the newest backup: %s", err.msg);
+    assert_string_equal(res.id, b2.id);
+    assert_int_equal(res.checkpoint, b2.seq);
+    char jdir[800];
+    snprintf(jdir, sizeof jdir, "%s/journal", to);
+    uint64_t first = 0;
+    assert_int_equal(journal_segments(jdir, &first), 1);
+    assert_int_equal(first, b2.seq + 1);
+    expect all = ab;
+    expect_add(&all, 1200, 1800);
+    observe(to, &got, &last);
+    assert_same(&all, &got);
+    assert_int_equal(last, b2.seq);
     rm_rf(dir);
     free(dir);
 }
