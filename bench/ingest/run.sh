@@ -189,8 +189,10 @@ run_volta() { # file label
     local t0=$SECONDS
     stop_server "$SERVER_PID" 300
     R_SETTLE=$((SECONDS - t0))
-    R_BYTES=$(alloc_bytes "$dir/data")
+    # the stored data: engine/ (segments, manifest) + journal/; the control plane (meta.db:
+    # ledger, audit log, flags, keys) is left out, as InfluxDB's meta/ directory is
     journal=$(alloc_bytes "$dir/data/journal")
+    R_BYTES=$(($(alloc_bytes "$dir/data/engine") + journal))
     R_BYTES_NOJ=$((R_BYTES - journal))
     log "volta $2: stopped in ${R_SETTLE}s, $R_BYTES bytes ($journal in the journal), peak RSS $R_RSS KiB"
 }
@@ -291,7 +293,8 @@ RESULT="$ROOT/bench/results/ingest-$(date -u +%Y-%m-%d).txt"
     echo "influxd: $("$INFLUXD" version 2>/dev/null | head -1)   volta: $([ -n "$VOLTA" ] && "$VOLTA" version || echo 'not built')"
     echo "client: lpload, bodies of $BATCH lines, $CONC keep-alive connections, POST /write?db=bench (ns)"
     echo "demo data: volta gen --days $DAYS --plants $PLANTS ($DEMO_LINES lines, generated at $GEN_RATE lines/s)"
-    echo "bytes/pt: allocated blocks (du --block-size=1) of the data dir after settling, WAL/journal included;"
+    echo "bytes/pt: allocated blocks (du --block-size=1) after settling of InfluxDB's data/ + wal/ and volta's"
+    echo "          engine/ + journal/ (neither server's metadata: InfluxDB's meta/, volta's meta.db);"
     echo "          'w/o log' excludes InfluxDB's WAL (empty once settled) / volta's journal (retained by design)"
     [ -n "$VOLTA_NOTE" ] && echo "note: $VOLTA_NOTE"
     [ -n "$ONS_NOTE" ] && echo "note: $ONS_NOTE"
