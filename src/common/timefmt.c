@@ -47,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/pow10.h"
+
 #define NS_PER_SEC 1000000000LL
 
 static int64_t tf_floor_div(int64_t a, int64_t b)
@@ -105,25 +107,6 @@ size_t vt_fmt_i64(char out[VT_FMT_INT_MAX], int64_t v)
 
 /* ---- decimal fast path (see the design note) ---- */
 
-static const double tf_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-static const uint64_t tf_pow10u[16] = {1ull,
-                                       10ull,
-                                       100ull,
-                                       1000ull,
-                                       10000ull,
-                                       100000ull,
-                                       1000000ull,
-                                       10000000ull,
-                                       100000000ull,
-                                       1000000000ull,
-                                       10000000000ull,
-                                       100000000000ull,
-                                       1000000000000ull,
-                                       10000000000000ull,
-                                       100000000000000ull,
-                                       1000000000000000ull};
 
 /* a (finite, > 0) is the double nearest to m x 10^-k with m < 10^15, m % 10 != 0 unless k = 0:
  * true and *m, *k set. false: no such decimal was found (the caller uses the search). */
@@ -132,7 +115,7 @@ static bool tf_decimal(double a, uint64_t *m, int *k)
     if (!(a >= 1e-22 && a < 1e15))
         return false;
     for (int e = 0; e <= 22; e++) {
-        double s = a * tf_pow10[e];
+        double s = a * vt_pow10_f64[e];
         if (s >= 1e15)
             return false;
         int64_t c = (int64_t)(s + 0.5); /* s < 10^15: fits, and converts back exactly */
@@ -141,7 +124,7 @@ static bool tf_decimal(double a, uint64_t *m, int *k)
          * the division otherwise (the bound is 4x that; a skip only means the search runs) */
         if (!(fabs(s - r) <= s * 0x1p-50) || c == 0)
             continue;
-        if (r / tf_pow10[e] != a)
+        if (r / vt_pow10_f64[e] != a)
             continue;
         while (e > 0 && c % 10 == 0) {
             c /= 10;
@@ -161,7 +144,7 @@ static size_t tf_put_decimal_f(char *out, bool neg, uint64_t m, int k)
     char *p = out;
     if (neg)
         *p++ = '-';
-    uint64_t ip = k < 16 ? m / tf_pow10u[k] : 0, fr = k < 16 ? m % tf_pow10u[k] : m;
+    uint64_t ip = k < 16 ? m / vt_pow10_u64[k] : 0, fr = k < 16 ? m % vt_pow10_u64[k] : m;
     char tmp[24];
     char *q = tf_u64_back(tmp + sizeof tmp, ip);
     size_t n = (size_t)(tmp + sizeof tmp - q);

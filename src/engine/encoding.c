@@ -128,6 +128,8 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "common/pow10.h"
+
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers                                                                               */
 /* ------------------------------------------------------------------------------------------ */
@@ -527,22 +529,6 @@ static vt_rc bitr_finish(const bitr *r, const uint8_t *start, size_t len, const 
 #define RICE_ZEROS 63 /* group parameter meaning "every value of the group is 0" */
 #define IS_MAX_SCALE 15 /* mode bits 4-7 */
 
-static const uint64_t upow10_tab[IS_MAX_SCALE + 1] = {1ull,
-                                                      10ull,
-                                                      100ull,
-                                                      1000ull,
-                                                      10000ull,
-                                                      100000ull,
-                                                      1000000ull,
-                                                      10000000ull,
-                                                      100000000ull,
-                                                      1000000000ull,
-                                                      10000000000ull,
-                                                      100000000000ull,
-                                                      1000000000000ull,
-                                                      10000000000000ull,
-                                                      100000000000000ull,
-                                                      1000000000000000ull};
 
 typedef struct istream_plan {
     uint8_t hdr[24];
@@ -606,7 +592,7 @@ static unsigned delta_scale(const uint64_t *v, size_t n)
     unsigned e = IS_MAX_SCALE;
     for (size_t i = 1; i < n && e; i++) {
         int64_t d = (int64_t)(v[i] - v[i - 1]);
-        while (e && d % (int64_t)upow10_tab[e] != 0)
+        while (e && d % (int64_t)vt_pow10_u64[e] != 0)
             e--;
     }
     return n >= 2 ? e : 0;
@@ -781,7 +767,7 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
                               uint64_t *words, istream_plan *pl)
 {
     unsigned sc = delta_scale(v, n);
-    uint64_t div = upow10_tab[sc];
+    uint64_t div = vt_pow10_u64[sc];
     est e[IS_NMODES];
     memset(e, 0, sizeof e);
     size_t cnt[IS_NMODES] = {n - 1, n >= 2 ? n - 2 : 0, n, n};
@@ -1018,7 +1004,7 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
     uint64_t period = 0;
     if (pk > IS_RICE || (sc && (t == IS_ZZ || (t == IS_PLAIN && !sdelta))))
         return vt_err_set(err, VT_ECORRUPT, "%s: bad integer stream mode 0x%02x", what, mode);
-    uint64_t div = upow10_tab[sc];
+    uint64_t div = vt_pow10_u64[sc];
     if (t == IS_DELTA || t == IS_DOD || sdelta) {
         if (!vt_read_uvarint(&r, &first))
             return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after 0 of %zu values", what,

@@ -120,6 +120,7 @@
 #include <zstd.h>
 
 #include "common/crc32c.h"
+#include "common/pow10.h"
 #include "engine/encoding.h"
 
 #define SEG_MAGIC "VSEG"
@@ -416,43 +417,21 @@ static unsigned uvarint_len(uint64_t v)
     return n;
 }
 
-static const uint64_t pow10_u[SEG_TSCALE_MAX + 1] = {1ull,
-                                                    10ull,
-                                                    100ull,
-                                                    1000ull,
-                                                    10000ull,
-                                                    100000ull,
-                                                    1000000ull,
-                                                    10000000ull,
-                                                    100000000ull,
-                                                    1000000000ull,
-                                                    10000000000ull,
-                                                    100000000000ull,
-                                                    1000000000000ull,
-                                                    10000000000000ull,
-                                                    100000000000000ull,
-                                                    1000000000000000ull,
-                                                    10000000000000000ull,
-                                                    100000000000000000ull,
-                                                    1000000000000000000ull};
 #define SEG_DEC_MAX 22 /* 10^22 is the largest power of ten exact in a double */
-static const double pow10_f[SEG_DEC_MAX + 1] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 #define SEG_TWO53 ((int64_t)1 << 53)
 
 /* M with (double)M / 10^d == x bit for bit and |M| <= 2^53, or false (NaN, Inf, -0.0, too
  * many digits). */
 static bool dec_of(double x, unsigned d, int64_t *m)
 {
-    double y = x * pow10_f[d];
+    double y = x * vt_pow10_f64[d];
     if (!(y >= -9007199254740992.0 && y <= 9007199254740992.0))
         return false;
     int64_t i = (int64_t)(y < 0 ? y - 0.5 : y + 0.5);
     uint64_t want = f64_bits(x);
     for (int k = 0; k < 3; k++) {
         int64_t c = k == 0 ? i : k == 1 ? i + 1 : i - 1;
-        if (c >= -SEG_TWO53 && c <= SEG_TWO53 && f64_bits((double)c / pow10_f[d]) == want) {
+        if (c >= -SEG_TWO53 && c <= SEG_TWO53 && f64_bits((double)c / vt_pow10_f64[d]) == want) {
             *m = c;
             return true;
         }
@@ -536,10 +515,10 @@ static void put_float_v4(vt_buf *b, const seg_preagg *a)
     bool sum_raw = true;
     int64_t S = 0;
     uint64_t corr = 0;
-    double y = a->sum.f * pow10_f[d];
+    double y = a->sum.f * vt_pow10_f64[d];
     if (isfinite(a->sum.f) && y > -4.0e18 && y < 4.0e18) {
         S = (int64_t)(y < 0 ? y - 0.5 : y + 0.5);
-        corr = vt_zigzag((int64_t)(a->sum.u - f64_bits((double)S / pow10_f[d])));
+        corr = vt_zigzag((int64_t)(a->sum.u - f64_bits((double)S / vt_pow10_f64[d])));
         sum_raw = uvarint_len(vt_zigzag(S)) + uvarint_len(corr) >= 8;
     }
     vt_buf_putc(b, (uint8_t)(d | (sum_raw ? SEG_FMT_SUM_RAW : 0)));
@@ -566,12 +545,12 @@ static void index_put_v4(vt_buf *b, const seg_index_entry *e, uint64_t prev_sid,
     uint64_t dmax_at = times ? (uint64_t)a->max_at - (uint64_t)e->min_time : 0;
     unsigned sc = 0;
     while (sc < SEG_TSCALE_MAX) {
-        uint64_t p = pow10_u[sc + 1];
+        uint64_t p = vt_pow10_u64[sc + 1];
         if (mag(dmin) % p || span % p || dmin_at % p || dmax_at % p)
             break;
         sc++;
     }
-    uint64_t p = pow10_u[sc];
+    uint64_t p = vt_pow10_u64[sc];
     vt_buf_put_uvarint(b, e->series_id - prev_sid);
     vt_buf_put_uvarint(b, e->field_no);
     vt_buf_putc(b, (uint8_t)(e->type | sc << 3));
@@ -686,7 +665,7 @@ static bool read_float_v4(vt_reader *ir, raw_entry *x)
         m0 = 0;
         dv[0] = dv[1] = dv[2] = 0;
     }
-    double p = pow10_f[d];
+    double p = vt_pow10_f64[d];
     a->min.f = (double)m0 / p;
     a->max.f = (double)(m0 + (int64_t)dv[0]) / p;
     a->first.u = f64_bits((double)(m0 + (int64_t)dv[1]) / p);
@@ -717,7 +696,7 @@ static bool index_read_v4(vt_reader *ir, raw_entry *x)
         x->bad = true;
         sc = 0;
     }
-    uint64_t p = pow10_u[sc];
+    uint64_t p = vt_pow10_u64[sc];
     int64_t q = vt_unzigzag(zmin);
     if ((sc > 0 && mag(q) > (uint64_t)INT64_MAX / p) || sspan > UINT64_MAX / p) {
         x->bad = true; /* (scale 1: any difference, INT64_MIN included, as in version 3) */
