@@ -3746,3 +3746,22 @@ unsigned engine_verify_checksums(const char *dir, engine_verify_report report, v
 {
     return verify_dir(dir, false, report, ctx, files, blocks);
 }
+
+unsigned engine_verify_loaded_checksums(engine *e, engine_verify_report report, void *ctx,
+                                        unsigned *files, uint64_t *blocks)
+{
+    unsigned problems = 0, nfiles = 0;
+    uint64_t nblocks = 0;
+    pthread_rwlock_rdlock(&e->lock);
+    for (size_t i = 0; i < e->ndbs; i++)
+        for (size_t k = 0; k < e->dbs[i]->nsegs; k++) {
+            problems += seg_verify_checksums(e->dbs[i]->segs[k], report, ctx, &nblocks);
+            nfiles++;
+        }
+    pthread_rwlock_unlock(&e->lock);
+    if (files)
+        *files = nfiles;
+    if (blocks)
+        *blocks = nblocks;
+    return problems;
+}

@@ -363,5 +363,11 @@ unsigned engine_verify(const char *dir, engine_verify_report report, void *ctx, 
  * manifest (`--full-verify` runs engine_verify). */
 unsigned engine_verify_checksums(const char *dir, engine_verify_report report, void *ctx,
                                  unsigned *files, uint64_t *blocks);
+/* engine_verify_checksums' block checks on the segment files an open engine has loaded (their
+ * manifest, headers, footers and indexes were checked when they were opened): every block's
+ * CRC32C and framing, without opening any file again. Problems are reported with the file and
+ * the block's offset. */
+unsigned engine_verify_loaded_checksums(engine *e, engine_verify_report report, void *ctx,
+                                        unsigned *files, uint64_t *blocks);
 
 #endif

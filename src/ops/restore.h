@@ -34,7 +34,9 @@
  *    not decoded by default: step 3 has proved every file is the one the backup holds, the CRCs
  *    prove those bytes are the ones the engine wrote, and decoding would only re-check the
  *    engine's own encoder at about 10x the CPU; full_verify (`--full-verify`) decodes every
- *    block and checks it against its index entry and pre-aggregates (engine_verify).
+ *    block and checks it against its index entry and pre-aggregates (engine_verify). When the
+ *    open replayed nothing, the checksums are checked on the open node's loaded segment readers
+ *    (engine_verify_loaded_checksums) rather than by opening every file again.
  * 6. Publication. A target that does not exist (or is an empty directory) is replaced by the
  *    staging directory (rename + fsync of the parent). A non-empty target is refused
  *    (VT_EEXIST) unless replace: then it is renamed to <to>.replaced-<YYYYMMDD_HHMMSS> — never
