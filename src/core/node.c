@@ -1368,6 +1368,15 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
                  int64_t default_time, const char *body, size_t len, node_write_result *res,
                  vt_err *err)
 {
+    return node_write_observed(n, db, rp, precision, default_time, body, len, NULL, NULL, res,
+                               err);
+}
+
+vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision precision,
+                          int64_t default_time, const char *body, size_t len,
+                          node_write_observer observe, void *observe_ctx,
+                          node_write_result *res, vt_err *err)
+{
     memset(res, 0, sizeof *res);
     if (node_failed(n))
         return vt_err_set(err, VT_EFATAL, "writes refused: an earlier storage failure needs a "
@@ -1468,6 +1477,8 @@ vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision
             goto done;
         }
         res->points = accepted - skipped;
+        if (observe)
+            observe(observe_ctx, b->points, b->npoints);
         if (skipped) {
             res->lines_rejected += skipped;
             if (!res->error[0]) {

@@ -99,6 +99,16 @@ typedef struct node_write_result {
 vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
                  int64_t default_time, const char *body, size_t len, node_write_result *res,
                  vt_err *err);
+/* node_write, and once the write is durable, observe(ctx, points, n) with the points it
+ * journaled (parsed, type-checked, inside the retention policy; measurement unescaped, time in
+ * ns), before it returns and on its thread. A point a concurrent write's type conflict skipped
+ * at apply (res->points < n) is among them. What `volta load` counts its expected points per
+ * hour from (ingest/loader.c note 6). */
+typedef void (*node_write_observer)(void *ctx, const vt_point *points, size_t n);
+vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision precision,
+                          int64_t default_time, const char *body, size_t len,
+                          node_write_observer observe, void *observe_ctx,
+                          node_write_result *res, vt_err *err);
 
 /* CREATE DATABASE without WITH: a new database gets the default catalog (autogen); an existing
  * one is left alone. VT_EINVAL "invalid name" for names InfluxDB refuses. */

@@ -18,15 +18,13 @@
  *     copied, and every result is accounted for on the loading thread (the row has one owner).
  *     Journal order is the file's order: one batch in flight at a time.
  *  6. Points per (measurement, UTC hour), the expectation `volta check` compares the store
- *     with (meta_hours_put): each batch is counted before node_write takes it — by a scanner
- *     that follows the line-protocol grammar just far enough to find the measurement and the
- *     timestamp (lines without one get the default time the loader passes to node_write) — into
- *     a hash map of (measurement index, hour), with no allocation per line. When node_write
- *     accepted exactly the lines counted, the batch joins the file's counts. When it refused
- *     some, the batch is recounted with the parser itself (only the lines it accepts); if the
- *     counts still disagree (type conflicts, retention drops) the file gets no histogram and the
- *     check estimates it. The histogram is stored while the row is still `loading`, so a crash
- *     leaves nothing that counts; it replaces the previous version's.
+ *     with (meta_hours_put): node_write_observed hands back the points each write journaled
+ *     (parsed by the write path itself, type-checked, inside the retention policy), and they are
+ *     counted into the batch's hash map of (measurement index, hour), with no allocation per
+ *     point. When the count is the write's res->points the batch joins the file's counts; when
+ *     it is not (a concurrent write's type conflict skipped some at apply) the file gets no
+ *     histogram and the check estimates it. The histogram is stored while the row is still
+ *     `loading`, so a crash leaves nothing that counts; it replaces the previous version's.
  */
 #include "ingest/loader.h"
 
@@ -44,7 +42,6 @@
 #include <zlib.h>
 
 #include "common/filehash.h"
-#include "ingest/lineproto.h"
 #include "ingest/ons_csv.h"
 
 #define CHUNK_BYTES ((size_t)1 << 20)
@@ -131,9 +128,8 @@ typedef struct hour_slot {
 typedef struct hour_map {
     hour_slot *slots;
     size_t cap, used;
-    size_t last;    /* the slot added to last (consecutive lines share it) */
-    uint64_t total; /* entries counted */
-    uint64_t odd;   /* of those, entries hours_scan could not read (counted under no hour) */
+    size_t last;    /* the slot added to last (consecutive points share it) */
+    uint64_t total; /* points counted */
 } hour_map;
 
 typedef struct hour_counts {
@@ -143,13 +139,10 @@ typedef struct hour_counts {
     size_t nnames, off_cap;
     uint32_t *name_slots; /* name hash table: index + 1, 0 = empty */
     size_t name_cap;
-    vt_buf last_raw;      /* the last measurement as written, and its index + 1 */
-    uint32_t last;
-    vt_buf scratch;       /* unescaping */
+    uint32_t last;        /* the index + 1 of the last measurement seen (points repeat it) */
     hour_map file;        /* the file's counts */
-    hour_map batch;       /* the batch being counted (the writer thread holds another) */
-    lp_parser *parser;    /* exact recount of a batch with refused lines */
-    bool inexact;         /* some refused line could not be told apart: no histogram */
+    hour_map batch;       /* the batch being written */
+    bool inexact;         /* a batch's count differed from what it wrote: no histogram */
     bool oom;
 } hour_counts;
 
@@ -164,7 +157,7 @@ static void hour_map_clear(hour_map *h)
     if (h->used)
         memset(h->slots, 0, h->cap * sizeof *h->slots);
     h->used = 0;
-    h->total = h->odd = 0;
+    h->total = 0;
 }
 
 static size_t hour_hash(uint32_t meas, int64_t hour)
@@ -219,20 +212,15 @@ static void hour_counts_init(hour_counts *hc)
 {
     memset(hc, 0, sizeof *hc);
     vt_buf_init(&hc->names);
-    vt_buf_init(&hc->last_raw);
-    vt_buf_init(&hc->scratch);
 }
 
 static void hour_counts_free(hour_counts *hc)
 {
     vt_buf_free(&hc->names);
-    vt_buf_free(&hc->last_raw);
-    vt_buf_free(&hc->scratch);
     free(hc->off);
     free(hc->name_slots);
     hour_map_free(&hc->file);
     hour_map_free(&hc->batch);
-    lp_parser_free(hc->parser);
 }
 
 static size_t name_hash(const char *s, size_t len)
@@ -295,224 +283,33 @@ static uint32_t name_index(hour_counts *hc, const char *name, size_t len)
     return idx;
 }
 
-/* The measurement as written (raw[0..len), escapes "\ " and "\," in it when esc): its index + 1,
- * 0 when out of memory. The last one is remembered by its raw bytes (a file repeats it). */
-static uint32_t raw_index(hour_counts *hc, const char *raw, size_t len, bool esc)
+/* node_write_observed's observer (note 6): the points a write journaled, into the batch's map
+ * (cleared before the write). */
+static void count_points(void *ctx, const vt_point *pts, size_t n)
 {
-    if (hc->last && hc->last_raw.len == len && memcmp(hc->last_raw.data, raw, len) == 0)
-        return hc->last;
-    const char *name = raw;
-    size_t nlen = len;
-    if (esc) {
-        vt_buf_reset(&hc->scratch);
-        for (size_t i = 0; i < len; i++) {
-            if (raw[i] == '\\' && i + 1 < len && (raw[i + 1] == ' ' || raw[i + 1] == ','))
-                i++;
-            vt_buf_putc(&hc->scratch, (uint8_t)raw[i]);
-        }
-        if (hc->scratch.oom)
-            return 0;
-        name = (const char *)hc->scratch.data;
-        nlen = hc->scratch.len;
+    hour_counts *hc = ctx;
+    for (size_t i = 0; i < n && !hc->oom; i++) {
+        const vt_str *m = &pts[i].measurement;
+        uint32_t idx = hc->last;
+        if (!idx || strlen((const char *)hc->names.data + hc->off[idx - 1]) != m->len ||
+            memcmp(hc->names.data + hc->off[idx - 1], m->ptr, m->len) != 0)
+            idx = hc->last = name_index(hc, m->ptr, m->len);
+        if (!idx || !hour_map_add(&hc->batch, idx, hour_of(pts[i].time), 1))
+            hc->oom = true;
     }
-    uint32_t idx = name_index(hc, name, nlen);
-    vt_buf_reset(&hc->last_raw);
-    vt_buf_append(&hc->last_raw, raw, len);
-    hc->last = hc->last_raw.oom ? 0 : idx;
-    return idx;
-}
-
-static bool at_line_end(const char *c, const char *end)
-{
-    return c >= end || *c == '\n' || (*c == '\r' && (c + 1 >= end || c[1] == '\n'));
-}
-
-/* A decimal int64 (leading '-' allowed) in [d, e). */
-static bool parse_time(const char *d, const char *e, int64_t *t)
-{
-    bool neg = d < e && *d == '-';
-    d += neg;
-    if (d >= e)
-        return false;
-    uint64_t v = 0;
-    for (; d < e; d++) {
-        if (*d < '0' || *d > '9' || v > (UINT64_MAX - 9) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(*d - '0');
-    }
-    if (v > (uint64_t)INT64_MAX + neg)
-        return false;
-    *t = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return true;
-}
-
-/* One entry read by hours_scan: under (measurement, hour of t) when ok, else counted as odd
- * (unreadable here: the batch is then recounted by the parser). False: out of memory. */
-static bool count_entry(hour_counts *hc, hour_map *h, bool ok, const char *ms, size_t mlen,
-                        bool esc, int64_t t)
-{
-    if (!ok) {
-        h->total++;
-        h->odd++;
-        return true;
-    }
-    uint32_t idx = raw_index(hc, ms, mlen, esc);
-    return idx && hour_map_add(h, idx, hour_of(t), 1);
-}
-
-/* Counts the entries of a body of line protocol (precision ns; default_time for lines without a
- * timestamp) into h (cleared first) by measurement and hour. Exact for every entry the parser accepts (it follows
- * lineproto.c's grammar: escapes, quoted strings that may hold newlines, optional timestamp);
- * an entry it cannot read is counted under no hour and makes the batch's count disagree with
- * node_write's, so the batch is recounted by the parser (hours_settle). False: out of memory. */
-static bool hours_scan(hour_counts *hc, hour_map *h, const char *body, size_t len,
-                       int64_t default_time)
-{
-    hour_map_clear(h);
-    const char *c = body, *end = body + len;
-    while (c < end) {
-        while (c < end && *c == ' ')
-            c++;
-        if (at_line_end(c, end) || *c == '#') { /* blank line or comment */
-            const char *nl = memchr(c, '\n', (size_t)(end - c));
-            c = nl ? nl + 1 : end;
-            continue;
-        }
-        /* measurement: up to an unescaped ',' or ' ' */
-        const char *ms = c;
-        bool esc = false;
-        while (c < end && *c != ',' && *c != ' ' && *c != '\n') {
-            if (*c == '\\' && c + 1 < end && (c[1] == ' ' || c[1] == ',')) {
-                esc = true;
-                c++;
-            }
-            c++;
-        }
-        size_t mlen = (size_t)(c - ms);
-        int64_t t = default_time;
-        /* without a '"' the entry is its line and its timestamp, if any, is its last token
-         * (the field set, the only other token that may end it, holds a '=') */
-        const char *eol = memchr(c, '\n', (size_t)(end - c));
-        eol = eol ? eol : end;
-        if (!memchr(c, '"', (size_t)(eol - c))) {
-            const char *e = eol;
-            if (e > c && e[-1] == '\r')
-                e--;
-            while (e > c && e[-1] == ' ')
-                e--;
-            const char *d = e;
-            while (d > c && ((d[-1] >= '0' && d[-1] <= '9') || d[-1] == '-'))
-                d--;
-            bool ok = mlen > 0;
-            if (ok && d < e && d > c && d[-1] == ' ')
-                ok = d[-2] != '\\' && parse_time(d, e, &t);
-            if (!count_entry(hc, h, ok, ms, mlen, esc, t))
-                return false;
-            c = eol < end ? eol + 1 : end;
-            continue;
-        }
-        /* the rest of the series part: up to a space no backslash precedes */
-        while (c < end && *c != '\n' && !(*c == ' ' && c[-1] != '\\'))
-            c++;
-        bool ok = c < end && *c == ' ' && mlen > 0;
-        while (c < end && *c == ' ')
-            c++;
-        /* fields: key '=' value {',' key '=' value} */
-        while (ok) {
-            while (c < end && *c != '=' && *c != ' ' && *c != ',' && *c != '\n') {
-                if (*c == '\\' && c + 1 < end && (c[1] == ',' || c[1] == '=' || c[1] == ' '))
-                    c++;
-                c++;
-            }
-            if (c >= end || *c != '=') {
-                ok = false;
-                break;
-            }
-            c++;
-            if (c < end && *c == '"') {
-                for (c++; c < end && *c != '"'; c++)
-                    if (*c == '\\' && c + 1 < end && (c[1] == '\\' || c[1] == '"'))
-                        c++;
-                if (c >= end) {
-                    ok = false;
-                    break;
-                }
-                c++;
-            } else {
-                while (c < end && *c != ',' && *c != ' ' && *c != '\n' && *c != '\r')
-                    c++;
-            }
-            if (c < end && *c == ',') {
-                c++;
-                continue;
-            }
-            break;
-        }
-        /* optional timestamp, then the end of the line */
-        while (ok && c < end && *c == ' ')
-            c++;
-        if (ok && !at_line_end(c, end)) {
-            const char *d = c;
-            while (c < end && ((*c >= '0' && *c <= '9') || *c == '-'))
-                c++;
-            ok = parse_time(d, c, &t);
-            while (ok && c < end && *c == ' ')
-                c++;
-            ok = ok && at_line_end(c, end);
-        }
-        if (!count_entry(hc, h, ok, ms, mlen, esc, t))
-            return false;
-        const char *nl = c < end ? memchr(c, '\n', (size_t)(end - c)) : NULL;
-        c = nl ? nl + 1 : end;
-    }
-    return true;
-}
-
-/* Recounts a body with the line-protocol parser itself: only the lines it accepts. */
-static bool hours_exact(hour_counts *hc, hour_map *h, const char *body, size_t len,
-                        int64_t default_time)
-{
-    lp_options po = {.precision = LP_PRECISION_NS, .default_time = default_time};
-    if (!hc->parser && !(hc->parser = lp_parser_new(&po)))
-        return false;
-    lp_parser_set_options(hc->parser, &po);
-    if (lp_parser_reset(hc->parser, body, len) != VT_OK)
-        return false;
-    hour_map_clear(h);
-    vt_point pt;
-    lp_error e;
-    int r;
-    while ((r = lp_parser_next(hc->parser, &pt, &e)) != LP_END) {
-        if (r != LP_POINT)
-            continue;
-        uint32_t idx = name_index(hc, pt.measurement.ptr, pt.measurement.len);
-        if (!idx || !hour_map_add(h, idx, hour_of(pt.time), 1))
-            return false;
-    }
-    return true;
 }
 
 /* A batch node_write has answered: its counts join the file's when they are the points it
- * accepted. When it refused lines, the batch is recounted by the parser; if the counts still
- * disagree (type conflicts, retention drops: refusals the parser cannot see) the file gets no
- * histogram. */
-static void hours_settle(hour_counts *hc, hour_map *b, const node_write_result *res,
-                         const char *body, size_t len, int64_t default_time)
+ * accepted; otherwise the file gets no histogram. */
+static void hours_settle(hour_counts *hc, const node_write_result *res)
 {
     if (hc->inexact || hc->oom)
         return;
-    bool same = res->lines_rejected == 0 && res->retention_dropped == 0 && b->odd == 0 &&
-                b->total == res->points;
-    if (!same) {
-        if (!hours_exact(hc, b, body, len, default_time)) {
-            hc->oom = true;
-            return;
-        }
-        if (b->total != res->points) {
-            hc->inexact = true;
-            return;
-        }
+    if (hc->batch.total != res->points) {
+        hc->inexact = true;
+        return;
     }
+    hour_map *b = &hc->batch;
     for (size_t i = 0; i < b->cap; i++)
         if (b->slots[i].meas &&
             !hour_map_add(&hc->file, b->slots[i].meas, b->slots[i].hour, b->slots[i].points)) {
@@ -572,26 +369,21 @@ static void on_reject(void *vctx, uint64_t line, const char *reason)
         c->o->reject(c->o->ctx, c->label, line, reason);
 }
 
-/* A batch handed to node_write, as the hour counts need it back (note 6). */
-typedef struct batch_ref {
-    hour_map *counts; /* its entries per (measurement, hour), counted before the write */
-    const char *data;
-    size_t len;
-    int64_t default_time; /* the time node_write gave lines without one */
-} batch_ref;
-
 /* Writes a batch of whole lines; counts what node_write rejected (LP files). */
 static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
-                     uint64_t first_line, const batch_ref *b);
+                     uint64_t first_line);
 
-/* Counts a batch about to be written into counts (note 6); a failure only drops the file's
- * histogram. */
-static void count_batch(load_ctx *c, hour_map *counts, const char *data, size_t len,
-                        int64_t default_time)
+/* node_write, counting the points it journals per (measurement, hour) when the file's
+ * histogram is still being kept (note 6). */
+static vt_rc node_write_counted(load_ctx *c, const char *data, size_t len,
+                                node_write_result *res, vt_err *werr)
 {
-    if (c->hours && !c->hours->oom && !c->hours->inexact &&
-        !hours_scan(c->hours, counts, data, len, default_time))
-        c->hours->oom = true;
+    hour_counts *hc = c->hours;
+    bool counting = hc && !hc->oom && !hc->inexact;
+    if (counting)
+        hour_map_clear(&hc->batch);
+    return node_write_observed(c->n, c->db, "", LP_PRECISION_NS, wall_ns(), data, len,
+                               counting ? count_points : NULL, hc, res, werr);
 }
 
 static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t first_line)
@@ -608,24 +400,21 @@ static vt_rc write_batch(load_ctx *c, const char *data, size_t len, uint64_t fir
     node_write_result res;
     vt_err werr;
     vt_err_clear(&werr);
-    int64_t now = wall_ns();
-    batch_ref b = {c->hours ? &c->hours->batch : NULL, data, len, now};
-    count_batch(c, b.counts, data, len, now);
-    vt_rc rc = node_write(c->n, c->db, "", LP_PRECISION_NS, now, data, len, &res, &werr);
-    return account(c, rc, &res, &werr, first_line, &b);
+    vt_rc rc = node_write_counted(c, data, len, &res, &werr);
+    return account(c, rc, &res, &werr, first_line);
 }
 
 /* What one node_write did, added to the file's row (always on the loading thread). */
 static vt_rc account(load_ctx *c, vt_rc rc, const node_write_result *r, const vt_err *werr,
-                     uint64_t first_line, const batch_ref *b)
+                     uint64_t first_line)
 {
     const node_write_result res = *r;
     if (rc != VT_OK && rc != VT_EPARSE && rc != VT_ETYPE) {
         *c->err = *werr;
         return rc;
     }
-    if (c->hours && b && b->counts)
-        hours_settle(c->hours, b->counts, &res, b->data, b->len, b->default_time);
+    if (c->hours)
+        hours_settle(c->hours, &res);
     if (res.lines_rejected || res.retention_dropped) {
         uint64_t refused = res.lines_rejected + res.retention_dropped;
         c->f->rows_rejected += refused;
@@ -718,8 +507,6 @@ typedef struct batch_writer {
     pthread_cond_t cv;
     bool busy, stop, pending; /* pending: a finished job not yet accounted for */
     vt_buf job;
-    hour_map job_counts;  /* the job's hour counts (note 6) */
-    int64_t job_time;     /* its default time */
     vt_rc rc;
     node_write_result res;
     vt_err err;
@@ -736,8 +523,8 @@ static void *writer_main(void *arg)
             break;
         pthread_mutex_unlock(&w->mu);
         vt_err_clear(&w->err);
-        w->rc = node_write(w->c->n, w->c->db, "", LP_PRECISION_NS, w->job_time,
-                           (const char *)w->job.data, w->job.len, &w->res, &w->err);
+        w->rc = node_write_counted(w->c, (const char *)w->job.data, w->job.len, &w->res,
+                                   &w->err);
         pthread_mutex_lock(&w->mu);
         w->busy = false;
         pthread_cond_broadcast(&w->cv);
@@ -766,8 +553,7 @@ static vt_rc writer_wait(batch_writer *w)
     if (!w->pending)
         return VT_OK;
     w->pending = false;
-    batch_ref b = {&w->job_counts, (const char *)w->job.data, w->job.len, w->job_time};
-    return account(w->c, w->rc, &w->res, &w->err, 0, &b);
+    return account(w->c, w->rc, &w->res, &w->err, 0);
 }
 
 /* Hands *lp to the writer (swapping buffers: *lp comes back empty) once the previous batch is
@@ -779,11 +565,6 @@ static vt_rc writer_submit(batch_writer *w, vt_buf *lp)
         vt_buf_reset(lp);
         return rc;
     }
-    /* counted here while the writer still writes the previous batch */
-    int64_t now = wall_ns();
-    hour_counts *hc = w->c->hours;
-    if (lp->len)
-        count_batch(w->c, hc ? &hc->batch : NULL, (const char *)lp->data, lp->len, now);
     vt_rc rc = writer_wait(w);
     if (rc != VT_OK || lp->len == 0)
         return rc;
@@ -791,12 +572,6 @@ static vt_rc writer_submit(batch_writer *w, vt_buf *lp)
     w->job = *lp;
     *lp = t;
     vt_buf_reset(lp);
-    if (hc) {
-        hour_map tc = w->job_counts;
-        w->job_counts = hc->batch;
-        hc->batch = tc;
-    }
-    w->job_time = now;
     pthread_mutex_lock(&w->mu);
     w->busy = w->pending = true;
     pthread_cond_signal(&w->cv);
@@ -818,7 +593,6 @@ static vt_rc writer_finish(batch_writer *w, vt_rc rc)
         pthread_join(w->thread, NULL);
     }
     vt_buf_free(&w->job);
-    hour_map_free(&w->job_counts);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     return rc;

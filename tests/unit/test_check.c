@@ -536,7 +536,8 @@ static void test_consistency_lp(void **state)
     assert_int_equal(lr.file.points, 14);
     assert_int_equal(lr.file.rows_rejected, 0);
     expect_hours(m, lr.file.id, "power@0=10;power@1=2;temp c@0=2;");
-    /* a file with a line the parser refuses: recounted by the parser, still exact */
+    /* a file with a line the parser refuses: not among the points the write journaled, so the
+     * count stays exact */
     char lp2[700];
     snprintf(lp2, sizeof lp2, "%s/wind.lp", dir);
     f = fopen(lp2, "w");
