@@ -1607,7 +1607,12 @@ static vt_rc block_bad(const seg_reader *r, size_t bi, const char *what, vt_err 
                       r->name, bi, r->blocks[bi].offset, what);
 }
 
-vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
+/* The checksum-level check of one block: its CRC32C (which covers the index entry's identity,
+ * see block_crc) and its column framing, without decoding the columns. On success the columns
+ * are [*cols, *cols + *ts_len) (timestamps) and [*cols + *ts_len, *cols + *ts_len + *val_len)
+ * (values). The first step of every block read (seg_read_block). */
+static vt_rc seg_check_block(const seg_reader *r, size_t bi, const uint8_t **cols, size_t *ts_len,
+                             size_t *val_len, vt_err *err)
 {
     const seg_index_entry *e = &r->blocks[bi];
     const uint8_t *b = r->data + e->offset;
@@ -1615,11 +1620,24 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
     if (block_crc(e, b, len - 4) != vt_get_u32(b + len - 4))
         return block_bad(r, bi, "checksum mismatch", err);
     vt_reader br;
-    uint64_t ts_len64;
+    uint64_t tl;
     vt_reader_init(&br, b, len - 4);
-    if (!vt_read_uvarint(&br, &ts_len64) || ts_len64 == 0 || ts_len64 >= vt_reader_left(&br))
+    if (!vt_read_uvarint(&br, &tl) || tl == 0 || tl >= vt_reader_left(&br))
         return block_bad(r, bi, "bad column lengths", err);
-    size_t ts_len = (size_t)ts_len64, val_len = vt_reader_left(&br) - ts_len;
+    *cols = br.p;
+    *ts_len = (size_t)tl;
+    *val_len = vt_reader_left(&br) - (size_t)tl;
+    return VT_OK;
+}
+
+vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
+{
+    const seg_index_entry *e = &r->blocks[bi];
+    const uint8_t *tp;
+    size_t ts_len, val_len;
+    vt_rc crc = seg_check_block(r, bi, &tp, &ts_len, &val_len, err);
+    if (crc != VT_OK)
+        return crc;
     if (out->type != (vt_type)e->type)
         return block_bad(r, bi, "type does not match the column", err);
     size_t n = e->count;
@@ -1627,7 +1645,7 @@ vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err)
         return vt_err_set(err, VT_ENOMEM, "segment %s: block %zu: out of memory", r->name, bi);
     int64_t *ts = out->time + out->n;
     void *val = (uint8_t *)out->val + out->n * seg_type_size(out->type);
-    const uint8_t *tp = br.p, *vp = tp + ts_len;
+    const uint8_t *vp = tp + ts_len;
     vt_err derr;
     vt_err_clear(&derr);
     vt_rc rc = enc_ts_decode(tp, ts_len, ts, n, &derr);
@@ -1692,23 +1710,6 @@ unsigned seg_verify(const seg_reader *r, seg_report_fn report, void *ctx, uint64
     return problems;
 }
 
-/* The checksum-level check of one block: its CRC32C (which covers the index entry's identity,
- * see block_crc) and its column framing, without decoding the columns. */
-static vt_rc seg_check_block(const seg_reader *r, size_t bi, vt_err *err)
-{
-    const seg_index_entry *e = &r->blocks[bi];
-    const uint8_t *b = r->data + e->offset;
-    size_t len = e->length;
-    if (block_crc(e, b, len - 4) != vt_get_u32(b + len - 4))
-        return block_bad(r, bi, "checksum mismatch", err);
-    vt_reader br;
-    uint64_t ts_len;
-    vt_reader_init(&br, b, len - 4);
-    if (!vt_read_uvarint(&br, &ts_len) || ts_len == 0 || ts_len >= vt_reader_left(&br))
-        return block_bad(r, bi, "bad column lengths", err);
-    return VT_OK;
-}
-
 unsigned seg_verify_checksums(const seg_reader *r, seg_report_fn report, void *ctx,
                               uint64_t *blocks)
 {
@@ -1716,7 +1717,9 @@ unsigned seg_verify_checksums(const seg_reader *r, seg_report_fn report, void *c
     for (size_t i = 0; i < r->nblocks; i++) {
         vt_err err;
         vt_err_clear(&err);
-        if (seg_check_block(r, i, &err) != VT_OK) {
+        const uint8_t *cols;
+        size_t ts_len, val_len;
+        if (seg_check_block(r, i, &cols, &ts_len, &val_len, &err) != VT_OK) {
             problems++;
             if (report)
                 report(ctx, r->name, r->blocks[i].offset, err.msg);
