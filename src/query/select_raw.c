@@ -108,9 +108,15 @@ static void sel_heap_down(sel_heap *h, size_t i, size_t n)
 }
 
 /* The shard group of t: its start, aligned as InfluxDB (Go's Time.Truncate) aligns it. */
+/* The width of the query's shard slices (the retention policy's shard group duration). */
+static int64_t sel_shard_width(const sel *q)
+{
+    return q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+}
+
 static int64_t sel_shard(const sel *q, int64_t t)
 {
-    return node_shard_group_start(t, q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS);
+    return node_shard_group_start(t, sel_shard_width(q));
 }
 
 /* sel_shard(q, t) == shard, for a shard start: a range test (shard groups are contiguous
@@ -119,7 +125,7 @@ static bool sel_in_shard(const sel *q, int64_t shard, int64_t t)
 {
     if (shard == INT64_MIN)
         return sel_shard(q, t) == shard;
-    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    int64_t width = sel_shard_width(q);
     return t >= shard && (uint64_t)t - (uint64_t)shard < (uint64_t)width;
 }
 
@@ -329,7 +335,7 @@ static vt_rc sel_group_slices(sel *q, const sel_group *g, int64_t **shards, size
 {
     sel_probe p = {.q = q};
     vt_rc rc = VT_OK;
-    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    int64_t width = sel_shard_width(q);
     for (int64_t from = q->read_tmin; from <= q->tmax;) {
         bool any = false;
         int64_t covered = INT64_MAX, earliest = INT64_MAX;
@@ -410,7 +416,7 @@ vt_rc sel_run_raw_group(sel *q, const sel_group *g, sel_sink *sk)
      * over sparse slices can meet denser ones: SEL_RAW_BATCH_SLICES bounds that). */
     bool more = true;
     size_t batch = 1;
-    int64_t width = q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
+    int64_t width = sel_shard_width(q);
     for (size_t k = 0; k < nshards && more && rc == VT_OK;) {
         size_t nb = batch < nshards - k ? batch : nshards - k;
         /* desc walks the slices from the last one */
