@@ -29,6 +29,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def log_tail(datadir, lines=80):
+    """The end of the servers' stderr (sanitizer reports land there)."""
+    try:
+        with open(os.path.join(os.path.dirname(datadir), "server.log"), "rb") as f:
+            return b"".join(f.readlines()[-lines:]).decode("utf-8", "replace")
+    except OSError as e:
+        return f"(no server.log: {e})"
+
+
 def start_server(datadir, config):
     port = free_port()
     proc = subprocess.Popen(
@@ -137,7 +146,8 @@ def test_kill9_loses_no_acknowledged_point(tmp_path):
         # restart, stop cleanly, and check everything acknowledged so far is there
         proc, url = start_server(datadir, config)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0, "volta serve did not shut down cleanly on SIGTERM"
+        assert proc.wait(timeout=120) == 0, ("volta serve did not shut down cleanly on SIGTERM; "
+                                             "server.log ends:\n" + log_tail(datadir))
         verify(datadir)
         got = exported_points(datadir)
         with lock:
@@ -146,7 +156,7 @@ def test_kill9_loses_no_acknowledged_point(tmp_path):
                              f"e.g. {sorted(missing)[:5]}")
         proc, url = start_server(datadir, config)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 0
+    assert proc.wait(timeout=120) == 0, "server.log ends:\n" + log_tail(datadir)
     verify(datadir)
     assert kills >= ROUNDS
     assert len(acked) > ROUNDS * LINES_PER_BATCH, "too few writes were acknowledged to mean anything"
