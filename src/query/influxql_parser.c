@@ -2386,6 +2386,8 @@ static void fmt_select(const influxql_select *s, vt_buf *b)
                              .db = s->into_db,
                              .rp = s->into_rp,
                              .name = s->into_name};
+        if (!s->into_name && !s->into_db && !s->into_rp)
+            vt_buf_append(b, "\"\".", 3); /* INTO :MEASUREMENT alone does not parse */
         fmt_source(&t, b);
         if (!s->into_name)
             vt_buf_append(b, ":MEASUREMENT", 12);

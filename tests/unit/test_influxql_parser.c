@@ -95,6 +95,9 @@ static const ok_case OK_CASES[] = {
     {"SELECT * INTO db.rp.m2 FROM m", NULL},
     {"SELECT * INTO \"db\".\"rp\".:MEASUREMENT FROM /.*/ GROUP BY *", "SELECT * INTO db.rp.:MEASUREMENT FROM /.*/ GROUP BY *"},
     {"SELECT mean(v) INTO db..m_1h FROM m GROUP BY time(1h), *", NULL},
+    /* empty database and policy before :MEASUREMENT (found by fuzz_influxql): the canonical
+     * text keeps a segment, as INTO :MEASUREMENT alone does not parse */
+    {"SELECT * INTO \"\".\"\".:MEASUREMENT FROM /.*/", "SELECT * INTO \"\".:MEASUREMENT FROM /.*/"},
     /* WHERE */
     {"SELECT v FROM m WHERE host = 'a'", NULL},
     {"SELECT v FROM m WHERE host != 'a' AND host <> 'b'", "SELECT v FROM m WHERE host != 'a' AND host != 'b'"},
