@@ -809,7 +809,9 @@ static void test_landing_scan(void **state)
     put_file(fx, "sub/deeper/INTERCAMBIO_NACIONAL_2024.csv", INTER_CSV, 10, NULL, 0);
     put_file(fx, "extra/p.lp", "m,k=v f=1 1700000000000000000\n", 10, NULL, 0);
     put_file(fx, "dataset=balance/b.csv", BAL_CSV, 0, fresh, sizeof fresh);
-    set_mtime(fresh, time(NULL), 0); /* "now": a writer may still be at work */
+    /* "now": a writer may still be at work. A second ahead, as time(NULL) truncates: "now"
+     * in whole seconds could already be a second old when the scan reads it (seen in CI) */
+    set_mtime(fresh, time(NULL) + 1, 0);
     /* never loaded: temporary, hidden, not loadable */
     put_file(fx, "dataset=load/x.csv.tmp", LOAD_CSV, 10, NULL, 0);
     put_file(fx, "dataset=load/.hidden.csv", LOAD_CSV, 10, NULL, 0);
@@ -842,7 +844,7 @@ static void test_landing_scan(void **state)
     assert_int_equal(f.state, META_FILE_LOADED);
 
     /* again at once: everything unchanged, the fresh file still deferred */
-    set_mtime(fresh, time(NULL), 0);
+    set_mtime(fresh, time(NULL) + 1, 0);
     rc = landing_scan(fx->n, fx->m, fx->landing, &o, &st, &err);
     assert_int_equal(rc, VT_OK);
     assert_int_equal(st.scans, 2);
