@@ -71,6 +71,11 @@
  *      CRC covers its identity, not its offset); tombstones keep applying at read time. Readers
  *      holding the old reader keep its mapping (the old inode) until they let go; snapshots
  *      hold hard links to the old inode. A failure writing or renaming is sticky (note 5).
+ *  11. Parallel file work (parallel_for): open parses every segment file (header, footer, zstd
+ *      meta, index) on up to one thread per CPU, then indexes them one by one in MANIFEST order
+ *      (the series index is not thread-safe, and the order decides which file's error is
+ *      reported). Offline verification and the checksum check of a loaded engine also take one
+ *      file per worker and report the problems in MANIFEST order afterwards.
  */
 #include "engine/engine.h"
 
@@ -1740,6 +1745,66 @@ static bool series_killed_in(const edb *d, uint64_t sid, uint64_t seg_id)
     return false;
 }
 
+/* ---- parallel file work (note 11) ---- */
+
+#define PAR_MAX_THREADS 8
+
+typedef struct par_job {
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
+    size_t n;
+    atomic_size_t next;
+} par_job;
+
+static void *par_worker(void *arg)
+{
+    par_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            return NULL;
+        j->fn(j->ctx, i);
+    }
+}
+
+/* Runs fn(ctx, i) for every i in [0, n) on up to min(online CPUs, PAR_MAX_THREADS, n) threads,
+ * this one included, and returns when all are done. A thread that cannot be started leaves its
+ * share to the others, so fn runs exactly once per i whatever happens. */
+static void parallel_for(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    par_job job = {.fn = fn, .ctx = ctx, .n = n};
+    atomic_init(&job.next, 0);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nthreads = cpus > 1 ? (size_t)cpus : 1;
+    if (nthreads > PAR_MAX_THREADS)
+        nthreads = PAR_MAX_THREADS;
+    if (nthreads > n)
+        nthreads = n;
+    pthread_t th[PAR_MAX_THREADS];
+    size_t started = 0;
+    for (size_t t = 1; t < nthreads; t++)
+        if (pthread_create(&th[started], NULL, par_worker, &job) == 0)
+            started++;
+    par_worker(&job);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* One segment file engine_open parses on a worker (note 11). */
+typedef struct open_file {
+    char path[ENGINE_PATH_MAX];
+    seg_reader *reader; /* NULL when the open failed: err says why */
+    vt_rc rc;
+    vt_err err;
+} open_file;
+
+static void open_file_run(void *ctx, size_t i)
+{
+    open_file *f = (open_file *)ctx + i;
+    vt_err_clear(&f->err);
+    f->rc = seg_open_file(f->path, &f->reader, &f->err);
+}
+
 /* Adds the series and fields of segment r to the index of d. */
 static vt_rc index_segment(edb *d, const seg_reader *r, vt_buf *kb, vt_err *err)
 {
@@ -1832,6 +1897,8 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     memset(&m, 0, sizeof m);
     vt_buf kb;
     vt_buf_init(&kb);
+    open_file *files = NULL;   /* every segment of the MANIFEST, parsed in parallel */
+    size_t nfiles = 0, nopened = 0;
     vt_rc rc;
     e->dir = strdup(dir);
     e->active = memtable_new(1);
@@ -1859,6 +1926,18 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
         goto fail;
     }
     e->dcap = m.ndbs ? m.ndbs : 1;
+    for (size_t i = 0; i < m.ndbs; i++)
+        nfiles += m.dbs[i].nsegments;
+    files = calloc(nfiles ? nfiles : 1, sizeof *files);
+    if (!files) {
+        rc = vt_err_set(err, VT_ENOMEM, "engine: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0, k = 0; i < m.ndbs; i++)
+        for (size_t s = 0; s < m.dbs[i].nsegments; s++, k++)
+            seg_path(e, files[k].path, sizeof files[k].path, m.dbs[i].id,
+                     m.dbs[i].segments[s]);
+    parallel_for(nfiles, open_file_run, files);
     for (size_t i = 0; i < m.ndbs; i++) {
         edb *d = calloc(1, sizeof *d);
         if (!d) {
@@ -1881,12 +1960,15 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
             }
         }
         for (size_t s = 0; s < m.dbs[i].nsegments; s++) {
-            char path[ENGINE_PATH_MAX];
-            seg_path(e, path, sizeof path, d->id, m.dbs[i].segments[s]);
-            seg_reader *r;
-            rc = seg_open_file(path, &r, err);
-            if (rc != VT_OK)
+            open_file *f = &files[nopened++];
+            seg_reader *r = f->reader;
+            f->reader = NULL; /* d owns it from here (or it is unreffed below) */
+            if (f->rc != VT_OK) {
+                rc = f->rc;
+                *err = f->err;
                 goto fail;
+            }
+            const char *path = f->path;
             r->corrupt_counter = &e->corrupt_blocks;
             if (!db_push_seg(d, r)) {
                 seg_unref(r);
@@ -1937,11 +2019,16 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     }
     manifest_free(&m);
     vt_buf_free(&kb);
+    free(files);
     *out = e;
     return VT_OK;
 fail:
     manifest_free(&m);
     vt_buf_free(&kb);
+    for (size_t k = nopened; files && k < nfiles; k++)
+        if (files[k].reader)
+            seg_unref(files[k].reader);
+    free(files);
     engine_free(e);
     return rc;
 }
@@ -3563,11 +3650,10 @@ done:
 
 /* ---- offline verification ---- */
 
-/* engine_verify checks the segment files in parallel (decoding every block is CPU work): each
- * worker takes the next file, and the problems it finds are kept per file and reported in the
- * manifest's order afterwards, so the report is the same whatever the scheduling. */
-#define VERIFY_MAX_THREADS 8
-
+/* engine_verify checks the segment files in parallel (decoding every block is CPU work; note
+ * 11): each worker takes the next file, and the problems it finds are kept per file and
+ * reported in the manifest's order afterwards, so the report is the same whatever the
+ * scheduling. */
 typedef struct verify_problem {
     uint64_t offset;
     char *text;
@@ -3584,9 +3670,7 @@ typedef struct verify_file {
 
 typedef struct verify_job {
     verify_file *files;
-    size_t n;
     bool decode; /* false: checksums and framing only (engine_verify_checksums) */
-    atomic_size_t next;
 } verify_job;
 
 static void verify_collect(void *ctx, const char *file, uint64_t offset, const char *problem)
@@ -3629,15 +3713,33 @@ static void verify_one(verify_file *f, bool decode)
     seg_unref(r);
 }
 
-static void *verify_worker(void *arg)
+static void verify_run(void *ctx, size_t i)
 {
-    verify_job *j = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n)
-            return NULL;
-        verify_one(&j->files[i], j->decode);
+    verify_job *j = ctx;
+    verify_one(&j->files[i], j->decode);
+}
+
+/* Reports the problems collected per file, in order; frees them. Returns their number. */
+static unsigned verify_report_files(verify_file *vf, size_t n, engine_verify_report report,
+                                    void *ctx, uint64_t *nblocks)
+{
+    unsigned problems = 0;
+    for (size_t i = 0; i < n; i++) {
+        *nblocks += vf[i].blocks;
+        for (size_t p = 0; p < vf[i].nproblems; p++) {
+            if (report)
+                report(ctx, vf[i].path, vf[i].problems[p].offset, vf[i].problems[p].text);
+            free(vf[i].problems[p].text);
+        }
+        problems += (unsigned)vf[i].nproblems;
+        if (vf[i].oom) {
+            if (report)
+                report(ctx, vf[i].path, 0, "out of memory recording the problems found");
+            problems++;
+        }
+        free(vf[i].problems);
     }
+    return problems;
 }
 
 static unsigned verify_dir(const char *dir, bool decode, engine_verify_report report, void *ctx,
@@ -3676,38 +3778,10 @@ static unsigned verify_dir(const char *dir, bool decode, engine_verify_report re
                                   m.dbs[i].segments[s]);
             vf[k].want_id = m.dbs[i].segments[s];
         }
-    verify_job job = {.files = vf, .n = nseg, .decode = decode};
-    atomic_init(&job.next, 0);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nthreads = cpus > 1 ? (size_t)cpus : 1;
-    if (nthreads > VERIFY_MAX_THREADS)
-        nthreads = VERIFY_MAX_THREADS;
-    if (nthreads > nseg)
-        nthreads = nseg;
-    pthread_t th[VERIFY_MAX_THREADS];
-    size_t started = 0;
-    for (size_t t = 1; t < nthreads; t++) /* this thread is a worker too */
-        if (pthread_create(&th[started], NULL, verify_worker, &job) == 0)
-            started++;
-    verify_worker(&job);
-    for (size_t t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    for (size_t i = 0; i < nseg; i++) {
-        nfiles++;
-        nblocks += vf[i].blocks;
-        for (size_t p = 0; p < vf[i].nproblems; p++) {
-            if (report)
-                report(ctx, vf[i].path, vf[i].problems[p].offset, vf[i].problems[p].text);
-            free(vf[i].problems[p].text);
-        }
-        problems += (unsigned)vf[i].nproblems;
-        if (vf[i].oom) {
-            if (report)
-                report(ctx, vf[i].path, 0, "out of memory recording the problems found");
-            problems++;
-        }
-        free(vf[i].problems);
-    }
+    verify_job job = {.files = vf, .decode = decode};
+    parallel_for(nseg, verify_run, &job);
+    nfiles += (unsigned)nseg;
+    problems += verify_report_files(vf, nseg, report, ctx, &nblocks);
     free(vf);
     char segdir[ENGINE_PATH_MAX];
     snprintf(segdir, sizeof segdir, "%s/seg", dir);
@@ -3747,17 +3821,48 @@ unsigned engine_verify_checksums(const char *dir, engine_verify_report report, v
     return verify_dir(dir, false, report, ctx, files, blocks);
 }
 
+/* engine_verify_loaded_checksums' per-file work: the engine's own readers, one per worker. */
+typedef struct loaded_check {
+    seg_reader **segs;
+    verify_file *files;
+} loaded_check;
+
+static void loaded_check_run(void *ctx, size_t i)
+{
+    loaded_check *c = ctx;
+    seg_verify_checksums(c->segs[i], verify_collect, &c->files[i], &c->files[i].blocks);
+}
+
 unsigned engine_verify_loaded_checksums(engine *e, engine_verify_report report, void *ctx,
                                         unsigned *files, uint64_t *blocks)
 {
     unsigned problems = 0, nfiles = 0;
     uint64_t nblocks = 0;
     pthread_rwlock_rdlock(&e->lock);
+    size_t n = 0;
     for (size_t i = 0; i < e->ndbs; i++)
-        for (size_t k = 0; k < e->dbs[i]->nsegs; k++) {
-            problems += seg_verify_checksums(e->dbs[i]->segs[k], report, ctx, &nblocks);
-            nfiles++;
-        }
+        n += e->dbs[i]->nsegs;
+    loaded_check c = {.segs = malloc((n ? n : 1) * sizeof *c.segs),
+                      .files = calloc(n ? n : 1, sizeof *c.files)};
+    if (c.segs && c.files) {
+        for (size_t i = 0, k = 0; i < e->ndbs; i++)
+            for (size_t j = 0; j < e->dbs[i]->nsegs; j++, k++) {
+                c.segs[k] = e->dbs[i]->segs[j];
+                snprintf(c.files[k].path, sizeof c.files[k].path, "%s", c.segs[k]->name);
+            }
+        parallel_for(n, loaded_check_run, &c);
+        problems += verify_report_files(c.files, n, report, ctx, &nblocks);
+        nfiles = (unsigned)n;
+    } else {
+        /* out of memory for the per-file lists: check one file after the other */
+        for (size_t i = 0; i < e->ndbs; i++)
+            for (size_t k = 0; k < e->dbs[i]->nsegs; k++) {
+                problems += seg_verify_checksums(e->dbs[i]->segs[k], report, ctx, &nblocks);
+                nfiles++;
+            }
+    }
+    free(c.segs);
+    free(c.files);
     pthread_rwlock_unlock(&e->lock);
     if (files)
         *files = nfiles;

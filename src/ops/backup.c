@@ -33,6 +33,7 @@
 #include <xxhash.h>
 
 #include "common/durable.h"
+#include "common/filehash.h"
 #include "journal/journal.h"
 #include "ops/snapshot.h"
 
@@ -795,7 +796,7 @@ static void verify_one(work *w, size_t i)
     uint64_t size = 0;
     vt_err e;
     vt_err_clear(&e);
-    vt_rc rc = backup_hash_file(obj, hash, &size, &e);
+    vt_rc rc = vt_hash_file_stable(obj, hash, &size, &e);
     problem[0] = '\0';
     if (rc == VT_ENOTFOUND)
         snprintf(problem, sizeof problem, "object missing");

@@ -34,6 +34,7 @@
 
 #include "common/durable.h"
 #include "common/faultinj.h"
+#include "common/filehash.h"
 #include "core/node.h"
 #include "engine/engine.h"
 #include "journal/journal.h"
@@ -521,7 +522,7 @@ static vt_rc copy_one(copy_job *j, const rfile *f, vt_err *err)
     /* verification: the restored file, read back, against the manifest */
     char h[BACKUP_HASH_HEX + 1];
     uint64_t size = 0;
-    rc = backup_hash_file(dst, h, &size, err);
+    rc = vt_hash_file_stable(dst, h, &size, err);
     if (rc != VT_OK)
         return rc;
     if (strcmp(h, f->hash) != 0 || size != f->size)
@@ -782,7 +783,7 @@ static vt_rc link_backup_journal(const char *repo, const backup_manifest *m, con
         char obj[PATH_MAX], link_path[PATH_MAX * 2], h[BACKUP_HASH_HEX + 1];
         backup_repo_object_path(repo, f->hash, obj, sizeof obj);
         uint64_t size = 0;
-        rc = backup_hash_file(obj, h, &size, err);
+        rc = vt_hash_file_stable(obj, h, &size, err);
         if (rc != VT_OK)
             break;
         if (strcmp(h, f->hash) != 0 || size != f->size) {

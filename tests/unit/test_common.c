@@ -1,4 +1,5 @@
-/* Unit tests for src/common: crc32c, vt_buf / vt_reader, durable publish, fault injection. */
+/* Unit tests for src/common: crc32c, vt_buf / vt_reader, durable publish, fault injection, file
+ * hashes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,6 +18,10 @@
 #include "common/durable.h"
 #include "common/error.h"
 #include "common/faultinj.h"
+#include "common/filehash.h"
+
+#include <inttypes.h>
+#include <xxhash.h>
 
 static void test_crc32c_vectors(void **state)
 {
@@ -218,13 +223,69 @@ static void test_error_mapping(void **state)
     assert_int_equal(e.rc, VT_EIO);
 }
 
+/* vt_hash_file (read) and vt_hash_file_stable (mmap windows) give XXH3-128 of the bytes, for
+ * sizes around the read chunk and across two mmap windows (64 MiB); a missing file is
+ * VT_ENOTFOUND for both; a character device (no mmap) is read by the stable variant too. */
+static void test_filehash_paths_agree(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/volta-filehash-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/f", dir);
+    const size_t sizes[] = {0, 1, 65535, 65536, 65537, (3u << 20) + 5, (64u << 20) + 3};
+    size_t maxn = sizes[sizeof sizes / sizeof sizes[0] - 1];
+    unsigned char *data = malloc(maxn);
+    assert_non_null(data);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < maxn; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        data[i] = (unsigned char)x;
+    }
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, n, f), n);
+        assert_int_equal(fclose(f), 0);
+        XXH128_hash_t want = XXH3_128bits(data, n);
+        char hex[VT_FILEHASH_HEX + 1];
+        snprintf(hex, sizeof hex, "%016" PRIx64 "%016" PRIx64, (uint64_t)want.high64,
+                 (uint64_t)want.low64);
+        char h1[VT_FILEHASH_HEX + 1], h2[VT_FILEHASH_HEX + 1];
+        uint64_t s1 = 1, s2 = 1;
+        vt_err err;
+        assert_int_equal(vt_hash_file(path, h1, &s1, &err), VT_OK);
+        assert_int_equal(vt_hash_file_stable(path, h2, &s2, &err), VT_OK);
+        assert_string_equal(h1, hex);
+        assert_string_equal(h2, hex);
+        assert_int_equal(s1, n);
+        assert_int_equal(s2, n);
+    }
+    free(data);
+    char h[VT_FILEHASH_HEX + 1];
+    uint64_t sz = 7;
+    vt_err err;
+    assert_int_equal(vt_hash_file_stable("/dev/null", h, &sz, &err), VT_OK);
+    assert_int_equal(sz, 0);
+    XXH128_hash_t empty = XXH3_128bits("", 0);
+    char hex[VT_FILEHASH_HEX + 1];
+    snprintf(hex, sizeof hex, "%016" PRIx64 "%016" PRIx64, (uint64_t)empty.high64,
+             (uint64_t)empty.low64);
+    assert_string_equal(h, hex);
+    unlink(path);
+    assert_int_equal(vt_hash_file(path, h, NULL, &err), VT_ENOTFOUND);
+    assert_int_equal(vt_hash_file_stable(path, h, NULL, &err), VT_ENOTFOUND);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32c_vectors),     cmocka_unit_test(test_varint_roundtrip),
         cmocka_unit_test(test_varint_malformed),   cmocka_unit_test(test_buf_printf_and_cstr),
         cmocka_unit_test(test_durable_publish),    cmocka_unit_test(test_fault_nth_and_sticky),
-        cmocka_unit_test(test_error_mapping),
+        cmocka_unit_test(test_error_mapping),      cmocka_unit_test(test_filehash_paths_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
