@@ -29,7 +29,10 @@
  * 3. Integer stream ("istream", format version 2), used inside several encodings. One mode byte:
  *      bits 0-1  transform  0 DELTA, 1 DOD, 2 ZZ, 3 PLAIN (unsigned streams) or SDELTA (signed
  *                           streams: timestamps, integers, decimal floats)
- *      bits 2-3  packing    0 simple8b words, 1 bit-packed groups, 2 Rice groups (3 reserved)
+ *      bits 2-3  packing    0 simple8b words, 1 bit-packed groups, 2 Rice groups, 3 Rice2
+ *                           groups (3 is the newest: a reader that predates it refuses the
+ *                           stream as a bad mode, so old segments read everywhere and new
+ *                           ones need a reader that knows Rice2)
  *      bits 4-7  scale e    0..15: DELTA/DOD/SDELTA deltas are multiples of 10^e and stored
  *                           divided by it (must be 0 for ZZ/PLAIN); seconds-precision ns
  *                           timestamps get e = 9
@@ -51,11 +54,27 @@
  *    z; when q >= 31, 31 one bits (no zero), 6 bits (bitlen(z) - 1), then z in bitlen(z) bits.
  *    The encoder picks k per group among the 4 values around log2 of the group mean (exact
  *    cost); decoders accept any k and any escape.
+ *    Rice2 groups (context Rice with Exp-Golomb escapes): a bit stream (MSB-first, zero-padded)
+ *    of groups of 64 values (the last one shorter): 6 bits parameter k; k = 63 means every
+ *    value of the group is 0 (nothing follows); else 1 bit context flag c, then per value z
+ *    with parameter kk = 0 when c = 1 and the previous value of the stream (the one before,
+ *    across groups; none for the first) is 0, kk = k otherwise: q = z >> kk; when q < 3, q one
+ *    bits and a zero bit; when q >= 3, 3 one bits (no zero) and y = q - 2 (>= 1) in Exp-Golomb
+ *    order 0: bitlen(y) - 1 zero bits, then y in bitlen(y) bits (its top bit is the 1 that
+ *    ends the zeros); then, in both cases, the low kk bits of z. A prefix of more than 63
+ *    zeros, or q with q << kk >= 2^64, is corrupt. Why: a group of hourly values holds both
+ *    the small changes of a quiet stretch and a few large ones (a level that jumps at
+ *    midnight, a sunrise): Rice's escape costs 31 + 6 + bitlen bits and forces k up, where
+ *    Exp-Golomb pays ~2 log2(q) bits; and a solar plant's night is a run of zeros that a
+ *    group's k (set by the day values) makes cost k + 1 bits each, where the context flag
+ *    makes a zero after a zero cost 1 bit. The encoder picks k and c per group by exact cost,
+ *    descending from log2 of the group mean while the cost drops; decoders accept any k, c.
  *    Every packed stream ends at its padding byte; what follows it belongs to the caller.
  *    Choice: simple8b (estimated per group of 8 from the widest value) and bit-packed (exact)
  *    sizes of DELTA, DOD, ZZ (and PLAIN); Rice sizes of DELTA, DOD and SDELTA are estimated from
- *    group means, and the best Rice candidate is sized exactly and kept when smallest overall.
- *    Decoding multiplies back by 10^e modulo 2^64.
+ *    group means, and the best Rice candidate is sized exactly; Rice2 is sized exactly for the
+ *    candidates whose Rice estimate is within 1/16 of the best one; the smallest exact size
+ *    overall is kept. Decoding multiplies back by 10^e modulo 2^64.
  *
  * 4. Timestamps (int64 ns). Candidates, the smallest exact size wins (ties: RLE, DOD, S8B, RAW;
  *    a constant step takes RLE without trying SIMPLE8B):
@@ -89,8 +108,9 @@
  *                     are mostly 3-decimal numbers written with 8 decimals (10455.81799999 =
  *                     10455.818 - 1e-8): k = 8, s = 5 stores C as deltas of the 3-decimal values
  *                     and R mostly as 0 or -1 (about 1 bit a value, less in runs). s is chosen by
- *                     estimating every s on the first 256 values; the chosen s is then encoded for
- *                     real and kept only when smaller than s = 0.
+ *                     estimating every s on the first 256 values (the cheapest of the simple8b,
+ *                     bit-packed and Rice estimates of each stream); the chosen s is then encoded
+ *                     for real and kept only when smaller than s = 0.
  *
  * 6. Integers:
  *      0x20 SIMPLE8B  istream (transforms DELTA, DOD, ZZ; either packing)
@@ -523,10 +543,16 @@ static vt_rc bitr_finish(const bitr *r, const uint8_t *start, size_t len, const 
 #define IS_S8B 0u     /* packing, mode bits 2-3 */
 #define IS_BITPACK 1u
 #define IS_RICE 2u
+#define IS_RICE2 3u
 #define IS_GROUP 16
 #define RICE_GROUP 64
 #define RICE_ESC 31   /* a quotient >= RICE_ESC is written as an escape */
 #define RICE_ZEROS 63 /* group parameter meaning "every value of the group is 0" */
+#define RICE2_GROUP 64
+#define RICE2_ESC 3   /* Rice2: a quotient >= RICE2_ESC is written as an escape */
+#ifndef RICE2_SLACK
+#define RICE2_SLACK 16 /* Rice2 sizes candidates within 1/16 of the best Rice estimate */
+#endif
 #define IS_MAX_SCALE 15 /* mode bits 4-7 */
 
 
@@ -649,8 +675,19 @@ static unsigned rice_pick(const uint64_t *z, size_t m, uint64_t *bits)
     return lo + bt;
 }
 
-/* Quick estimate of the Rice size of z[0..cnt) in bits (parameter from the group mean, no
- * escapes): used to rank candidate transforms before one is sized exactly. */
+/* Estimated Rice size in bits of a group of m values summing to hsum * 64 + lsum (parameter
+ * from the mean, no escapes). */
+static inline uint64_t rice_group_estimate(uint64_t hsum, uint64_t lsum, size_t m)
+{
+    uint64_t mean = hsum / m * 64 + lsum / m;
+    unsigned k = mean ? bitlen64(mean) - 1 : 0;
+    /* sum of the quotients ~ sum >> k (k < 6 means mean < 64: the sum is small) */
+    uint64_t q = k >= 6 ? hsum >> (k - 6) : ((hsum << 6) + lsum) >> k;
+    return 6 + (uint64_t)m * (k + 1) + q;
+}
+
+/* Quick estimate of the Rice size of z[0..cnt) in bits: used to rank candidate transforms
+ * before one is sized exactly. */
 static uint64_t rice_estimate(const uint64_t *z, size_t cnt)
 {
     uint64_t bits = 0;
@@ -661,13 +698,31 @@ static uint64_t rice_estimate(const uint64_t *z, size_t cnt)
             hsum += z[g + j] >> 6;
             lsum += z[g + j] & 63;
         }
-        uint64_t mean = hsum / m * 64 + lsum / m;
-        unsigned k = mean ? bitlen64(mean) - 1 : 0;
-        /* sum of the quotients ~ sum >> k (k < 6 means mean < 64: the sum is small) */
-        uint64_t q = k >= 6 ? hsum >> (k - 6) : ((hsum << 6) + lsum) >> k;
-        bits += 6 + (uint64_t)m * (k + 1) + q;
+        bits += rice_group_estimate(hsum, lsum, m);
     }
     return bits;
+}
+
+/* The same estimate, fed one value at a time. */
+typedef struct rice_acc {
+    uint64_t hsum, lsum, bits;
+    size_t cnt;
+} rice_acc;
+
+static inline void rice_acc_add(rice_acc *a, uint64_t z)
+{
+    a->hsum += z >> 6;
+    a->lsum += z & 63;
+    if (++a->cnt % RICE_GROUP == 0) {
+        a->bits += rice_group_estimate(a->hsum, a->lsum, RICE_GROUP);
+        a->hsum = a->lsum = 0;
+    }
+}
+
+static inline uint64_t rice_acc_end(const rice_acc *a)
+{
+    size_t m = a->cnt % RICE_GROUP;
+    return a->bits + (m ? rice_group_estimate(a->hsum, a->lsum, m) : 0);
 }
 
 /* Exact size in bits of the Rice stream of z[0..cnt). */
@@ -705,6 +760,147 @@ static size_t rice_write(const uint64_t *z, size_t cnt, uint8_t *dst)
                 bitw_put(&w, bl - 1, 6);
                 bitw_put64(&w, x, bl);
             }
+        }
+    }
+    bitw_flush(&w);
+    return w.pos;
+}
+
+/* Context Rice ("Rice2", packing 3; design note 3). Cost in bits of x under parameter k. */
+static inline uint64_t rice2_bits(uint64_t x, unsigned k)
+{
+    uint64_t q = x >> k;
+    /* escape: RICE2_ESC ones, Exp-Golomb of y = q - (RICE2_ESC - 1) >= 1 in 2 bitlen(y) - 1 */
+    unsigned bl = 64u - (unsigned)__builtin_clzll((q - (RICE2_ESC - 1)) | 1);
+    return (q < RICE2_ESC ? q + 1 : RICE2_ESC + 2 * (uint64_t)bl - 1) + k;
+}
+
+/* Rice2 sizes of one group under parameter k: *all with every value at k (flag 0), *one of
+ * only the values that follow a non-zero value (msk all ones) at k. */
+static inline void rice2_eval(const uint64_t *z, const uint64_t *msk, size_t m, unsigned k,
+                              uint64_t *all, uint64_t *one)
+{
+    uint64_t a = 0, o = 0;
+    for (size_t j = 0; j < m; j++) {
+        uint64_t c = rice2_bits(z[j], k);
+        a += c;
+        o += c & msk[j];
+    }
+    *all = a, *one = o;
+}
+
+/* Best parameters of one group whose first value follows a value that is zero (prev0): returns
+ * k (RICE_ZEROS for an all-zero group), *ctx = the context flag, *bits = the coded size without
+ * the 6-bit parameter. The exact cost is convex enough in k for a descent: start one below
+ * log2 of the mean (of all values for flag 0; of the values that follow a non-zero value for
+ * flag 1, the others coded with k = 0) and step while the cost drops. */
+static unsigned rice2_pick(const uint64_t *z, size_t m, bool prev0, unsigned *ctx, uint64_t *bits)
+{
+    uint64_t hsum = 0, lsum = 0, h1 = 0, l1 = 0, any = 0, c0 = 0;
+    uint64_t msk[RICE2_GROUP];
+    size_t m1 = 0;
+    bool p0 = prev0;
+    for (size_t j = 0; j < m; j++) {
+        uint64_t x = z[j];
+        any |= x;
+        hsum += x >> 6; /* no overflow: m <= 64 */
+        lsum += x & 63;
+        msk[j] = p0 ? 0 : UINT64_MAX;
+        if (p0) {
+            c0 += rice2_bits(x, 0);
+        } else {
+            h1 += x >> 6;
+            l1 += x & 63;
+            m1++;
+        }
+        p0 = x == 0;
+    }
+    *ctx = 0;
+    if (!any) {
+        *bits = 0;
+        return RICE_ZEROS;
+    }
+    uint64_t all[RICE_ZEROS], one[RICE_ZEROS], done = 0; /* done: bit set of evaluated k */
+    uint64_t best = UINT64_MAX;
+    unsigned bk = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && (m1 == m || m1 == 0))
+            break; /* flag 1 is flag 0, or codes everything with k = 0 (seen at k = 0 below) */
+        unsigned mean = pass ? bitlen64(h1 / m1 * 64 + l1 / m1)
+                             : bitlen64(hsum / m * 64 + lsum / m);
+        int k0 = mean >= 2 ? (int)mean - 2 : 0;
+        if (k0 > RICE_ZEROS - 1)
+            k0 = RICE_ZEROS - 1;
+        uint64_t prev = UINT64_MAX;
+        for (int dir = -1; dir <= 1; dir += 2) { /* down from k0, then up when down never helped */
+            for (int k = dir < 0 ? k0 : k0 + 1; k >= 0 && k < RICE_ZEROS; k += dir) {
+                if (!(done >> k & 1)) {
+                    rice2_eval(z, msk, m, (unsigned)k, &all[k], &one[k]);
+                    done |= (uint64_t)1 << k;
+                }
+                if (all[k] < best)
+                    best = all[k], bk = (unsigned)k, *ctx = 0;
+                if (one[k] + c0 < best)
+                    best = one[k] + c0, bk = (unsigned)k, *ctx = 1;
+                uint64_t c = pass ? one[k] + c0 : all[k];
+                if (c >= prev)
+                    break;
+                prev = c;
+            }
+            if (dir < 0 && prev < (pass ? one[k0] + c0 : all[k0]))
+                break;
+        }
+    }
+    *bits = best + 1; /* + the context flag */
+    return bk;
+}
+
+/* Exact size in bits of the Rice2 stream of z[0..cnt). */
+static uint64_t rice2_size(const uint64_t *z, size_t cnt)
+{
+    uint64_t bits = 0, b;
+    unsigned ctx;
+    for (size_t g = 0; g < cnt; g += RICE2_GROUP) {
+        size_t m = cnt - g < RICE2_GROUP ? cnt - g : RICE2_GROUP;
+        rice2_pick(z + g, m, g > 0 && z[g - 1] == 0, &ctx, &b);
+        bits += 6 + b;
+    }
+    return bits;
+}
+
+/* Writes the Rice2 stream of z[0..cnt) at dst; returns its bytes. */
+static size_t rice2_write(const uint64_t *z, size_t cnt, uint8_t *dst)
+{
+    bitw w = {dst, 0, 0, 0};
+    uint64_t b;
+    unsigned ctx;
+    for (size_t g = 0; g < cnt; g += RICE2_GROUP) {
+        size_t m = cnt - g < RICE2_GROUP ? cnt - g : RICE2_GROUP;
+        bool p0 = g > 0 && z[g - 1] == 0;
+        unsigned k = rice2_pick(z + g, m, p0, &ctx, &b);
+        bitw_put(&w, k, 6);
+        if (k == RICE_ZEROS)
+            continue;
+        bitw_put(&w, ctx, 1);
+        for (size_t j = 0; j < m; j++) {
+            uint64_t x = z[g + j];
+            unsigned kk = ctx && p0 ? 0 : k;
+            uint64_t q = x >> kk;
+            p0 = x == 0;
+            if (q < RICE2_ESC) {
+                bitw_put(&w, (((uint64_t)1 << q) - 1) << 1, (unsigned)q + 1);
+            } else {
+                uint64_t y = q - (RICE2_ESC - 1); /* >= 1: Exp-Golomb order 0 */
+                unsigned bl = bitlen64(y);
+                bitw_put(&w, (((uint64_t)1) << RICE2_ESC) - 1, RICE2_ESC);
+                if (bl > 33)
+                    bitw_put(&w, 0, 32), bitw_put(&w, 0, bl - 33);
+                else if (bl > 1)
+                    bitw_put(&w, 0, bl - 1);
+                bitw_put64(&w, y, bl);
+            }
+            if (kk)
+                bitw_put64(&w, x & ((((uint64_t)1) << kk) - 1), kk);
         }
     }
     bitw_flush(&w);
@@ -814,27 +1010,37 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
         }
     }
     /* Rice: exact sizes of the delta transforms, and of the seasonal deltas for signed streams
-     * long enough (two periods), kept when smaller. */
-    bool brice = false;
+     * long enough (two periods), kept when smaller. Rice2 is sized exactly for every candidate;
+     * Rice only for the best by estimate. */
+    unsigned pack = IS_S8B;
     size_t period = 0;
-    int rt = -1;
-    size_t rperiod = 0;
-    uint64_t rbest = UINT64_MAX;
-    for (int t = 0; t <= IS_DOD; t++) {
-        size_t m = istream_values(v, n, (unsigned)t, div, tmp);
-        uint64_t rb = h[t] + rice_estimate(tmp, m);
-        if (rb < rbest)
-            rbest = rb, rt = t, rperiod = 0;
+    int rt = -1, r2t = -1;
+    size_t rperiod = 0, r2period = 0;
+    uint64_t rbest = UINT64_MAX, r2best = UINT64_MAX;
+    enum { NRC = 2 + sizeof sdelta_periods / sizeof *sdelta_periods };
+    uint64_t rest[NRC]; /* Rice estimate of each candidate, UINT64_MAX when not applicable */
+    for (size_t c = 0; c < NRC; c++) {
+        size_t P = c < 2 ? 0 : sdelta_periods[c - 2];
+        rest[c] = UINT64_MAX;
+        if (P && (allow_plain || n <= 2 * P))
+            continue;
+        size_t m = P ? istream_sdelta(v, n, P, div, tmp)
+                     : istream_values(v, n, (unsigned)c, div, tmp);
+        rest[c] = (P ? h[IS_DELTA] + 8 * uvarint_len(P) : h[c]) + rice_estimate(tmp, m);
+        if (rest[c] < rbest)
+            rbest = rest[c], rt = P ? IS_SDELTA : (int)c, rperiod = P;
     }
-    for (size_t pi = 0; !allow_plain && pi < sizeof sdelta_periods / sizeof *sdelta_periods;
-         pi++) {
-        size_t P = sdelta_periods[pi];
-        if (n <= 2 * P)
-            break;
-        size_t m = istream_sdelta(v, n, P, div, tmp);
-        uint64_t rb = h[IS_DELTA] + 8 * uvarint_len(P) + rice_estimate(tmp, m);
-        if (rb < rbest)
-            rbest = rb, rt = IS_SDELTA, rperiod = P;
+    /* Rice2: exact sizes of the candidates whose Rice estimate is within 1/RICE2_SLACK of the
+     * best one (the estimate ranks transforms well; exact sizing is the expensive part). */
+    for (size_t c = 0; rt >= 0 && c < NRC; c++) {
+        if (rest[c] == UINT64_MAX || rest[c] > rbest + rbest / RICE2_SLACK)
+            continue;
+        size_t P = c < 2 ? 0 : sdelta_periods[c - 2];
+        size_t m = P ? istream_sdelta(v, n, P, div, tmp)
+                     : istream_values(v, n, (unsigned)c, div, tmp);
+        uint64_t rb = (P ? h[IS_DELTA] + 8 * uvarint_len(P) : h[c]) + rice2_size(tmp, m);
+        if (rb < r2best)
+            r2best = rb, r2t = P ? IS_SDELTA : (int)c, r2period = P;
     }
     if (rt >= 0 && rbest * 16 < bestc + bestc / 8) { /* exact size of the best Rice candidate */
         size_t m = rperiod ? istream_sdelta(v, n, rperiod, div, tmp)
@@ -842,8 +1048,12 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
         uint64_t rb = (rperiod ? h[IS_DELTA] + 8 * uvarint_len(rperiod) : h[rt]) +
                       rice_size(tmp, m);
         if ((rb + 7) / 8 <= 8 * (uint64_t)n && rb * 16 < bestc)
-            bestc = rb * 16, bt = rt, bbp = false, brice = true, period = rperiod;
+            bestc = rb * 16, bt = rt, pack = IS_RICE, period = rperiod;
     }
+    if (r2t >= 0 && (r2best + 7) / 8 <= 8 * (uint64_t)n && r2best * 16 < bestc)
+        bestc = r2best * 16, bt = r2t, pack = IS_RICE2, period = r2period;
+    if (pack == IS_S8B && bbp)
+        pack = IS_BITPACK;
     if (bt < 0)
         return false;
     bool is_delta = bt == IS_DELTA || bt == IS_DOD || (bt == IS_SDELTA && !allow_plain);
@@ -852,7 +1062,7 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
         div = 1;
     size_t m = period ? istream_sdelta(v, n, period, div, tmp)
                       : istream_values(v, n, (unsigned)bt, div, tmp);
-    pl->mode = (unsigned)bt | ((brice ? IS_RICE : bbp ? IS_BITPACK : IS_S8B) << 2) | (scale << 4);
+    pl->mode = (unsigned)bt | (pack << 2) | (scale << 4);
     pl->hdr[0] = (uint8_t)pl->mode;
     pl->hdrlen = 1;
     if (is_delta)
@@ -862,9 +1072,11 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
     if (bt == IS_DOD && n >= 2)
         pl->hdrlen += uvarint_put(pl->hdr + pl->hdrlen,
                                   zz_of((uint64_t)((int64_t)(v[1] - v[0]) / (int64_t)div)));
-    if (brice) {
+    if (pack == IS_RICE2) {
+        pl->nbytes = rice2_write(tmp, m, (uint8_t *)(void *)words);
+    } else if (pack == IS_RICE) {
         pl->nbytes = rice_write(tmp, m, (uint8_t *)(void *)words);
-    } else if (bbp) {
+    } else if (pack == IS_BITPACK) {
         pl->nbytes = bitpack_write(tmp, m, (uint8_t *)(void *)words);
     } else {
         size_t nw = s8b_pack(tmp, m, words);
@@ -986,6 +1198,93 @@ truncated:
     return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, i, cnt);
 }
 
+/* Reads zero bits up to the first one bit (which is not read); false when the stream ends first
+ * or more than max zeros come. */
+static inline bool bitr_zeros(bitr *r, unsigned max, unsigned *cnt)
+{
+    unsigned c = 0;
+    for (;;) {
+        while (r->nacc <= 56 && r->p < r->end) {
+            r->acc |= (uint64_t)*r->p++ << (56 - r->nacc);
+            r->nacc += 8;
+        }
+        if (r->nacc == 0)
+            return false;
+        unsigned z = r->acc ? (unsigned)__builtin_clzll(r->acc) : 64;
+        unsigned take = z < r->nacc ? z : r->nacc;
+        c += take;
+        if (c > max)
+            return false;
+        r->acc = take < 64 ? r->acc << take : 0;
+        r->nacc -= take;
+        r->bits_read += take;
+        if (z < 64 && take == z) {
+            *cnt = c;
+            return true;
+        }
+    }
+}
+
+/* Reads cnt Rice2-coded values (groups of RICE2_GROUP); *consumed = bytes used. */
+static vt_rc rice2_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cnt,
+                          size_t *consumed, const char *what, vt_err *err)
+{
+    bitr br;
+    bitr_init(&br, p, len);
+    size_t i = 0;
+    bool p0 = false;
+    for (size_t g = 0; g < cnt; g += RICE2_GROUP) {
+        size_t m = cnt - g < RICE2_GROUP ? cnt - g : RICE2_GROUP;
+        uint64_t k, ctx, x;
+        i = g;
+        if (!bitr_get(&br, 6, &k))
+            goto truncated;
+        if (k == RICE_ZEROS) {
+            memset(z + g, 0, m * sizeof *z);
+            p0 = true;
+            continue;
+        }
+        if (!bitr_get(&br, 1, &ctx))
+            goto truncated;
+        for (size_t j = 0; j < m; j++) {
+            unsigned q0, kk = ctx && p0 ? 0 : (unsigned)k;
+            uint64_t q;
+            i = g + j;
+            if (!bitr_unary(&br, RICE2_ESC, &q0))
+                goto truncated;
+            q = q0;
+            if (q0 == RICE2_ESC) {
+                unsigned zeros;
+                uint64_t y;
+                if (!bitr_zeros(&br, 63, &zeros)) {
+                    if (br.p < br.end || br.nacc)
+                        return vt_err_set(err, VT_ECORRUPT,
+                                          "%s: escape of value %zu longer than 64 bits", what, i);
+                    goto truncated;
+                }
+                if (!bitr_get64(&br, zeros + 1, &y))
+                    goto truncated;
+                q = y + (RICE2_ESC - 1);
+                if (q < y || (kk && (q >> (64 - kk)) != 0))
+                    return vt_err_set(err, VT_ECORRUPT, "%s: value %zu does not fit 64 bits",
+                                      what, i);
+            }
+            if (!bitr_get64(&br, kk, &x))
+                goto truncated;
+            z[g + j] = (kk ? q << kk : q) | x;
+            p0 = z[g + j] == 0;
+        }
+    }
+    size_t used = (size_t)((br.bits_read + 7) / 8);
+    unsigned pad = (unsigned)(used * 8 - br.bits_read);
+    if (pad && (p[used - 1] & ((1u << pad) - 1)))
+        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
+    *consumed = used;
+    return VT_OK;
+truncated:
+    return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, i, cnt);
+}
+
 /* Decodes an istream of exactly n (>= 1) values into v (as uint64 bits). */
 static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
                             bool allow_plain, size_t *consumed, const char *what, vt_err *err)
@@ -1002,7 +1301,7 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
     bool bp = pk == IS_BITPACK;
     bool sdelta = t == IS_SDELTA && !allow_plain;
     uint64_t period = 0;
-    if (pk > IS_RICE || (sc && (t == IS_ZZ || (t == IS_PLAIN && !sdelta))))
+    if (sc && (t == IS_ZZ || (t == IS_PLAIN && !sdelta)))
         return vt_err_set(err, VT_ECORRUPT, "%s: bad integer stream mode 0x%02x", what, mode);
     uint64_t div = vt_pow10_u64[sc];
     if (t == IS_DELTA || t == IS_DOD || sdelta) {
@@ -1016,7 +1315,9 @@ static vt_rc istream_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n,
     if (sdelta && (!vt_read_uvarint(&r, &period) || period == 0 || period > IS_MAX_PERIOD))
         return vt_err_set(err, VT_ECORRUPT, "%s: bad or missing seasonal period", what);
     size_t skip = t == IS_DELTA || sdelta ? 1 : t == IS_DOD ? (n >= 2 ? 2 : 1) : 0;
-    if (pk == IS_RICE)
+    if (pk == IS_RICE2)
+        rc = rice2_decode(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
+    else if (pk == IS_RICE)
         rc = rice_decode(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
     else if (bp)
         rc = bitpack_decode(r.p, vt_reader_left(&r), v + skip, n - skip, &used, what, err);
@@ -1467,29 +1768,46 @@ static inline uint64_t est_best16(const est *e)
     return e->maxb <= 60 && e->s8b16 < bp ? e->s8b16 : bp;
 }
 
+/* Cheapest packing estimate of a finished est and rice_acc, in 1/16 bits. */
+static inline uint64_t est_best16r(const est *e, const rice_acc *ra)
+{
+    uint64_t b = est_best16(e), r = rice_acc_end(ra) * 16;
+    return r < b ? r : b;
+}
+
 /* Estimated size (1/16 bits) of the decimal encoding with split s on the first m values. */
 static uint64_t dec_estimate(const int64_t *I, size_t m, int s)
 {
     est ec, er;
+    rice_acc rc, rr;
     memset(&ec, 0, sizeof ec);
     memset(&er, 0, sizeof er);
+    memset(&rc, 0, sizeof rc);
+    memset(&rr, 0, sizeof rr);
     if (s == 0) {
-        for (size_t i = 1; i < m; i++)
-            est_add(&ec, zz_of((uint64_t)I[i] - (uint64_t)I[i - 1]), i - 1);
+        for (size_t i = 1; i < m; i++) {
+            uint64_t z = zz_of((uint64_t)I[i] - (uint64_t)I[i - 1]);
+            est_add(&ec, z, i - 1);
+            rice_acc_add(&rc, z);
+        }
         est_end(&ec, m - 1);
-        return est_best16(&ec);
+        return est_best16r(&ec, &rc);
     }
     int64_t d = ipow10_tab[s], prevc = 0, r;
     for (size_t i = 0; i < m; i++) {
         int64_t c = dec_split(I[i], d, &r);
-        if (i)
-            est_add(&ec, zz_of((uint64_t)c - (uint64_t)prevc), i - 1);
+        if (i) {
+            uint64_t z = zz_of((uint64_t)c - (uint64_t)prevc);
+            est_add(&ec, z, i - 1);
+            rice_acc_add(&rc, z);
+        }
         est_add(&er, vt_zigzag(r), i);
+        rice_acc_add(&rr, vt_zigzag(r));
         prevc = c;
     }
     est_end(&ec, m - 1);
     est_end(&er, m);
-    return est_best16(&ec) + est_best16(&er);
+    return est_best16r(&ec, &rc) + est_best16r(&er, &rr);
 }
 
 /* One decimal candidate: the C stream and, when s > 0, the residual stream. */

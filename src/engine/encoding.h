@@ -5,8 +5,9 @@
  * encodings, prefixed by a one-byte tag saying which one (so decoders need no outside hint):
  *
  *   timestamps : delta-of-delta (bit-packed) | delta + simple8b | delta + RLE (constant step)
- *   floats     : Gorilla XOR | scaled decimal (value * 10^k as integers, then delta + zigzag +
- *                simple8b) — chosen only when every value round-trips bit-exactly
+ *   floats     : Gorilla XOR | scaled decimal (value * 10^k as integers, then delta, DOD or
+ *                seasonal delta + zigzag + simple8b, bit-packing, Rice or Rice2) — chosen only
+ *                when every value round-trips bit-exactly
  *   integers   : zigzag(delta) + simple8b | RLE
  *   unsigned   : delta as integers when it fits, else raw simple8b
  *   booleans   : bit-packed

@@ -1,8 +1,14 @@
 /*
  * engine/segment.c — segment files.
  *
- * NOTES ON THE SEGMENT FILE FORMAT (version 4, written; version 3, still read;
+ * NOTES ON THE SEGMENT FILE FORMAT (version 5, written; versions 4 and 3, still read;
  * docs/format/segment.md has the same, with tables)
+ *
+ * Version 5 has exactly version 4's layout (everything below that says "version 4" holds for
+ * 5). What changed is inside the blocks: their columns may use istream packing 3 (Rice2,
+ * engine/encoding.c note 3), which a version 4 reader does not know. The version number says
+ * so up front, so an older volta refuses the file as "unsupported version 5" instead of
+ * reporting every such block as corrupt (which could send an operator to `volta repair`).
  *
  * A segment is an immutable file holding columns of one database. All integers are
  * little-endian; "uvarint" is LEB128, zz() zigzag. A file is laid out as
@@ -11,7 +17,7 @@
  *
  * The header is 16 bytes:
  *     0   4  magic "VSEG"
- *     4   2  version (4; 3 for files of older releases)
+ *     4   2  version (5; 4 and 3 for files of older releases)
  *     6   2  flags (0)
  *     8   8  segment id (also in the file name)
  *
@@ -70,7 +76,9 @@
  *    16   8  series section length (in the decoded meta; the index follows it)
  *    24   4  number of blocks
  *    28   1  meta encoding: 0 = stored, 1 = one zstd frame
- *    29   3  reserved (0)
+ *    29   1  version 5: the version again (5), so that a flipped bit of the header's version
+ *            cannot pass a version 5 file off as version 4 or back; version 4: 0
+ *    30   2  reserved (0)
  *    32   4  CRC-32C of the stored meta bytes [meta offset, footer offset)
  *    36   4  CRC-32C of footer bytes [0, 36)
  *    40   4  magic "VSGF"
@@ -125,7 +133,8 @@
 
 #define SEG_MAGIC "VSEG"
 #define SEG_FOOTER_MAGIC "VSGF"
-#define SEG_VERSION 4    /* written */
+#define SEG_VERSION 5    /* written: version 4's layout; blocks may use istream packing 3 */
+#define SEG_VERSION_V4 4 /* still read (same layout, no Rice2 in its blocks) */
 #define SEG_VERSION_V3 3 /* still read */
 #define SEG_HEADER_LEN 16
 #define SEG_BLOCK_MIN 7 /* uvarint ts_len, two tags, CRC */
@@ -1099,7 +1108,7 @@ static vt_rc writer_finish(seg_writer *w, const seg_series_def *series, size_t n
         vt_buf_put_u64(b, series_len);
         vt_buf_put_u32(b, (uint32_t)w->nindex);
         vt_buf_putc(b, enc);
-        vt_buf_putc(b, 0);
+        vt_buf_putc(b, (uint8_t)w->version); /* the version again (see the format notes) */
         vt_buf_put_u16(b, 0);
         vt_buf_put_u32(b, meta_crc);
     }
@@ -1269,7 +1278,10 @@ static bool layout_read(const uint8_t *d, size_t size, unsigned version, bool ch
     uint64_t raw_len = vt_get_u64(f + 8), series_len = vt_get_u64(f + 16);
     lo->nblocks = vt_get_u32(f + 24);
     uint8_t enc = f[28];
-    if (enc > SEG_META_ZSTD || f[29] || f[30] || f[31] || raw_len > SEG_META_MAX ||
+    /* byte 29: 0 in version 4, the version again in version 5 (a flipped header version bit
+     * would otherwise turn one into the other unnoticed: their layouts are the same) */
+    uint8_t ver_again = version == SEG_VERSION_V4 ? 0 : (uint8_t)version;
+    if (enc > SEG_META_ZSTD || f[29] != ver_again || f[30] || f[31] || raw_len > SEG_META_MAX ||
         series_len > raw_len || (raw_len - series_len) / SEG_INDEX_MIN < lo->nblocks ||
         (enc == SEG_META_STORED && raw_len != stored_len)) {
         *what = "bad footer (meta length or encoding)";
@@ -1328,7 +1340,7 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     if (memcmp(d, SEG_MAGIC, 4) != 0)
         BAD("segment %s: offset 0: bad magic", nm);
     unsigned version = vt_get_u16(d + 4);
-    if (version != SEG_VERSION && version != SEG_VERSION_V3)
+    if (version != SEG_VERSION && version != SEG_VERSION_V4 && version != SEG_VERSION_V3)
         BAD("segment %s: offset 4: unsupported version %u", nm, version);
     r->version = version;
     r->segment_id = vt_get_u64(d + 8);
@@ -1757,7 +1769,7 @@ void seg_fix_checksums(uint8_t *d, size_t size)
     if (size < SEG_HEADER_LEN)
         return;
     unsigned version = vt_get_u16(d + 4);
-    if (version != SEG_VERSION && version != SEG_VERSION_V3)
+    if (version != SEG_VERSION && version != SEG_VERSION_V4 && version != SEG_VERSION_V3)
         version = SEG_VERSION;
     size_t flen = version == SEG_VERSION_V3 ? SEG_FOOTER_LEN_V3 : SEG_FOOTER_LEN_V4;
     if (size < SEG_HEADER_LEN + flen)

@@ -71,7 +71,7 @@ typedef union seg_num {
     uint64_t u;
 } seg_num;
 
-/* Pre-aggregates of one block, stored in its index entry (format versions 3 and 4) so that a query can
+/* Pre-aggregates of one block, stored in its index entry (format versions 3, 4 and 5) so that a query can
  * answer a whole block from the index without reading it. Which members are meaningful depends
  * on the block type (the others are 0):
  *   float:    sum, min, max over the values that are not NaN (nan_count of them are NaN; if all
@@ -90,13 +90,13 @@ typedef struct seg_preagg {
     uint32_t nan_count;  /* float */
     uint32_t true_count; /* boolean */
     bool sum_overflow;   /* integer, unsigned */
-    /* Selector statistics (format version 4; has_selectors is false for blocks of older files):
+    /* Selector statistics (format versions 4 and 5; has_selectors is false for blocks of older files):
      * first/last = the values at the block's min_time and max_time (boolean: .u = 0 or 1;
      * string: unset); min_at/max_at = the time of the FIRST point (in time order) holding the
      * min / the max (float: over the non-NaN values; unset when every value is NaN).
      * ("unset" = 0. Float first/last keep the exact bits, NaN payloads included. Boolean:
      * min_at = the first false, else the first true; max_at = the first true, else the first
-     * false. String blocks have has_selectors = true in version 4 with every selector unset.) */
+     * false. String blocks have has_selectors = true in versions 4 and 5 with every selector unset.) */
     bool has_selectors;
     seg_num first, last;
     int64_t min_at, max_at;
@@ -130,15 +130,16 @@ typedef struct seg_writer {
     vt_buf ts, vals; /* scratch encoders */
     seg_index_entry *index;
     size_t nindex, index_cap;
-    unsigned version; /* format version written (4; 3 only for tests and tools) */
-    int meta_level;   /* zstd level of the version 4 meta section; 0 = store it as is. May be
+    unsigned version; /* format version written (5; 3 only for tests and tools) */
+    int meta_level;   /* zstd level of the version 4/5 meta section; 0 = store it as is. May be
                        * changed before seg_writer_finish (tests). */
 } seg_writer;
 
 vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, size_t block_points,
                        vt_err *err);
-/* Same, writing format version `version` (4, or 3 as older releases did: for tests of the
- * version 3 read path and for measurements). VT_EINVAL for another version. */
+/* Same, writing format version `version` (5, or 3 as older releases did: for tests of the
+ * version 3 read path and for measurements; its blocks still use today's encoders). Version 4
+ * is read, never written (its blocks must not hold Rice2). VT_EINVAL for another version. */
 vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment_id,
                                size_t block_points, unsigned version, vt_err *err);
 /* Writes the column of (series_id, field_no); c must be time-ascending without duplicates.

@@ -4,6 +4,8 @@
  * Byte 0: low 3 bits pick the target, high 5 bits a small n (0..31).
  *   0..5  decode the rest as a ts / f64 / i64 / u64 / bool / str column of n values: must
  *         never crash; when it decodes, re-encoding and decoding again must give the same values.
+ *         For targets 0..3, n = 30 means a long column: n = 64 + (LE u16 of the next two
+ *         bytes) % 2048, so streams of several groups (Rice, Rice2: 64 values) are reached.
  *   6, 7  round trip: the rest becomes values (type and shape picked by n), which are encoded,
  *         decoded and compared bit for bit; any mismatch aborts.
  */
@@ -95,6 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static vt_str sout[32];
     vt_err err;
 
+    if (target <= 3 && n == 30 && len >= 2) {
+        n = 64 + (unsigned)(p[0] | p[1] << 8) % 2048;
+        p += 2, len -= 2;
+    }
     if (target <= 5) {
         vt_rc rc;
         vt_buf arena;

@@ -9,6 +9,7 @@
  * VOLTA_DENSITY_BLOCK (block_points, default 1024 like the engine), VOLTA_DENSITY_KEEP (keep
  * the temp data dirs, printed, to look at their files). */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,7 +186,8 @@ static void test_demo_density(void **state)
         demo_hour dh;
         demo_gen_compute(g, h, &dh);
         for (int j = 0; j < 8; j++) /* 8 plants, column-major */
-            sample[(size_t)j * nh + h] = dh.generation[j * 37 % demo_gen_plant_count(g)];
+            sample[(size_t)j * nh + h] = /* 3 decimals, as the line protocol carries them */
+                (double)llround(dh.generation[j * 37 % demo_gen_plant_count(g)] * 1000.0) / 1000.0;
     }
     ns = nh * 8;
     measure(e, dir, &d);
@@ -233,15 +235,18 @@ static void test_demo_density(void **state)
     demo_gen_free(g);
     rm_tree(dir);
     /* What the format achieves (docs/format/segment.md, "Block size"), format 4 (compact,
-     * zstd-compressed series section + index, selector statistics): 60 days x 500 plants =
-     * 1.510 B/pt with blocks of 4096, 1.546 with the default 1024 (format 3: 1.614 and 1.669;
-     * format 2, without pre-aggregates: 1.597 and 1.634). */
+     * zstd-compressed series section + index, selector statistics) with Rice2 value streams
+     * (docs/format/encoding.md, "Measured: Rice2"): 60 days x 500 plants = 1.444 B/pt with
+     * blocks of 4096, 1.481 with the default 1024 (before Rice2: 1.510 and 1.546); 365 days =
+     * 1.485 (before: 1.553). The foundation issue's target is <= 1.5 B/pt at 365 days. */
     size_t days = env_size("VOLTA_DENSITY_DAYS", 60);
     size_t block = env_size("VOLTA_DENSITY_BLOCK", 1024);
     if (days == 60 && block == 4096)
-        assert_true((double)d.apparent / (double)d.points < 1.52);
+        assert_true((double)d.apparent / (double)d.points < 1.46);
     if (days == 60 && (block == 1000 || block == 1024))
-        assert_true((double)d.apparent / (double)d.points < 1.56);
+        assert_true((double)d.apparent / (double)d.points < 1.50);
+    if (days == 365 && (block == 1000 || block == 1024))
+        assert_true((double)d.allocated / (double)d.points <= 1.50);
     if (days == 60 && (block == 1000 || block == 1024)) /* series section + index */
         assert_true((double)d.bd.meta_bytes / (double)d.points < 0.05);
     assert_true((double)d.apparent / (double)d.points < 1.75);

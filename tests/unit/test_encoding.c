@@ -691,20 +691,177 @@ static void test_rice_seasonal(void **state)
     free(iv);
     free(v);
 
-    /* hand-made streams: seasonal period 0 / too large, reserved packing 3 */
+    /* hand-made streams: seasonal period 0 / too large, Rice2 (packing 3) cut short */
     int64_t out[4];
     vt_err err;
     const uint8_t p0[] = {ENC_I64_SIMPLE8B, 0x0B, 0x00, 0x00, 0x00};
     assert_int_equal(enc_i64_decode(p0, sizeof p0, out, 4, &err), VT_ECORRUPT);
     const uint8_t pbig[] = {ENC_I64_SIMPLE8B, 0x0B, 0x00, 0x81, 0x40, 0x00};
     assert_int_equal(enc_i64_decode(pbig, sizeof pbig, out, 4, &err), VT_ECORRUPT);
-    const uint8_t pk3[] = {ENC_I64_SIMPLE8B, 0x0C, 0x00, 0x00};
+    const uint8_t pk3[] = {ENC_I64_SIMPLE8B, 0x0C, 0x00, 0x00}; /* Rice2 ending after 1 value */
     assert_int_equal(enc_i64_decode(pk3, sizeof pk3, out, 4, &err), VT_ECORRUPT);
     /* a valid hand-made Rice stream: DELTA, v0 = 0, one all-zero group -> four zeros */
     const uint8_t ok[] = {ENC_I64_SIMPLE8B, 0x08, 0x00, 0xFC};
     assert_int_equal(enc_i64_decode(ok, sizeof ok, out, 4, &err), VT_OK);
     for (int i = 0; i < 4; i++)
         assert_int_equal(out[i], 0);
+}
+
+/* ---- Rice2: context Rice with Exp-Golomb escapes (packing 3) ------------------------------- */
+
+/* Mode byte of the first istream of a DECIMAL column (tag, k, s, mode). */
+static unsigned dec_packing(const vt_buf *b)
+{
+    assert_true(b->len > 3);
+    assert_int_equal(b->data[0], ENC_F64_DECIMAL);
+    return (b->data[3] >> 2) & 3;
+}
+
+/* Demo-shaped columns: solar (zero at night, noisy by day) and hydro (daily shape, noise, a
+ * level jump each midnight) must pick Rice2, round-trip and refuse every corruption. */
+static void test_rice2_demo_shapes(void **state)
+{
+    (void)state;
+    enum { N = 1024 };
+    double *v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    vt_buf b;
+    size_t size;
+    /* solar: 0 from 18h to 6h, a sine hump by day with 6 % multiplicative noise */
+    for (size_t i = 0; i < N; i++) {
+        double h = (double)(i % 24), x = (h + 0.5 - 6.0) / 12.0;
+        double sun = x <= 0 || x >= 1 ? 0 : sin(3.141592653589793 * x);
+        double m = 250000.0 * sun * (0.97 + 0.06 * (double)(rnd() % 10000) / 10000.0);
+        v[i] = (double)(int64_t)m / 1000.0;
+    }
+    vt_buf_init(&b);
+    enc_f64_encode(v, N, &b);
+    assert_false(b.oom);
+    assert_int_equal(dec_packing(&b), 3);
+    print_message("rice2 solar: %zu bytes for %d values\n", b.len, N);
+    assert_true(b.len < N * 10 / 8); /* night zeros ~1 bit (Rice alone: 1818 bytes) */
+    assert_int_equal(f64_rt(v, N, &size), ENC_F64_DECIMAL);
+    check_corruption(&b, N, sizeof(double), dec_f64);
+    vt_buf_free(&b);
+    /* hydro: daily shape x a level drawn each day x 1 % noise */
+    double level = 1.0;
+    for (size_t i = 0; i < N; i++) {
+        if (i % 24 == 0)
+            level = 0.75 + 0.5 * (double)(rnd() % 10000) / 10000.0;
+        double shape = 1.0 + 0.15 * sin(2 * 3.141592653589793 * (double)(i % 24) / 24.0);
+        double m = 300000.0 * level * shape * (0.995 + 0.01 * (double)(rnd() % 10000) / 10000.0);
+        v[i] = (double)(int64_t)m / 1000.0;
+    }
+    vt_buf_init(&b);
+    enc_f64_encode(v, N, &b);
+    assert_false(b.oom);
+    assert_int_equal(dec_packing(&b), 3);
+    print_message("rice2 hydro: %zu bytes for %d values\n", b.len, N);
+    assert_true(b.len < 1840); /* the midnight jumps escape cheaply (Rice alone: 1882 bytes) */
+    assert_int_equal(f64_rt(v, N, NULL), ENC_F64_DECIMAL);
+    check_corruption(&b, N, sizeof(double), dec_f64);
+    vt_buf_free(&b);
+    free(v);
+}
+
+/* Random shapes through every istream user: zero runs, huge outliers, values near 2^64, every
+ * length around the group size. Whatever the chooser picks must round-trip. */
+static void test_rice2_random(void **state)
+{
+    (void)state;
+    enum { N = 700 };
+    int64_t *iv = malloc(N * sizeof *iv);
+    uint64_t *uv = malloc(N * sizeof *uv);
+    int64_t *ts = malloc(N * sizeof *ts);
+    assert_non_null(iv);
+    assert_non_null(uv);
+    assert_non_null(ts);
+    for (int shape = 0; shape < 40; shape++) {
+        unsigned bits = 1 + (unsigned)(rnd() % 63);
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = rnd();
+            bool zero = shape % 3 == 0 && (i / 12) % 2 == 0; /* night-like zero runs */
+            uint64_t x = zero ? 0 : r >> (64 - bits);
+            if (shape % 5 == 1 && i % 37 == 3)
+                x = rnd(); /* outliers of any size */
+            if (shape % 7 == 2 && i % 50 == 0)
+                x = UINT64_MAX - (rnd() % 3);
+            uv[i] = x;
+            uint64_t walk = (i ? (uint64_t)iv[i - 1] : 0) + (x >> 2) - (x >> 3); /* wraps */
+            iv[i] = shape % 2 ? (int64_t)x : (int64_t)walk;
+            ts[i] = T2023 + (int64_t)i * HOUR_NS + (zero ? 0 : (int64_t)(x % 1000000));
+        }
+        size_t n = shape < 20 ? N : 1 + (size_t)(rnd() % 200);
+        i64_rt(iv, n, NULL);
+        u64_rt(uv, n, NULL);
+        ts_rt(ts, n, NULL);
+    }
+    /* a block whose Rice2 stream the chooser must take: small values, zero runs, rare jumps */
+    for (size_t i = 0; i < N; i++)
+        iv[i] = (i / 30) % 2 ? (int64_t)(rnd() % 4000) + (i % 64 == 9 ? 1 << 30 : 0) : 0;
+    vt_buf b;
+    vt_buf_init(&b);
+    enc_i64_encode(iv, N, &b);
+    assert_int_equal(b.data[0], ENC_I64_SIMPLE8B);
+    assert_int_equal((b.data[1] >> 2) & 3, 3);
+    check_corruption(&b, N, sizeof(int64_t), dec_i64);
+    vt_buf_free(&b);
+    i64_rt(iv, N, NULL);
+    free(iv);
+    free(uv);
+    free(ts);
+}
+
+/* Hand-made Rice2 streams (u64, PLAIN transform: mode 0x0F) pin the layout down bit by bit. */
+static void test_rice2_layout(void **state)
+{
+    (void)state;
+    uint64_t out[8];
+    vt_err err;
+    /* k = 5, context flag 1; 0 (first value: k = 5) "0 00000"; 3 (after a 0: k = 0) escape
+     * "111" + Exp-Golomb(1) "1"; 40 (after 3: k = 5) "10" + "01000":
+     * 000101 1 000000 1111 1001000 = 0x16 0x07 0xC8 */
+    const uint8_t ok[] = {ENC_U64_SIMPLE8B, 0x0F, 0x16, 0x07, 0xC8};
+    assert_int_equal(enc_u64_decode(ok, sizeof ok, out, 3, &err), VT_OK);
+    assert_int_equal(out[0], 0);
+    assert_int_equal(out[1], 3);
+    assert_int_equal(out[2], 40);
+    /* the same with flag 0: the 3 is coded with k = 5 -> different values, still valid */
+    const uint8_t flag0[] = {ENC_U64_SIMPLE8B, 0x0F, 0x14, 0x07, 0xC8};
+    vt_rc rc = enc_u64_decode(flag0, sizeof flag0, out, 3, &err);
+    assert_true(rc == VT_OK || rc == VT_ECORRUPT);
+    /* non-zero padding after an all-zero group (k = 63): 111111 + 01 */
+    const uint8_t pad[] = {ENC_U64_SIMPLE8B, 0x0F, 0xFD};
+    assert_int_equal(enc_u64_decode(pad, sizeof pad, out, 4, &err), VT_ECORRUPT);
+    const uint8_t zeros[] = {ENC_U64_SIMPLE8B, 0x0F, 0xFC};
+    assert_int_equal(enc_u64_decode(zeros, sizeof zeros, out, 4, &err), VT_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(out[i], 0);
+    /* escape whose Exp-Golomb prefix has more than 63 zeros: k = 0, flag 0, 111, 78 zeros */
+    uint8_t longesc[16] = {ENC_U64_SIMPLE8B, 0x0F, 0x01, 0xC0};
+    longesc[sizeof longesc - 1] = 0xFF;
+    assert_int_equal(enc_u64_decode(longesc, sizeof longesc, out, 1, &err), VT_ECORRUPT);
+    assert_non_null(strstr(err.msg, "longer than 64 bits"));
+    /* quotient that does not fit at k = 62: 111110 0 111 010 (q = 4) */
+    const uint8_t big[] = {ENC_U64_SIMPLE8B, 0x0F, 0xF9, 0xD0, 0, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(enc_u64_decode(big, sizeof big, out, 1, &err), VT_ECORRUPT);
+    assert_non_null(strstr(err.msg, "does not fit"));
+    /* the largest value: k = 0, flag 0, 111, Exp-Golomb of 2^64 - 3 (63 zeros, 64 bits) */
+    const uint8_t maxv[] = {ENC_U64_SIMPLE8B, 0x0F, 0x01, 0xC0, 0x00, 0x00, 0x00, 0x00,
+                            0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF,
+                            0xFF, 0xFF, 0xFE, 0x80};
+    assert_int_equal(enc_u64_decode(maxv, sizeof maxv, out, 1, &err), VT_OK);
+    assert_true(out[0] == UINT64_MAX);
+    /* Exp-Golomb of 2^64 - 2 would make q = 2^64: refused */
+    uint8_t over[sizeof maxv];
+    memcpy(over, maxv, sizeof maxv);
+    over[18] = 0xFF, over[19] = 0x00; /* y = 2^64 - 2 */
+    assert_int_equal(enc_u64_decode(over, sizeof over, out, 1, &err), VT_ECORRUPT);
+    /* the encoder's own streams of extreme values round-trip */
+    uint64_t col[70];
+    for (size_t i = 0; i < 70; i++)
+        col[i] = i % 2 ? UINT64_MAX - i : 0;
+    u64_rt(col, 70, NULL);
 }
 
 /* ---- integers ---------------------------------------------------------------------------- */
@@ -968,6 +1125,9 @@ int main(void)
         cmocka_unit_test(test_f64_decimal),
         cmocka_unit_test(test_f64_ons_file),
         cmocka_unit_test(test_rice_seasonal),
+        cmocka_unit_test(test_rice2_demo_shapes),
+        cmocka_unit_test(test_rice2_random),
+        cmocka_unit_test(test_rice2_layout),
         cmocka_unit_test(test_i64),
         cmocka_unit_test(test_u64),
         cmocka_unit_test(test_bool),
