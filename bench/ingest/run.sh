@@ -3,7 +3,7 @@
 # client (lpload) and the same data. See docs/BENCHMARKS.md.
 #
 #   bench/ingest/run.sh [--points N] [--plants N] [--days N] [--concurrency C] [--batch LINES]
-#                       [--skip-volta] [--skip-influx] [--skip-ons] [--keep]
+#                       [--skip-volta] [--skip-influx] [--skip-ons] [--ceiling] [--keep]
 # Environment: VOLTA_BIN=<volta binary> skips the build; INFLUXD=<influxd> (default /usr/bin/influxd).
 #
 # Steps: build volta (Release, build-bench/) and lpload; generate the demo data once (volta gen);
@@ -12,6 +12,9 @@
 # points/s, read the peak RSS (VmHWM), let it settle (InfluxDB: WAL snapshot + full compaction;
 # volta: graceful stop, which flushes), count allocated bytes on disk. Then the same for the real ONS
 # load curves (../shared/data/ons/CURVA_CARGA_202[234].csv) when present.
+# --ceiling: also post the demo file to `sink` (bench/ingest/sink.c), a server that reads and
+# drops every body: the transport ceiling, i.e. the most any server could take from this client
+# on this machine (the client's CPU plus the kernel's loopback copies).
 # Results: a table on stdout, appended to bench/results/ingest-<date>.txt.
 set -euo pipefail
 
@@ -26,6 +29,7 @@ SKIP_VOLTA=0
 SKIP_INFLUX=0
 SKIP_ONS=0
 KEEP=0
+CEILING=0
 INFLUXD=${INFLUXD:-/usr/bin/influxd}
 
 usage() {
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
     --skip-influx) SKIP_INFLUX=1; shift ;;
     --skip-ons) SKIP_ONS=1; shift ;;
     --keep) KEEP=1; shift ;;
+    --ceiling) CEILING=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -228,6 +233,7 @@ fi
 [ "$SKIP_VOLTA" = 1 ] && [ -z "$VOLTA_NOTE" ] && VOLTA_NOTE="volta skipped"
 make -s -C "$HERE" OUT="$TMP/bin" >/dev/null || die "cannot build lpload"
 LPLOAD="$TMP/bin/lpload"
+SINK="$TMP/bin/sink"
 [ -x "$INFLUXD" ] || { SKIP_INFLUX=1; log "no $INFLUXD: InfluxDB skipped"; }
 
 # ---- 2. data ----
@@ -279,6 +285,18 @@ if [ "$SKIP_INFLUX" = 0 ]; then
     run_influx "$DEMO" demo && record influx-demo
     [ -n "$ONS" ] && run_influx "$ONS" ons && record influx-ons
 fi
+CEIL_PPS=""
+if [ "$CEILING" = 1 ]; then
+    port=$(free_port)
+    "$SINK" -p "$port" &
+    SERVER_PID=$!
+    sleep 0.3
+    load_file "http://127.0.0.1:$port" "$DEMO" sink
+    CEIL_PPS=$R_PPS
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+fi
 if [ "$SKIP_VOLTA" = 0 ]; then
     run_volta "$DEMO" demo && record volta-demo
     [ -n "$ONS" ] && run_volta "$ONS" ons && record volta-ons
@@ -318,5 +336,8 @@ RESULT="$ROOT/bench/results/ingest-$(date -u +%Y-%m-%d).txt"
                 printf "%-6s %-9s %10s %11.2fx %9.2fx %12.2fx %11.2fx\n", ds, "volta/idb", "", vp / ip, vb / ib, vnj / inj, vr / ir }'
         fi
     done
+    if [ -n "$CEIL_PPS" ]; then
+        printf 'transport ceiling (demo posted to bench/ingest/sink, which drops every body): %d points/s\n' "$CEIL_PPS"
+    fi
 } | { [ -s "$RESULT" ] && echo >>"$RESULT"; tee -a "$RESULT"; } # one file per day, runs appended
 log "results written to $RESULT"
