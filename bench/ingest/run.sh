@@ -9,8 +9,9 @@
 # Steps: build volta (Release, build-bench/) and lpload; generate the demo data once (volta gen);
 # for each server: start it on 127.0.0.1:<free port> with a temporary data dir, create db "bench",
 # post the file in bodies of --batch lines over --concurrency keep-alive connections, measure
-# points/s, read the peak RSS (VmHWM), let it settle (InfluxDB: WAL snapshot + full compaction;
-# volta: graceful stop, which flushes), count allocated bytes on disk. Then the same for the real ONS
+# points/s, let it settle (InfluxDB: WAL snapshot + full compaction; volta: cold flush + cold
+# compaction, the same 5 s / 10 s cold durations; then its graceful stop), read the peak RSS
+# (VmHWM), count allocated bytes on disk. Then the same for the real ONS
 # load curves (../shared/data/ons/CURVA_CARGA_202[234].csv) when present.
 # --ceiling: also post the demo file to `sink` (bench/ingest/sink.c), a server that reads and
 # drops every body: the transport ceiling, i.e. the most any server could take from this client
@@ -179,27 +180,56 @@ run_influx() { # file label
     log "influxdb $2: settled in ${R_SETTLE}s, $R_BYTES bytes, peak RSS $R_RSS KiB"
 }
 
+# volta settles the same way, with the same cold durations as InfluxDB's configuration above
+# (flush_cold_seconds 5 = cache-snapshot-write-cold-duration, compact_cold_seconds 10 =
+# compact-full-write-cold-duration): polled every second through /metrics until the memtable is
+# empty and one segment file is left, stable for 3 polls; then the graceful stop.
+volta_settle() { # url
+    local t0=$SECONDS stable=0 m mem segs
+    while [ $((SECONDS - t0)) -lt 300 ]; do
+        sleep 1
+        m=$(curl -s "$1/metrics" || true)
+        mem=$(awk '/^volta_engine_memtable_bytes / {print $2}' <<<"$m")
+        segs=$(awk '/^volta_engine_segments / {print $2}' <<<"$m")
+        if [ "$mem" = 0 ] && [ "$segs" = 1 ]; then
+            stable=$((stable + 1))
+            if [ $stable -ge 3 ]; then
+                R_SETTLE=$((SECONDS - t0))
+                return 0
+            fi
+        else
+            stable=0
+        fi
+    done
+    R_SETTLE=$((SECONDS - t0))
+    log "volta did not settle in 300 s (memtable $mem bytes, $segs segments); measuring anyway"
+}
+
 run_volta() { # file label
     local dir="$TMP/volta-$2" port url journal
     rm -rf "$dir"
     mkdir -p "$dir"
     port=$(free_port)
-    "$VOLTA" serve --data "$dir/data" --listen "127.0.0.1:$port" >"$dir/volta.log" 2>&1 &
+    printf '[engine]\nflush_cold_seconds = 5\ncompact_cold_seconds = 10\n' >"$dir/volta.toml"
+    "$VOLTA" serve --data "$dir/data" --listen "127.0.0.1:$port" --config "$dir/volta.toml" \
+        >"$dir/volta.log" 2>&1 &
     SERVER_PID=$!
     url="http://127.0.0.1:$port"
     wait_ping "$url" 30 "$SERVER_PID" || { tail -20 "$dir/volta.log" >&2; die "volta serve did not start"; }
     create_db "$url" bench
     load_file "$url" "$1" "volta-$2"
+    log "volta: waiting for the cold flush + compaction"
+    volta_settle "$url"
     R_RSS=$(vmhwm_kib "$SERVER_PID")
-    local t0=$SECONDS
+    local settled=$R_SETTLE t0=$SECONDS
     stop_server "$SERVER_PID" 300
-    R_SETTLE=$((SECONDS - t0))
+    R_SETTLE=$((settled + SECONDS - t0))
     # the stored data: engine/ (segments, manifest) + journal/; the control plane (meta.db:
     # ledger, audit log, flags, keys) is left out, as InfluxDB's meta/ directory is
     journal=$(alloc_bytes "$dir/data/journal")
     R_BYTES=$(($(alloc_bytes "$dir/data/engine") + journal))
     R_BYTES_NOJ=$((R_BYTES - journal))
-    log "volta $2: stopped in ${R_SETTLE}s, $R_BYTES bytes ($journal in the journal), peak RSS $R_RSS KiB"
+    log "volta $2: settled and stopped in ${R_SETTLE}s, $R_BYTES bytes ($journal in the journal), peak RSS $R_RSS KiB"
 }
 
 # ---- 1. build ----

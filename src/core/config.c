@@ -120,6 +120,12 @@ static const char *set_compact_cold(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+static const char *set_flush_cold(volta_config *cfg, const cfg_value *v)
+{
+    cfg->node.engine.flush_cold_ms = (unsigned)v->num * 1000u;
+    return NULL;
+}
+
 static const char *set_compact_trigger(volta_config *cfg, const cfg_value *v)
 {
     cfg->node.engine.compact_trigger = (unsigned)v->num;
@@ -295,6 +301,7 @@ static const cfg_key cfg_keys[] = {
     {"engine", "memtable_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_memtable_bytes},
     {"engine", "compact_trigger", CFG_INT, 2, 1000, set_compact_trigger},
     {"engine", "compact_cold_seconds", CFG_INT, 0, 604800, set_compact_cold},
+    {"engine", "flush_cold_seconds", CFG_INT, 0, 604800, set_flush_cold},
     {"engine", "block_points", CFG_INT, 1, 1000000, set_block_points},
     {"ingest", "landing", CFG_STRING, 0, 0, set_ingest_landing},
     {"ingest", "database", CFG_STRING, 0, 0, set_ingest_database},

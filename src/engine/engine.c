@@ -1282,7 +1282,9 @@ static void bg_compact(engine *e, unsigned min_segs)
     }
 }
 
-static void bg_flush(engine *e)
+/* Flushes the memtable when it is full (or, cold, whenever it holds points), then compacts the
+ * databases that reached compact_trigger segments. */
+static void bg_flush(engine *e, bool cold)
 {
     vt_err err;
     vt_err_clear(&err);
@@ -1290,7 +1292,7 @@ static void bg_flush(engine *e)
     bool work = false;
     pthread_rwlock_wrlock(&e->lock);
     vt_rc rc = VT_OK;
-    if (!e->failed && !e->imm && e->active->bytes >= e->opt.memtable_bytes)
+    if (!e->failed && !e->imm && (cold || e->active->bytes >= e->opt.memtable_bytes))
         rc = flush_begin(e, &job, &work, &err);
     pthread_rwlock_unlock(&e->lock);
     if (rc != VT_OK || !work)
@@ -1311,17 +1313,32 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static bool idle_for(engine *e, unsigned ms)
+{
+    return ms > 0 && mono_ms() - atomic_load(&e->last_write_ms) >= (int64_t)ms;
+}
+
+/* Cold flush (InfluxDB's cache-snapshot-write-cold-duration): the memtable holds points and no
+ * write has arrived for flush_cold_ms. */
+static bool flush_cold_due(engine *e)
+{
+    if (!idle_for(e, e->opt.flush_cold_ms))
+        return false;
+    pthread_rwlock_rdlock(&e->lock);
+    bool due = !e->failed && !e->imm && e->active->points > 0;
+    pthread_rwlock_unlock(&e->lock);
+    return due;
+}
+
 /* Cold compaction (InfluxDB's compact-full-write-cold-duration): once no write has arrived for
  * compact_cold_ms, a database left with several segments is merged into one, so reads see a
  * single non-overlapping source again (block pre-aggregates need blocks no other source
  * overlaps; loads from concurrent writers leave segments whose spans interleave). bg_main
- * checks once a second; the merge itself is bg_compact(e, 2). */
+ * checks once a second, after the cold flush (flush_cold_due); the merge itself is
+ * bg_compact(e, 2). */
 static bool cold_due(engine *e)
 {
-    if (e->opt.compact_cold_ms == 0)
-        return false;
-    int64_t idle = mono_ms() - atomic_load(&e->last_write_ms);
-    if (idle < (int64_t)e->opt.compact_cold_ms)
+    if (!idle_for(e, e->opt.compact_cold_ms))
         return false;
     bool due = false;
     pthread_rwlock_rdlock(&e->lock);
@@ -1345,6 +1362,8 @@ static void *bg_main(void *arg)
             if (w == ETIMEDOUT && !e->stop && !e->busy && !e->flush_wanted) {
                 e->busy = true;
                 pthread_mutex_unlock(&e->bg_mu);
+                if (flush_cold_due(e))
+                    bg_flush(e, true);
                 if (cold_due(e))
                     bg_compact(e, 2);
                 pthread_mutex_lock(&e->bg_mu);
@@ -1357,7 +1376,7 @@ static void *bg_main(void *arg)
         e->flush_wanted = false;
         e->busy = true;
         pthread_mutex_unlock(&e->bg_mu);
-        bg_flush(e);
+        bg_flush(e, false);
         pthread_mutex_lock(&e->bg_mu);
         e->busy = false;
         pthread_cond_broadcast(&e->bg_cv);

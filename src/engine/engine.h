@@ -47,6 +47,12 @@ typedef struct engine_options {
      * (InfluxDB's compact-full-write-cold-duration). 0 = never (tools, tests); the node sets
      * 60 s by default. */
     unsigned compact_cold_ms;
+    /* background only: flush a non-empty memtable after this long without writes (InfluxDB's
+     * cache-snapshot-write-cold-duration), so an idle node holds everything in segments and
+     * its journal replays nothing. Checked before cold compaction. 0 = never (the default: a
+     * cold flush followed by a cold compaction rewrites the whole database each time, which
+     * a trickle of hourly writes would make hourly). */
+    unsigned flush_cold_ms;
     size_t block_points;        /* max points per block; default 1024 (as InfluxDB: range queries decode less) */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
 } engine_options;

@@ -1148,6 +1148,65 @@ static void test_cold_compaction(void **state)
     close_engine(e);
 }
 
+/* Cold flush: with flush_cold_ms, once no write came for that long the memtable is flushed
+ * (checkpoint = last applied seq), then cold compaction merges the segments into one; the data
+ * stays the same. Without it (0, the default) the memtable stays in memory. */
+static void test_cold_flush(void **state)
+{
+    (void)state;
+    for (int cold = 0; cold < 2; cold++) {
+        char dir[64];
+        make_dir(dir, sizeof dir);
+        engine_options o = {0};
+        o.block_points = 100;
+        o.background = true;
+        o.compact_cold_ms = 300;
+        o.flush_cold_ms = cold ? 200 : 0;
+        engine *e = NULL;
+        vt_err err;
+        vt_err_clear(&err);
+        must(engine_open(dir, &o, &e, NULL, &err), &err);
+        must(engine_create_db(e, "db", 0, &err), &err);
+        for (int i = 0; i < 50; i++)
+            put1(e, (uint64_t)(i + 1), "db", "p", (int64_t)i * 1000, i);
+        must(engine_flush(e, &err), &err);
+        for (int i = 50; i < 80; i++)
+            put1(e, (uint64_t)(i + 1), "db", "p", (int64_t)i * 1000, i);
+        engine_stats st;
+        engine_get_stats(e, &st);
+        assert_int_equal(st.segments, 1);
+        assert_int_equal(st.memtable_points, 30);
+        /* poll with a generous deadline (the background thread wakes once a second); without
+         * the cold flush, wait 2.5 s: three wake-ups past both thresholds */
+        for (int i = 0; i < (cold ? 100 : 25); i++) {
+            engine_get_stats(e, &st);
+            if (cold && st.segments == 1 && st.memtable_points == 0)
+                break;
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (cold) {
+            assert_int_equal(st.memtable_points, 0);
+            assert_int_equal(st.segments, 1);
+            assert_int_equal(st.flushes, 2);
+            assert_int_equal(st.compactions, 1);
+            assert_int_equal(engine_checkpoint_seq(e), 80);
+        } else {
+            assert_int_equal(st.memtable_points, 30);
+            assert_int_equal(st.segments, 1);
+            assert_int_equal(st.flushes, 1);
+            assert_int_equal(engine_checkpoint_seq(e), 50);
+        }
+        collect c;
+        must(read_all(e, "db", "p", &c, &err), &err);
+        assert_int_equal(c.n, 80);
+        for (size_t i = 0; i < c.n; i++)
+            assert_int_equal(c.t[i], (int64_t)i * 1000);
+        collect_free(&c);
+        close_engine(e);
+    }
+}
+
 static engine *open_engine_blocks(const char *dir, size_t block_points)
 {
     engine_options o = {0};
@@ -1661,6 +1720,7 @@ int main(void)
         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_corrupt_block),
         cmocka_unit_test(test_cold_compaction),
+        cmocka_unit_test(test_cold_flush),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),
