@@ -127,6 +127,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "common/bigalloc.h"
 #include "common/crc32c.h"
 #include "common/pow10.h"
 #include "engine/encoding.h"
@@ -1167,8 +1168,8 @@ static void reader_free(seg_reader *r)
         free(r->series[i].fields);
     }
     free(r->series);
-    free(r->blocks);
-    free(r->meta_owned);
+    vt_big_free(r->blocks);
+    vt_big_free(r->meta_owned);
     free(r->name);
     free(r);
 }
@@ -1300,14 +1301,14 @@ static bool layout_read(const uint8_t *d, size_t size, unsigned version, bool ch
             *what = "meta: not one zstd frame of the stated length";
             return false;
         }
-        uint8_t *buf = malloc(raw_len ? (size_t)raw_len : 1);
+        uint8_t *buf = vt_big_calloc(raw_len ? (size_t)raw_len : 1, 1);
         if (!buf) {
             *what = "out of memory";
             return false;
         }
         size_t got = ZSTD_decompress(buf, (size_t)raw_len, meta, stored_len);
         if (ZSTD_isError(got) || got != raw_len) {
-            free(buf);
+            vt_big_free(buf);
             *what = "meta: zstd frame does not decode";
             return false;
         }
@@ -1420,7 +1421,7 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
         BAD("segment %s: offset %" PRIu64 ": trailing bytes in series section", nm, series_off);
 
     uint32_t nblocks = lo.nblocks;
-    r->blocks = calloc(nblocks ? nblocks : 1, sizeof *r->blocks);
+    r->blocks = vt_big_calloc(nblocks ? nblocks : 1, sizeof *r->blocks);
     if (!r->blocks)
         return vt_err_set(err, VT_ENOMEM, "segment %s: out of memory", nm);
     uint64_t prev_end = SEG_HEADER_LEN, prev_sid = 0;
@@ -1807,7 +1808,7 @@ void seg_fix_checksums(uint8_t *d, size_t size)
             prev_sid = e.series_id;
             prev_max = e.max_time;
         }
-        free(owned);
+        vt_big_free(owned);
     }
     /* the meta CRC whenever the meta offset is in range (even if the meta does not decode) */
     uint64_t meta_off = vt_get_u64(f);
