@@ -178,7 +178,7 @@ void node_options_default(node_options *opts)
     opts->journal.fsync = JOURNAL_FSYNC_ALWAYS;
     opts->journal.interval_ms = 100;
     opts->journal.segment_bytes = 64u << 20;
-    opts->engine.memtable_bytes = 32u << 20;
+    opts->engine.memtable_bytes = 24u << 20; /* InfluxDB: cache-snapshot-memory-size 25 MB */
     opts->engine.compact_trigger = 8;
     opts->engine.block_points = 1024;
     opts->engine.compact_cold_ms = 60000;

@@ -61,7 +61,7 @@ typedef struct node_open_info {
 
 typedef struct node node;
 
-/* Fills opts with the defaults (fsync always, 32 MiB memtable, 4096-point blocks, journal trim). */
+/* Fills opts with the defaults (fsync always, 24 MiB memtable, 4096-point blocks, journal trim). */
 void node_options_default(node_options *opts);
 vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_open_info *info,
                 vt_err *err);

@@ -1904,7 +1904,7 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     if (opts)
         e->opt = *opts;
     if (e->opt.memtable_bytes == 0)
-        e->opt.memtable_bytes = 32u << 20;
+        e->opt.memtable_bytes = 24u << 20;
     if (e->opt.compact_trigger == 0)
         e->opt.compact_trigger = 8;
     atomic_store(&e->last_write_ms, mono_ms());

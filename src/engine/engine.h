@@ -41,7 +41,7 @@
 #include "engine/segment.h"
 
 typedef struct engine_options {
-    size_t memtable_bytes;      /* flush when the memtable passes this; default 32 MiB */
+    size_t memtable_bytes;      /* flush when the memtable passes this; default 24 MiB */
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
     /* background only: merge a database's segments into one after this long without writes
      * (InfluxDB's compact-full-write-cold-duration). 0 = never (tools, tests); the node sets
