@@ -53,7 +53,7 @@ wait_ping() { # url seconds
 }
 drop_caches() { sync; if echo 3 >/proc/sys/vm/drop_caches 2>/dev/null; then CACHE=cold; else CACHE=warm; fi; }
 now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN {printf "%.0f", (s > 0 ? n / 1e6 / s : 0)}'; }
 mb() { awk -v n="$1" 'BEGIN {printf "%.1f", n / 1e6}'; }
 bytes_of() { find "$@" -type f -printf '%s\n' 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
