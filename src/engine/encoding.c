@@ -536,6 +536,19 @@ static vt_rc bitr_finish(const bitr *r, const uint8_t *start, size_t len, const 
     return VT_OK;
 }
 
+/* After the last value of a packed stream that is followed by the caller's bytes: *consumed =
+ * the bytes up to its padding byte, whose padding bits must be zero. */
+static vt_rc bitr_end(const bitr *r, const uint8_t *start, size_t *consumed, const char *what,
+                      vt_err *err)
+{
+    size_t used = (size_t)((r->bits_read + 7) / 8);
+    unsigned pad = (unsigned)(used * 8 - r->bits_read);
+    if (pad && (start[used - 1] & ((1u << pad) - 1)))
+        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
+    *consumed = used;
+    return VT_OK;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Integer stream (istream)                                                                    */
 /* ------------------------------------------------------------------------------------------ */
@@ -1119,12 +1132,7 @@ static vt_rc bitpack_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cn
         return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, g,
                           cnt);
     }
-    size_t used = (size_t)((br.bits_read + 7) / 8);
-    unsigned pad = (unsigned)(used * 8 - br.bits_read);
-    if (pad && (p[used - 1] & ((1u << pad) - 1)))
-        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
-    *consumed = used;
-    return VT_OK;
+    return bitr_end(&br, p, consumed, what, err);
 }
 
 /* Reads a unary quotient: up to max one bits ended by a zero (the zero is not read when max
@@ -1188,12 +1196,7 @@ static vt_rc rice_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cnt, 
             }
         }
     }
-    size_t used = (size_t)((br.bits_read + 7) / 8);
-    unsigned pad = (unsigned)(used * 8 - br.bits_read);
-    if (pad && (p[used - 1] & ((1u << pad) - 1)))
-        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
-    *consumed = used;
-    return VT_OK;
+    return bitr_end(&br, p, consumed, what, err);
 truncated:
     return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, i, cnt);
 }
@@ -1275,12 +1278,7 @@ static vt_rc rice2_decode(const uint8_t *p, size_t len, uint64_t *z, size_t cnt,
             p0 = z[g + j] == 0;
         }
     }
-    size_t used = (size_t)((br.bits_read + 7) / 8);
-    unsigned pad = (unsigned)(used * 8 - br.bits_read);
-    if (pad && (p[used - 1] & ((1u << pad) - 1)))
-        return vt_err_set(err, VT_ECORRUPT, "%s: non-zero padding bits", what);
-    *consumed = used;
-    return VT_OK;
+    return bitr_end(&br, p, consumed, what, err);
 truncated:
     return vt_err_set(err, VT_ECORRUPT, "%s: stream ends after %zu of %zu values", what, i, cnt);
 }
