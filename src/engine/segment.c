@@ -119,6 +119,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1498,7 +1501,117 @@ static vt_rc reader_new(const char *name, seg_reader **out, vt_err *err)
     return VT_OK;
 }
 
+/* ---- preloaded readers (seg_preload) ----
+ *
+ * A restore copies segment files on several workers whose CPU mostly waits for the disk; each
+ * worker parses the file it just copied and hashed (seg_preload), and the node open that
+ * follows finds the parsed reader here instead of parsing the file again. An entry is taken
+ * only when the path names the same file as when it was parsed (device, inode, size, mtime);
+ * anything else is dropped and the file opened normally. The list is short-lived: the caller
+ * empties it (seg_preload_clear) once its open is done. */
+typedef struct preload {
+    struct preload *next;
+    char *path;
+    struct stat st;
+    seg_reader *r;
+} preload;
+
+static pthread_mutex_t preload_mu = PTHREAD_MUTEX_INITIALIZER;
+static preload *preloads;
+static atomic_bool preload_any; /* lets seg_open_file skip the mutex when nothing is preloaded */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static vt_rc open_parse(const char *path, seg_reader **out, vt_err *err);
+
+void seg_preload(const char *path)
+{
+    preload *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    vt_err err;
+    vt_err_clear(&err);
+    if (stat(path, &p->st) != 0 || !(p->path = strdup(path)) ||
+        open_parse(path, &p->r, &err) != VT_OK) {
+        /* not kept: the real open reports whatever is wrong */
+        free(p->path);
+        free(p);
+        return;
+    }
+    pthread_mutex_lock(&preload_mu);
+    p->next = preloads;
+    preloads = p;
+    atomic_store(&preload_any, true);
+    pthread_mutex_unlock(&preload_mu);
+}
+
+void seg_preload_clear(void)
+{
+    pthread_mutex_lock(&preload_mu);
+    preload *p = preloads;
+    preloads = NULL;
+    atomic_store(&preload_any, false);
+    pthread_mutex_unlock(&preload_mu);
+    while (p) {
+        preload *next = p->next;
+        seg_unref(p->r);
+        free(p->path);
+        free(p);
+        p = next;
+    }
+}
+
+size_t seg_preload_count(void)
+{
+    pthread_mutex_lock(&preload_mu);
+    size_t n = 0;
+    for (const preload *p = preloads; p; p = p->next)
+        n++;
+    pthread_mutex_unlock(&preload_mu);
+    return n;
+}
+
+/* The preloaded reader of path, removed from the list, when it is still that file. */
+static seg_reader *preload_take(const char *path)
+{
+    if (!atomic_load(&preload_any))
+        return NULL;
+    pthread_mutex_lock(&preload_mu);
+    preload **at = &preloads;
+    while (*at && strcmp((*at)->path, path) != 0)
+        at = &(*at)->next;
+    preload *p = *at;
+    if (p)
+        *at = p->next;
+    pthread_mutex_unlock(&preload_mu);
+    if (!p)
+        return NULL;
+    struct stat now;
+    seg_reader *r = NULL;
+    if (stat(path, &now) == 0 && same_file(&now, &p->st))
+        r = p->r;
+    else
+        seg_unref(p->r);
+    free(p->path);
+    free(p);
+    return r;
+}
+
 vt_rc seg_open_file(const char *path, seg_reader **out, vt_err *err)
+{
+    seg_reader *pre = preload_take(path);
+    if (pre) {
+        *out = pre;
+        return VT_OK;
+    }
+    return open_parse(path, out, err);
+}
+
+static vt_rc open_parse(const char *path, seg_reader **out, vt_err *err)
 {
     seg_reader *r;
     vt_rc rc = reader_new(path, &r, err);

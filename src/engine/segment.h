@@ -191,6 +191,15 @@ typedef struct seg_reader {
 
 /* Opens (mmaps) and validates the structure of a segment file; one reference held. */
 vt_rc seg_open_file(const char *path, seg_reader **out, vt_err *err);
+/* Parses path now and keeps the reader for the next seg_open_file of the same path, which gets
+ * it without parsing again if the path still names the same file (device, inode, size, mtime).
+ * For a restore's copy workers, whose CPU otherwise waits for the disk. A file that does not
+ * parse is not kept (its real open reports the problem). Thread-safe. */
+void seg_preload(const char *path);
+/* Drops every preloaded reader not taken yet. */
+void seg_preload_clear(void);
+/* Readers preloaded and not taken yet (tests). */
+size_t seg_preload_count(void);
 /* Same over a copy of len bytes at data (fuzzing, tests). */
 vt_rc seg_open_mem(const char *name, const void *data, size_t len, seg_reader **out, vt_err *err);
 void seg_ref(seg_reader *r);
