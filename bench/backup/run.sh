@@ -117,7 +117,13 @@ ID2=$("${BACKUP[@]}" list --repo "$REPO" --json | tail -1 | sed 's/.*"id":"\([^"
 # the same files as the second backup, copied and hashed by the classic tools
 SNAPFILES="$TMP/files"
 mkdir -p "$SNAPFILES"
-cp -r "$VDATA/engine" "$VDATA/journal" "$SNAPFILES/"
+# the server is live and trims its journal: a file listed by cp can be gone when it is read
+for try in 1 2 3 4 5; do
+    rm -rf "${SNAPFILES:?}"/*
+    cp -r "$VDATA/engine" "$VDATA/journal" "$SNAPFILES/" 2>/dev/null && break
+    [ "$try" = 5 ] && die "cannot copy $VDATA (files keep vanishing)"
+    sleep 0.2
+done
 SRC_BYTES=$(bytes_of "$SNAPFILES"); SRC_FILES=$(files_of "$SNAPFILES")
 drop_caches
 t0=$(now); cp -r "$SNAPFILES" "$TMP/cp-copy"; sync; t1=$(now); CP_S=$(secs "$t0" "$t1")
