@@ -22,12 +22,13 @@
  * Loading happens once (pthread_once), so it is thread-safe.
  */
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "common/dlload.h"
 
 #define CURL_SONAME "libcurl.so.4"
 
@@ -51,39 +52,19 @@ static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
 static bool lc_ok;
 static char lc_error[256];
 
-#define LC_SYM(field, name)                                                                       \
-    do {                                                                                          \
-        void *sym_ = dlsym(h, name);                                                              \
-        if (!sym_) {                                                                              \
-            snprintf(lc_error, sizeof lc_error, "libcurl: %s has no %s", CURL_SONAME, name);      \
-            return;                                                                               \
-        }                                                                                         \
-        memcpy(&lc.field, &sym_, sizeof sym_);                                                    \
-    } while (0)
-
 static void lc_load(void)
 {
-    void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        snprintf(lc_error, sizeof lc_error, "libcurl could not be loaded (%s); install libcurl4",
-                 why ? why : CURL_SONAME);
-        return;
-    }
-    LC_SYM(global_init, "curl_global_init");
-    LC_SYM(global_cleanup, "curl_global_cleanup");
-    LC_SYM(easy_init, "curl_easy_init");
-    LC_SYM(easy_setopt, "curl_easy_setopt");
-    LC_SYM(easy_perform, "curl_easy_perform");
-    LC_SYM(easy_getinfo, "curl_easy_getinfo");
-    LC_SYM(easy_reset, "curl_easy_reset");
-    LC_SYM(easy_cleanup, "curl_easy_cleanup");
-    LC_SYM(easy_strerror, "curl_easy_strerror");
-    LC_SYM(easy_escape, "curl_easy_escape");
-    LC_SYM(free_fn, "curl_free");
-    LC_SYM(slist_append, "curl_slist_append");
-    LC_SYM(slist_free_all, "curl_slist_free_all");
-    lc_ok = true; /* the handle stays open for the life of the process */
+    const vt_dl_sym syms[] = {
+        {"curl_global_init", &lc.global_init},     {"curl_global_cleanup", &lc.global_cleanup},
+        {"curl_easy_init", &lc.easy_init},         {"curl_easy_setopt", &lc.easy_setopt},
+        {"curl_easy_perform", &lc.easy_perform},   {"curl_easy_getinfo", &lc.easy_getinfo},
+        {"curl_easy_reset", &lc.easy_reset},       {"curl_easy_cleanup", &lc.easy_cleanup},
+        {"curl_easy_strerror", &lc.easy_strerror}, {"curl_easy_escape", &lc.easy_escape},
+        {"curl_free", &lc.free_fn},                {"curl_slist_append", &lc.slist_append},
+        {"curl_slist_free_all", &lc.slist_free_all},
+    };
+    lc_ok = vt_dl_load(CURL_SONAME, "libcurl4", syms, sizeof syms / sizeof syms[0], lc_error,
+                       sizeof lc_error);
 }
 
 static bool lc_ready(void)

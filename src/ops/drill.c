@@ -1099,8 +1099,6 @@ static void sc_instance_lost(drill_env *e, workload *w)
     proc_stop(e, n.slot, false);
 }
 
-/* A backup in the repository is damaged (one byte of one object): verify and restore must both
- * detect it, name the object, and publish nothing; the live data is untouched. */
 /* The object of the largest engine/seg/ file of the repository's newest backup (path in out,
  * size in *size); out stays empty when there is none. */
 static void largest_segment_object(const char *repo, char *out, size_t cap, off_t *size)
@@ -1126,6 +1124,8 @@ static void largest_segment_object(const char *repo, char *out, size_t cap, off_
     free(ids);
 }
 
+/* A backup in the repository is damaged (one byte of one object): verify and restore must both
+ * detect it, name the object, and publish nothing; the live data is untouched. */
 static void sc_bad_backup(drill_env *e, workload *w)
 {
     drill_result *r = e->res;

@@ -107,13 +107,13 @@ static void sel_heap_down(sel_heap *h, size_t i, size_t n)
     }
 }
 
-/* The shard group of t: its start, aligned as InfluxDB (Go's Time.Truncate) aligns it. */
 /* The width of the query's shard slices (the retention policy's shard group duration). */
 static int64_t sel_shard_width(const sel *q)
 {
     return q->shard_ns > 0 ? q->shard_ns : SEL_DEFAULT_SHARD_NS;
 }
 
+/* The shard group of t: its start, aligned as InfluxDB (Go's Time.Truncate) aligns it. */
 static int64_t sel_shard(const sel *q, int64_t t)
 {
     return node_shard_group_start(t, sel_shard_width(q));

@@ -22,16 +22,16 @@
  * nothing else can be reached without a daemon. Loading happens once (pthread_once), so it is
  * thread-safe.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include <microhttpd.h>
+
+#include "common/dlload.h"
 
 #define MHD_SONAME "libmicrohttpd.so.12"
 
@@ -58,37 +58,26 @@ static struct {
 static pthread_once_t lm_once = PTHREAD_ONCE_INIT;
 static bool lm_ok;
 
-#define LM_SYM(field, name)                                                                       \
-    do {                                                                                          \
-        void *sym_ = dlsym(h, name);                                                              \
-        if (!sym_) {                                                                              \
-            fprintf(stderr, "volta: libmicrohttpd: %s has no %s\n", MHD_SONAME, name);            \
-            return;                                                                               \
-        }                                                                                         \
-        memcpy(&lm.field, &sym_, sizeof sym_);                                                    \
-    } while (0)
-
 static void lm_load(void)
 {
-    void *h = dlopen(MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        fprintf(stderr, "volta: libmicrohttpd could not be loaded (%s); install libmicrohttpd12\n",
-                why ? why : MHD_SONAME);
-        return;
-    }
-    LM_SYM(start_daemon_va, "MHD_start_daemon_va");
-    LM_SYM(stop_daemon, "MHD_stop_daemon");
-    LM_SYM(quiesce_daemon, "MHD_quiesce_daemon");
-    LM_SYM(lookup_connection_value, "MHD_lookup_connection_value");
-    LM_SYM(get_connection_values, "MHD_get_connection_values");
-    LM_SYM(get_connection_info, "MHD_get_connection_info");
-    LM_SYM(queue_response, "MHD_queue_response");
-    LM_SYM(create_response_from_buffer, "MHD_create_response_from_buffer");
-    LM_SYM(create_response_from_pipe, "MHD_create_response_from_pipe");
-    LM_SYM(add_response_header, "MHD_add_response_header");
-    LM_SYM(destroy_response, "MHD_destroy_response");
-    lm_ok = true; /* the handle stays open for the life of the process */
+    const vt_dl_sym syms[] = {
+        {"MHD_start_daemon_va", &lm.start_daemon_va},
+        {"MHD_stop_daemon", &lm.stop_daemon},
+        {"MHD_quiesce_daemon", &lm.quiesce_daemon},
+        {"MHD_lookup_connection_value", &lm.lookup_connection_value},
+        {"MHD_get_connection_values", &lm.get_connection_values},
+        {"MHD_get_connection_info", &lm.get_connection_info},
+        {"MHD_queue_response", &lm.queue_response},
+        {"MHD_create_response_from_buffer", &lm.create_response_from_buffer},
+        {"MHD_create_response_from_pipe", &lm.create_response_from_pipe},
+        {"MHD_add_response_header", &lm.add_response_header},
+        {"MHD_destroy_response", &lm.destroy_response},
+    };
+    char why[256];
+    lm_ok = vt_dl_load(MHD_SONAME, "libmicrohttpd12", syms, sizeof syms / sizeof syms[0], why,
+                       sizeof why);
+    if (!lm_ok)
+        fprintf(stderr, "volta: %s\n", why);
 }
 
 static bool lm_ready(void)
