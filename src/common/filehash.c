@@ -28,8 +28,9 @@
 #define FILEHASH_CHUNK ((size_t)64 << 10) /* below malloc's mmap threshold: reused memory */
 #define FILEHASH_WINDOW ((size_t)64 << 20)
 
-/* Hashes the first size bytes of fd through mmap windows. False when mmap is refused before
- * anything was hashed (the caller reads instead); *err set on a later failure. */
+/* Hashes the first size bytes of fd through mmap windows. False when a window cannot be
+ * mapped: *failed false when that was the first (nothing hashed: the caller reads instead),
+ * true after some were hashed (errno says why). */
 static bool hash_mapped(int fd, uint64_t size, XXH3_state_t *st, bool *failed)
 {
     *failed = false;
@@ -54,10 +55,10 @@ static vt_rc hash_file(const char *path, bool stable, char hash[VT_FILEHASH_HEX 
         return vt_err_set(err, errno == ENOENT ? VT_ENOTFOUND : VT_EIO, "open %s: %s", path,
                           strerror(errno));
     XXH3_state_t *st = XXH3_createState();
-    uint8_t *buf = malloc(FILEHASH_CHUNK);
+    uint8_t *buf = NULL;
     vt_rc rc = VT_OK;
     uint64_t total = 0;
-    if (!st || !buf) {
+    if (!st) {
         rc = vt_err_set(err, VT_ENOMEM, "out of memory");
         goto done;
     }
@@ -74,7 +75,12 @@ static vt_rc hash_file(const char *path, bool stable, char hash[VT_FILEHASH_HEX 
             rc = vt_err_set(err, VT_EIO, "mmap %s: %s", path, strerror(errno));
             goto done;
         }
-        XXH3_128bits_reset(st); /* nothing mapped: read it instead */
+        /* nothing mapped: read it instead */
+    }
+    buf = malloc(FILEHASH_CHUNK);
+    if (!buf) {
+        rc = vt_err_set(err, VT_ENOMEM, "out of memory");
+        goto done;
     }
     for (;;) {
         ssize_t r = read(fd, buf, FILEHASH_CHUNK);

@@ -1022,9 +1022,9 @@ static bool istream_plan_make(const uint64_t *v, size_t n, bool allow_plain, uin
                 bestc = c, bt = t, bbp = true;
         }
     }
-    /* Rice: exact sizes of the delta transforms, and of the seasonal deltas for signed streams
-     * long enough (two periods), kept when smaller. Rice2 is sized exactly for every candidate;
-     * Rice only for the best by estimate. */
+    /* Rice and Rice2 over the delta transforms, and over the seasonal deltas for signed streams
+     * long enough (two periods): every candidate gets a Rice estimate; Rice is sized exactly for
+     * the best estimate only, Rice2 for the candidates near it (below); kept when smaller. */
     unsigned pack = IS_S8B;
     size_t period = 0;
     int rt = -1, r2t = -1;
