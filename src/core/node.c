@@ -1429,8 +1429,11 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
     /* the journal payload: header (with the resolved policy, note 10) + the accepted lines */
     vt_buf_reset(&b->record);
     record_write_header(&b->record, precision, db, pol.name, default_time);
+    const char *rec_body = NULL; /* the part of the payload journal_write2 takes from the body */
+    size_t rec_body_len = 0;
     if (accepted == b->npoints && po.lines_rejected == 0) {
-        vt_buf_append(&b->record, body, len);
+        rec_body = body; /* written from the request's own buffer: no copy */
+        rec_body_len = len;
     } else {
         size_t k = 0;
         for (size_t i = 0; i < b->npoints; i++) {
@@ -1460,8 +1463,8 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
         }
         /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
-        rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
-                           err);
+        rc = journal_write2(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, rec_body,
+                            rec_body_len, &res->seq, err);
         if (rc == VT_OK) {
             pthread_mutex_lock(&n->apply_lock);
             apply_turn_wait(n, res->seq);

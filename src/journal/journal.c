@@ -805,12 +805,20 @@ void journal_close(journal *j)
 vt_rc journal_write(journal *j, uint16_t type, const void *payload, size_t len,
                     uint64_t *seq_out, vt_err *err)
 {
-    if (len > j->opts.max_record_bytes)
+    return journal_write2(j, type, payload, len, NULL, 0, seq_out, err);
+}
+
+vt_rc journal_write2(journal *j, uint16_t type, const void *head, size_t head_len,
+                     const void *body, size_t body_len, uint64_t *seq_out, vt_err *err)
+{
+    size_t len = head_len + body_len;
+    if (head_len > j->opts.max_record_bytes || body_len > j->opts.max_record_bytes - head_len)
         return vt_err_set(err, VT_ELIMIT, "journal: record of %zu bytes exceeds the limit of %" PRIu32 " bytes",
                           len, j->opts.max_record_bytes);
-    if (len > 0 && !payload)
+    if ((head_len > 0 && !head) || (body_len > 0 && !body))
         return vt_err_set(err, VT_EINVAL, "journal: NULL payload of %zu bytes", len);
-    uint32_t pcrc = crc32c(payload, len); /* outside the mutex */
+    /* outside the mutex */
+    uint32_t pcrc = crc32c_update(crc32c(head, head_len), body, body_len);
 
     vt_rc rc = VT_OK;
     pthread_mutex_lock(&j->mu);
@@ -828,29 +836,28 @@ vt_rc journal_write(journal *j, uint16_t type, const void *payload, size_t len,
     if (now < j->last_time)
         now = j->last_time;
 
-    /* Small records go out in one write() of header + payload; large ones as the header, then
-     * the payload from the caller's memory (no copy of a large payload under the mutex). A crash
-     * or failure between the two leaves a partial record at the end: a torn tail (note 7). */
+    /* The record header and a small head go out in one write(); a large body follows from the
+     * caller's memory (no copy of a large payload under the mutex). A crash or failure between
+     * the two leaves a partial record at the end: a torn tail (note 7). */
     uint8_t hdr[JNL_REC_HDR_SIZE];
     jnl_rec_header_encode(hdr, (uint32_t)len, type, seq, now, pcrc);
-    int wr;
-    if (len <= JNL_COPY_MAX) {
-        vt_buf_reset(&j->rec);
-        if (!vt_buf_reserve(&j->rec, JNL_REC_HDR_SIZE + len)) {
-            j->rec.oom = false; /* allow a later, smaller record */
-            rc = vt_err_set(err, VT_ENOMEM, "journal: out of memory for a record of %zu bytes",
-                            len);
-            goto out;
-        }
-        memcpy(j->rec.data, hdr, JNL_REC_HDR_SIZE);
-        if (len > 0)
-            memcpy(j->rec.data + JNL_REC_HDR_SIZE, payload, len);
-        wr = vt_io_write_all(j->fd, j->rec.data, JNL_REC_HDR_SIZE + len);
-    } else {
-        wr = vt_io_write_all(j->fd, hdr, JNL_REC_HDR_SIZE);
-        if (wr == 0)
-            wr = vt_io_write_all(j->fd, payload, len);
+    size_t copied = len <= JNL_COPY_MAX ? len : head_len <= JNL_COPY_MAX ? head_len : 0;
+    vt_buf_reset(&j->rec);
+    if (!vt_buf_reserve(&j->rec, JNL_REC_HDR_SIZE + copied)) {
+        j->rec.oom = false; /* allow a later, smaller record */
+        rc = vt_err_set(err, VT_ENOMEM, "journal: out of memory for a record of %zu bytes", len);
+        goto out;
     }
+    vt_buf_append(&j->rec, hdr, JNL_REC_HDR_SIZE);
+    if (copied >= head_len) {
+        vt_buf_append(&j->rec, head, head_len);
+        vt_buf_append(&j->rec, body, copied - head_len);
+    }
+    int wr = vt_io_write_all(j->fd, j->rec.data, j->rec.len);
+    if (wr == 0 && copied < head_len)
+        wr = vt_io_write_all(j->fd, head, head_len);
+    if (wr == 0 && copied < len && body_len > 0)
+        wr = vt_io_write_all(j->fd, body, body_len);
     if (wr != 0) {
         int e = errno;
         char path[PATH_MAX];

@@ -77,6 +77,10 @@ vt_rc journal_append(journal *j, uint16_t type, const void *payload, size_t len,
  * journal_sync_to(seq) waits until that record is durable (group commit). */
 vt_rc journal_write(journal *j, uint16_t type, const void *payload, size_t len,
                     uint64_t *seq_out, vt_err *err);
+/* journal_write of the payload head ++ body (either may be empty), without the caller having to
+ * copy them into one buffer: the node writes a record header and a request body this way. */
+vt_rc journal_write2(journal *j, uint16_t type, const void *head, size_t head_len,
+                     const void *body, size_t body_len, uint64_t *seq_out, vt_err *err);
 vt_rc journal_sync_to(journal *j, uint64_t seq, vt_err *err);
 
 uint64_t journal_last_seq(journal *j);

@@ -6,6 +6,7 @@
 #define SERVER_SERVER_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,6 +46,10 @@ typedef enum http_endpoint {
 /* Statuses counted per endpoint in volta_http_requests_total; the last slot is "other". */
 #define HTTP_STATUS_SLOTS 17
 
+/* Request-body buffers kept for reuse: at most this many, of at most HTTP_BODY_POOL_BYTES in all. */
+#define HTTP_BODY_POOL_SLOTS 16
+#define HTTP_BODY_POOL_BYTES ((size_t)16 << 20)
+
 struct http_server {
     struct MHD_Daemon *daemon;
     node *node;
@@ -62,6 +67,11 @@ struct http_server {
     atomic_uint_fast64_t requests[HTTP_EP_COUNT][HTTP_STATUS_SLOTS];
     atomic_uint_fast64_t points_written;
     atomic_uint_fast64_t write_errors;
+    /* request-body buffers kept for the next request (http.c note 5) */
+    pthread_mutex_t body_pool_mu;
+    vt_buf body_pool[HTTP_BODY_POOL_SLOTS];
+    unsigned body_pool_n;
+    size_t body_pool_bytes;
 };
 
 /* One request. Handlers read rq->body (NUL-terminated when non-empty: body.data[len] == 0 after
