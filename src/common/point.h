@@ -60,9 +60,31 @@ typedef struct vt_point {
     int64_t time; /* ns since epoch */
 } vt_point;
 
+/* a[0..n) == b[0..n). Inline for up to 16 bytes (field names and measurements, compared per
+ * point on the write path, where a call to memcmp cost more than the comparison); memcmp
+ * beyond. */
+static inline bool vt_mem_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    if (n > 16)
+        return __builtin_memcmp(x, y, n) == 0;
+    if (n >= 8) { /* two 8-byte words, overlapping when n < 16 */
+        uint64_t x0, y0, x1, y1;
+        __builtin_memcpy(&x0, x, 8);
+        __builtin_memcpy(&y0, y, 8);
+        __builtin_memcpy(&x1, x + n - 8, 8);
+        __builtin_memcpy(&y1, y + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i])
+            return false;
+    return true;
+}
+
 static inline bool vt_str_eq(vt_str a, vt_str b)
 {
-    return a.len == b.len && (a.len == 0 || __builtin_memcmp(a.ptr, b.ptr, a.len) == 0);
+    return a.len == b.len && vt_mem_eq(a.ptr, b.ptr, a.len);
 }
 
 static inline vt_str vt_str_c(const char *s)

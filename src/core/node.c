@@ -98,13 +98,14 @@ typedef struct skc_entry {
     const uint8_t *key; /* canonical series key (series_key_build) */
     size_t key_len;
     uint64_t key_hash; /* sidx_hash of key */
+    engine_series_hint hint; /* the engine's, for engine_apply_keyed (engine.c note 13) */
 } skc_entry;
 
 typedef struct series_cache {
     sidx_map map; /* sidx_hash(raw) -> skc_entry */
     skc_entry *all;
     size_t n, bytes;
-    const skc_entry *last; /* the entry of the last successful skc_lookup */
+    skc_entry *last; /* the entry of the last successful skc_lookup */
 } series_cache;
 
 /* A parsed write: points with their own storage, and where each came from in the body. */
@@ -206,7 +207,7 @@ static bool skc_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
     series_cache *c = ctx;
     if (c->n == 0)
         return false;
-    const skc_entry *e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
+    skc_entry *e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
     if (!e)
         return false;
     c->last = e;
@@ -218,7 +219,7 @@ static bool skc_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
 
 /* Remembers raw -> pt's series with its canonical key key[0..klen) and hash. Returns the entry,
  * or NULL when the cache is full or out of memory (the caller then keeps its own copies). */
-static const skc_entry *skc_insert(series_cache *c, const char *raw, size_t raw_len,
+static skc_entry *skc_insert(series_cache *c, const char *raw, size_t raw_len,
                                    const vt_point *pt, const uint8_t *key, size_t klen,
                                    uint64_t khash)
 {
@@ -256,6 +257,7 @@ static const skc_entry *skc_insert(series_cache *c, const char *raw, size_t raw_
     e->key = (const uint8_t *)d;
     e->key_len = klen;
     e->key_hash = khash;
+    memset(&e->hint, 0, sizeof e->hint); /* none yet */
     if (!sidx_map_put(&c->map, sidx_hash(raw, raw_len), e->raw, raw_len, e)) {
         free(e);
         return NULL;
@@ -478,7 +480,7 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         if (!grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields))
             goto oom;
         /* the series: from the cache (hit), or parsed, keyed and then cached (miss) */
-        const skc_entry *ent = NULL;
+        skc_entry *ent = NULL;
         engine_key *k = &b->keys[b->npoints];
         k->off = b->keybuf.len;
         if (span.hit) {
@@ -498,6 +500,7 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         }
         if (b->keybuf.oom)
             goto oom;
+        k->hint = ent ? &ent->hint : NULL; /* entries outlive the write (note 7) */
         b->entry[b->npoints] = ent;
         vt_point *dst = &b->points[b->npoints];
         if (!ent) {
@@ -953,7 +956,7 @@ static vt_rc replay_delete(node *n, const journal_record *rec, vt_err *err)
     }
     for (size_t i = 0; i < rd.nkeys; i++)
         keys[i] = (engine_key){(size_t)(rd.keys[i].p - rec->data), rd.keys[i].len,
-                               sidx_hash(rd.keys[i].p, rd.keys[i].len)};
+                               sidx_hash(rd.keys[i].p, rd.keys[i].len), NULL};
     rc = engine_delete_keyed(n->eng, rec->seq, db, rec->data, keys, rd.nkeys, rd.tmin, rd.tmax,
                              err);
 done:

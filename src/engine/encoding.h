@@ -50,16 +50,26 @@ enum {
     ENC_STR_RAW = 0x41,
 };
 
+/* How hard an encoder looks for the smallest form (encoding.c note 10): ENC_BEST sizes every
+ * candidate; ENC_FAST skips the costly ones (seasonal deltas, Rice2, the decimal residual
+ * split) for a somewhat larger result that decodes the same way. The plain enc_*_encode
+ * functions are ENC_BEST. */
+typedef enum enc_effort { ENC_BEST = 0, ENC_FAST = 1 } enc_effort;
+
 void enc_ts_encode(const int64_t *ts, size_t n, vt_buf *out);
+void enc_ts_encode_e(const int64_t *ts, size_t n, enc_effort eff, vt_buf *out);
 vt_rc enc_ts_decode(const uint8_t *p, size_t len, int64_t *ts, size_t n, vt_err *err);
 
 void enc_f64_encode(const double *v, size_t n, vt_buf *out);
+void enc_f64_encode_e(const double *v, size_t n, enc_effort eff, vt_buf *out);
 vt_rc enc_f64_decode(const uint8_t *p, size_t len, double *v, size_t n, vt_err *err);
 
 void enc_i64_encode(const int64_t *v, size_t n, vt_buf *out);
+void enc_i64_encode_e(const int64_t *v, size_t n, enc_effort eff, vt_buf *out);
 vt_rc enc_i64_decode(const uint8_t *p, size_t len, int64_t *v, size_t n, vt_err *err);
 
 void enc_u64_encode(const uint64_t *v, size_t n, vt_buf *out);
+void enc_u64_encode_e(const uint64_t *v, size_t n, enc_effort eff, vt_buf *out);
 vt_rc enc_u64_decode(const uint8_t *p, size_t len, uint64_t *v, size_t n, vt_err *err);
 
 void enc_bool_encode(const bool *v, size_t n, vt_buf *out);

@@ -116,9 +116,24 @@ vt_rc engine_apply(engine *e, uint64_t seq, const char *db, const vt_point *pts,
 /* Series keys computed ahead of engine_apply_keyed, without any engine lock: the writer's own
  * thread builds and hashes the canonical series key of every point (the bulk of the per-point
  * cost of an apply), so that only the index lookup and the memtable append run under the lock. */
+/* What an earlier engine_apply_keyed found for a series key: lets the next apply of the same
+ * key skip the series index lookup (a hash probe and a comparison of the whole key). Opaque to
+ * the caller, who keeps it next to the key (the node's series-key cache) and zeroes it when it
+ * makes the entry. The engine follows it only when it is still valid: same database object and
+ * the same series epoch, which every removal of a series from that database changes and which
+ * is drawn from a process-wide counter whenever a database object is made (so a hint from a
+ * dropped database or a closed engine never matches). Engine.c note 13. */
+typedef struct engine_series_hint {
+    const void *db;
+    const void *series;
+    uint64_t epoch;
+} engine_series_hint;
+
 typedef struct engine_key {
     size_t off, len; /* the canonical series key of the point at base + off (see below) */
     uint64_t hash;   /* its hash (series index hash) */
+    engine_series_hint *hint; /* NULL, or the caller's hint of this key (read and updated by
+                               * engine_apply_keyed under the engine's write lock) */
 } engine_key;
 
 /* Appends the series keys of pts[0..n) to *kb (a vt_buf; the caller resets it) and fills
@@ -283,6 +298,7 @@ typedef struct engine_stats {
     uint64_t memtable_points;
     uint64_t memtable_bytes;
     unsigned segments;
+    unsigned provisional_segments; /* written by flushes, not yet compacted (engine.c note 12) */
     uint64_t segment_bytes;
     uint64_t flushes;
     uint64_t compactions;

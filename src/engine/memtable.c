@@ -73,7 +73,7 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
                            vt_type type)
 {
     for (size_t i = 0; i < ms->ncols; i++)
-        if (ms->cols[i].nlen == nlen && memcmp(ms->cols[i].name, name, nlen) == 0)
+        if (ms->cols[i].nlen == nlen && vt_mem_eq(ms->cols[i].name, name, nlen))
             return &ms->cols[i];
     if (ms->ncols == ms->ccap) {
         size_t nc = ms->ccap ? ms->ccap * 2 : 1;

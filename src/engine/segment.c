@@ -18,7 +18,11 @@
  * The header is 16 bytes:
  *     0   4  magic "VSEG"
  *     4   2  version (5; 4 and 3 for files of older releases)
- *     6   2  flags (0)
+ *     6   2  flags: bit 0 = provisional (written by a flush with the fast encoders,
+ *              encoding.c note 10: compaction rewrites such a file even when it is a
+ *              database's only one); the other bits are 0 and ignored on read. Version 3 and
+ *              4 files have 0. Not covered by a CRC: a flipped flag costs at most one
+ *              needless or one missed rewrite, never a wrong answer.
  *     8   8  segment id (also in the file name)
  *
  * BLOCKS (the same in versions 3 and 4). A block holds up to block_points points of one
@@ -136,6 +140,7 @@
 #include "engine/encoding.h"
 
 #define SEG_MAGIC "VSEG"
+#define SEG_FLAG_PROVISIONAL 1u
 #define SEG_FOOTER_MAGIC "VSGF"
 #define SEG_VERSION 5    /* written: version 4's layout; blocks may use istream packing 3 */
 #define SEG_VERSION_V4 4 /* still read (same layout, no Rice2 in its blocks) */
@@ -853,8 +858,23 @@ vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, siz
     return seg_writer_begin_version(w, path, segment_id, block_points, SEG_VERSION, err);
 }
 
+static vt_rc writer_begin(seg_writer *w, const char *path, uint64_t segment_id,
+                          size_t block_points, unsigned version, bool provisional, vt_err *err);
+
+vt_rc seg_writer_begin_provisional(seg_writer *w, const char *path, uint64_t segment_id,
+                                   size_t block_points, vt_err *err)
+{
+    return writer_begin(w, path, segment_id, block_points, SEG_VERSION, true, err);
+}
+
 vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment_id,
                                size_t block_points, unsigned version, vt_err *err)
+{
+    return writer_begin(w, path, segment_id, block_points, version, false, err);
+}
+
+static vt_rc writer_begin(seg_writer *w, const char *path, uint64_t segment_id,
+                          size_t block_points, unsigned version, bool provisional, vt_err *err)
 {
     memset(w, 0, sizeof *w);
     vt_buf_init(&w->pending);
@@ -864,6 +884,7 @@ vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment
         return vt_err_set(err, VT_EINVAL, "segment %s: cannot write format version %u", path,
                           version);
     w->version = version;
+    w->provisional = provisional;
     w->meta_level = SEG_META_LEVEL;
     w->block_points = block_points == 0 ? 4096 : block_points;
     if (w->block_points > SEG_MAX_BLOCK_POINTS)
@@ -874,7 +895,7 @@ vt_rc seg_writer_begin_version(seg_writer *w, const char *path, uint64_t segment
     w->open = true;
     vt_buf_append(&w->pending, SEG_MAGIC, 4);
     vt_buf_put_u16(&w->pending, (uint16_t)version);
-    vt_buf_put_u16(&w->pending, 0);
+    vt_buf_put_u16(&w->pending, provisional ? SEG_FLAG_PROVISIONAL : 0);
     vt_buf_put_u64(&w->pending, segment_id);
     w->offset = SEG_HEADER_LEN;
     return VT_OK;
@@ -895,17 +916,17 @@ static uint32_t block_crc(const seg_index_entry *e, const uint8_t *b, size_t len
     return crc32c_update(crc32c(id, sizeof id), b, len);
 }
 
-static void encode_values(vt_type t, const void *val, size_t n, vt_buf *out)
+static void encode_values(vt_type t, const void *val, size_t n, enc_effort eff, vt_buf *out)
 {
     switch (t) {
     case VT_TYPE_FLOAT:
-        enc_f64_encode(val, n, out);
+        enc_f64_encode_e(val, n, eff, out);
         break;
     case VT_TYPE_INT:
-        enc_i64_encode(val, n, out);
+        enc_i64_encode_e(val, n, eff, out);
         break;
     case VT_TYPE_UINT:
-        enc_u64_encode(val, n, out);
+        enc_u64_encode_e(val, n, eff, out);
         break;
     case VT_TYPE_BOOL:
         enc_bool_encode(val, n, out);
@@ -940,8 +961,9 @@ vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const
         const void *val = (const uint8_t *)c->val + start * es;
         vt_buf_reset(&w->ts);
         vt_buf_reset(&w->vals);
-        enc_ts_encode(ts, n, &w->ts);
-        encode_values(c->type, val, n, &w->vals);
+        enc_effort eff = w->provisional ? ENC_FAST : ENC_BEST;
+        enc_ts_encode_e(ts, n, eff, &w->ts);
+        encode_values(c->type, val, n, eff, &w->vals);
         if (w->ts.oom || w->vals.oom || w->ts.len == 0 || w->vals.len == 0)
             return vt_err_set(err, VT_ENOMEM, "segment %s: encoding failed (out of memory)",
                               w->file.path);
@@ -1347,6 +1369,7 @@ static vt_rc reader_parse(seg_reader *r, vt_err *err)
     if (version != SEG_VERSION && version != SEG_VERSION_V4 && version != SEG_VERSION_V3)
         BAD("segment %s: offset 4: unsupported version %u", nm, version);
     r->version = version;
+    r->provisional = version == SEG_VERSION && (vt_get_u16(d + 6) & SEG_FLAG_PROVISIONAL) != 0;
     r->segment_id = vt_get_u64(d + 8);
     seg_layout lo;
     const char *what = NULL;

@@ -131,12 +131,18 @@ typedef struct seg_writer {
     seg_index_entry *index;
     size_t nindex, index_cap;
     unsigned version; /* format version written (5; 3 only for tests and tools) */
+    bool provisional; /* seg_writer_begin_provisional: fast encoders, header flag set */
     int meta_level;   /* zstd level of the version 4/5 meta section; 0 = store it as is. May be
                        * changed before seg_writer_finish (tests). */
 } seg_writer;
 
 vt_rc seg_writer_begin(seg_writer *w, const char *path, uint64_t segment_id, size_t block_points,
                        vt_err *err);
+/* Same, for a flush (segment.c header flags, encoding.c note 10): the blocks are encoded with
+ * ENC_FAST and the file is marked provisional, so compaction rewrites it with ENC_BEST even when
+ * it is its database's only segment. */
+vt_rc seg_writer_begin_provisional(seg_writer *w, const char *path, uint64_t segment_id,
+                                   size_t block_points, vt_err *err);
 /* Same, writing format version `version` (5, or 3 as older releases did: for tests of the
  * version 3 read path and for measurements; its blocks still use today's encoders). Version 4
  * is read, never written (its blocks must not hold Rice2). VT_EINVAL for another version. */
@@ -175,7 +181,8 @@ typedef struct seg_series {
 typedef struct seg_reader {
     char *name; /* file path (or name given to seg_open_mem) */
     uint64_t segment_id;
-    unsigned version; /* format version of the file (3 or 4) */
+    unsigned version; /* format version of the file (3, 4 or 5) */
+    bool provisional; /* header flag bit 0 (version 5): written by a flush, to be rewritten */
     const uint8_t *data;
     size_t size;
     void *map;        /* mmap base when mapped */

@@ -408,7 +408,7 @@ fail:
 int sidx_series_field(const sidx_series *s, const char *name, size_t len)
 {
     for (size_t i = 0; i < s->nfields; i++)
-        if (s->fields[i].len == len && memcmp(s->fields[i].name, name, len) == 0)
+        if (s->fields[i].len == len && vt_mem_eq(s->fields[i].name, name, len))
             return (int)i;
     return -1;
 }

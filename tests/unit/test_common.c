@@ -16,6 +16,7 @@
 #include "common/bigalloc.h"
 #include "common/buf.h"
 #include "common/crc32c.h"
+#include "common/point.h"
 #include "common/durable.h"
 #include "common/error.h"
 #include "common/faultinj.h"
@@ -307,9 +308,36 @@ static void test_bigalloc(void **state)
     vt_big_free(NULL);
 }
 
+/* vt_mem_eq (point.h) against memcmp: every length 0..40 (the inline cases 0-7 and 8-16 and
+ * memcmp beyond), equal buffers at odd alignments, and a one-byte difference at every offset. */
+static void test_mem_eq(void **state)
+{
+    (void)state;
+    unsigned char a[64], b[64];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (unsigned char)(i * 37 + 11);
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t off = 0; off < 3; off++) {
+            memcpy(b + off, a + 1, n);
+            assert_true(vt_mem_eq(a + 1, b + off, n));
+            for (size_t at = 0; at < n; at++) {
+                b[off + at] ^= 0x20;
+                assert_false(vt_mem_eq(a + 1, b + off, n));
+                assert_int_equal(vt_mem_eq(a + 1, b + off, n),
+                                 memcmp(a + 1, b + off, n) == 0);
+                b[off + at] ^= 0x20;
+            }
+        }
+    }
+    assert_true(vt_str_eq(vt_str_c("value"), vt_str_c("value")));
+    assert_false(vt_str_eq(vt_str_c("value"), vt_str_c("values")));
+    assert_true(vt_str_eq(vt_str_c(""), vt_str_c("")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mem_eq),
         cmocka_unit_test(test_crc32c_vectors),     cmocka_unit_test(test_varint_roundtrip),
         cmocka_unit_test(test_varint_malformed),   cmocka_unit_test(test_buf_printf_and_cstr),
         cmocka_unit_test(test_durable_publish),    cmocka_unit_test(test_fault_nth_and_sticky),

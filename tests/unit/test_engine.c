@@ -1163,6 +1163,166 @@ static void test_cold_compaction(void **state)
     close_engine(e);
 }
 
+/* Provisional segments (engine.c note 12): a flush writes its segment with the fast encoders
+ * and marks it provisional (the mark survives a reopen); a compaction rewrites even a lone
+ * provisional segment with the best encoders: the same points, fewer bytes, no mark. Cold
+ * compaction does the same by itself. */
+static void put_solar_day_series(engine *e, uint64_t seq0, int days)
+{
+    for (int i = 0; i < days * 24; i++) {
+        int h = i % 24;
+        double v = h >= 6 && h <= 18 ? round(800.0 * sin((h - 6) * M_PI / 12.0) * 1000) / 1000
+                                     : 0.0;
+        put1(e, seq0 + (uint64_t)i, "db", "solar", (int64_t)i * 3600 * 1000000000LL, v);
+    }
+}
+
+static void test_provisional_segments(void **state)
+{
+    (void)state;
+    for (int cold = 0; cold < 2; cold++) {
+        char dir[64];
+        make_dir(dir, sizeof dir);
+        engine_options o = {0};
+        o.background = cold;
+        o.compact_cold_ms = cold ? 200 : 0;
+        engine *e = NULL;
+        vt_err err;
+        vt_err_clear(&err);
+        must(engine_open(dir, &o, &e, NULL, &err), &err);
+        must(engine_create_db(e, "db", 1, &err), &err);
+        put_solar_day_series(e, 2, 120);
+        must(engine_flush(e, &err), &err);
+        engine_stats st;
+        engine_get_stats(e, &st);
+        uint64_t flushed_bytes = st.segment_bytes;
+        if (!cold) {
+            assert_int_equal(st.segments, 1);
+            assert_int_equal(st.provisional_segments, 1);
+            close_engine(e); /* the mark is in the file */
+            must(engine_open(dir, &o, &e, NULL, &err), &err);
+            engine_get_stats(e, &st);
+            assert_int_equal(st.provisional_segments, 1);
+            must(engine_compact(e, &err), &err);
+        } else {
+            for (int i = 0; i < 100; i++) { /* the background thread wakes once a second */
+                engine_get_stats(e, &st);
+                if (st.compactions == 1)
+                    break;
+                usleep(100 * 1000);
+            }
+        }
+        engine_get_stats(e, &st);
+        assert_int_equal(st.compactions, 1);
+        assert_int_equal(st.segments, 1);
+        assert_int_equal(st.provisional_segments, 0);
+        printf("%s: 2880 solar points, flushed %" PRIu64 " bytes, compacted %" PRIu64 "\n",
+               cold ? "cold compaction" : "engine_compact", flushed_bytes, st.segment_bytes);
+        assert_true(st.segment_bytes < flushed_bytes);
+        collect c;
+        must(read_all(e, "db", "solar", &c, &err), &err);
+        assert_int_equal(c.n, 120 * 24);
+        for (size_t i = 0; i < c.n; i++) {
+            int h = (int)(i % 24);
+            double v = h >= 6 && h <= 18 ? round(800.0 * sin((h - 6) * M_PI / 12.0) * 1000) / 1000
+                                         : 0.0;
+            assert_true(c.v[i] == v);
+            assert_int_equal(c.t[i], (int64_t)i * 3600 * 1000000000LL);
+        }
+        collect_free(&c);
+        /* nothing left to compact: another call changes nothing */
+        must(engine_compact(e, &err), &err);
+        engine_get_stats(e, &st);
+        assert_int_equal(st.compactions, 1);
+        close_engine(e);
+        assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+        rm_rf(dir);
+    }
+}
+
+/* Series hints (engine.c note 13): engine_apply_keyed fills the caller's hint and follows it on
+ * the next apply of the key, but never once it is stale: after DROP SERIES (engine_delete), a
+ * dropped and re-created database, a reopened engine. Under ASan, following a stale hint would
+ * be a use after free; here each apply must also land in the right, live series. */
+static void apply_hinted(engine *e, uint64_t seq, const char *db, int64_t t, double v,
+                         engine_series_hint *hint)
+{
+    pt_buf b;
+    mk_float(&b, "hinted", t, v);
+    vt_buf kb;
+    vt_buf_init(&kb);
+    engine_key key;
+    assert_true(engine_build_keys(&b.pt, 1, &kb, &key));
+    key.hint = hint;
+    vt_err err;
+    vt_err_clear(&err);
+    size_t skipped = 9;
+    must(engine_apply_keyed(e, seq, db, &b.pt, kb.data, &key, 1, &skipped, &err), &err);
+    assert_int_equal(skipped, 0);
+    vt_buf_free(&kb);
+}
+
+static size_t hinted_points(engine *e, const char *db)
+{
+    collect c;
+    vt_err err;
+    vt_err_clear(&err);
+    must(read_all(e, db, "hinted", &c, &err), &err);
+    size_t n = c.n;
+    collect_free(&c);
+    return n;
+}
+
+static void test_series_hints(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    engine_series_hint hint;
+    memset(&hint, 0, sizeof hint);
+    apply_hinted(e, 2, "db", 1000, 1.0, &hint);
+    assert_non_null(hint.series);
+    assert_non_null(hint.db);
+    engine_series_hint first = hint;
+    apply_hinted(e, 3, "db", 2000, 2.0, &hint); /* followed: the same series */
+    assert_ptr_equal(hint.series, first.series);
+    assert_int_equal(hint.epoch, first.epoch);
+    assert_int_equal(hinted_points(e, "db"), 2);
+    /* DROP SERIES: the series is freed, the hint goes stale */
+    uint64_t id = series_id(e, "db", "hinted");
+    must(engine_delete(e, 4, "db", &id, 1, INT64_MIN, INT64_MAX, &err), &err);
+    apply_hinted(e, 5, "db", 3000, 3.0, &hint);
+    assert_int_not_equal(hint.epoch, first.epoch);
+    assert_int_equal(hinted_points(e, "db"), 1);
+    assert_true(read_one(e, "db", "hinted", 3000) == 3.0);
+    /* the database dropped and made again (possibly at the same address) */
+    must(engine_drop_db(e, "db", 6, &err), &err);
+    must(engine_create_db(e, "db", 7, &err), &err);
+    engine_series_hint before = hint;
+    apply_hinted(e, 8, "db", 4000, 4.0, &hint);
+    assert_int_not_equal(hint.epoch, before.epoch);
+    assert_int_equal(hinted_points(e, "db"), 1);
+    /* a hint for another database is not followed either */
+    must(engine_create_db(e, "other", 9, &err), &err);
+    apply_hinted(e, 10, "other", 5000, 5.0, &hint);
+    assert_int_equal(hinted_points(e, "other"), 1);
+    assert_int_equal(hinted_points(e, "db"), 1);
+    /* the engine closed and opened again */
+    must(engine_flush(e, &err), &err);
+    before = hint;
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    apply_hinted(e, 11, "other", 6000, 6.0, &hint);
+    assert_int_not_equal(hint.epoch, before.epoch);
+    assert_int_equal(hinted_points(e, "other"), 2);
+    close_engine(e);
+    rm_rf(dir);
+}
+
 /* Cold flush: with flush_cold_ms, once no write came for that long the memtable is flushed
  * (checkpoint = last applied seq), then cold compaction merges the segments into one; the data
  * stays the same. Without it (0, the default) the memtable stays in memory. */
@@ -1736,6 +1896,8 @@ int main(void)
         cmocka_unit_test(test_corrupt_block),
         cmocka_unit_test(test_cold_compaction),
         cmocka_unit_test(test_cold_flush),
+        cmocka_unit_test(test_provisional_segments),
+        cmocka_unit_test(test_series_hints),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),

@@ -30,18 +30,24 @@
  * names V4* are kept: the layout they test is version 4's.) */
 typedef struct format {
     unsigned version;
-    int meta_level; /* -1: the writer's default */
+    int meta_level;   /* -1: the writer's default */
+    bool provisional; /* seg_writer_begin_provisional: fast encoders, header flag */
 } format;
-static const format V4 = {5, -1}, V4_STORED = {5, 0}, V3 = {3, -1};
-static const format *const FORMATS[3] = {&V4, &V4_STORED, &V3};
+static const format V4 = {5, -1, false}, V4_STORED = {5, 0, false}, V3 = {3, -1, false},
+                    V5_PROVISIONAL = {5, -1, true};
+#define NFORMATS 4
+static const format *const FORMATS[NFORMATS] = {&V4, &V4_STORED, &V3, &V5_PROVISIONAL};
 
 static void begin(seg_writer *w, const char *path, uint64_t id, size_t block_points,
                   const format *fm)
 {
     vt_err err;
     vt_err_clear(&err);
-    assert_int_equal(seg_writer_begin_version(w, path, id, block_points, fm->version, &err),
-                     VT_OK);
+    if (fm->provisional)
+        assert_int_equal(seg_writer_begin_provisional(w, path, id, block_points, &err), VT_OK);
+    else
+        assert_int_equal(seg_writer_begin_version(w, path, id, block_points, fm->version, &err),
+                         VT_OK);
     if (fm->meta_level >= 0)
         w->meta_level = fm->meta_level;
 }
@@ -110,7 +116,7 @@ static void cleanup(fixture *fx)
 static void test_roundtrip(void **state)
 {
     (void)state;
-    for (int fi = 0; fi < 3; fi++) {
+    for (int fi = 0; fi < NFORMATS; fi++) {
         const format *fm = FORMATS[fi];
         fixture fx;
         write_sample(&fx, 3, fm);
@@ -119,6 +125,8 @@ static void test_roundtrip(void **state)
         vt_err_clear(&err);
         assert_int_equal(seg_open_file(fx.path, &r, &err), VT_OK);
         assert_int_equal(r->version, fm->version);
+        assert_int_equal(r->provisional, fm->provisional);
+        assert_int_equal((unsigned char)fx.data[6], fm->provisional ? 1 : 0); /* header flags */
         assert_int_equal(r->segment_id, 42);
         assert_int_equal(r->nseries, 2);
         assert_int_equal(r->nblocks, 3 + 1 + 1); /* 7 floats in blocks of 3 */
@@ -269,7 +277,7 @@ static void flips_detected(const fixture *fx)
 static void test_every_byte_flip_detected(void **state)
 {
     (void)state;
-    for (int fi = 0; fi < 3; fi++) {
+    for (int fi = 0; fi < NFORMATS; fi++) {
         fixture fx;
         write_sample(&fx, 4, FORMATS[fi]);
         flips_detected(&fx);
@@ -290,7 +298,7 @@ static void test_every_byte_flip_detected(void **state)
 static void test_block_error_message(void **state)
 {
     (void)state;
-    for (int fi = 0; fi < 3; fi++) {
+    for (int fi = 0; fi < NFORMATS; fi++) {
         fixture fx;
         write_sample(&fx, 1000, FORMATS[fi]);
         fx.data[16 + 3] ^= 0x10; /* inside block 0's timestamps (after the uvarint ts_len) */
@@ -354,7 +362,7 @@ static void fix_checksums_restores(const fixture *fx)
 static void test_compact_format_and_fix_checksums(void **state)
 {
     (void)state;
-    for (int fi = 0; fi < 3; fi++) {
+    for (int fi = 0; fi < NFORMATS; fi++) {
         fixture fx;
         write_sample(&fx, 4, FORMATS[fi]);
         seg_reader *r = NULL;
@@ -695,7 +703,7 @@ static void test_preagg_exact(void **state)
     snprintf(dir, sizeof dir, "/tmp/test_segment.XXXXXX");
     assert_non_null(mkdtemp(dir));
     cols cl = {PA_N, tv, bv, f, iv, uv};
-    for (int fi = 0; fi < 3; fi++) {
+    for (int fi = 0; fi < NFORMATS; fi++) {
         seg_reader *r = write_cols(dir, &cl, PA_BLOCK, FORMATS[fi]);
         unsigned nb = PA_N / PA_BLOCK, int_ovf = 0, uint_ovf = 0, nan_blocks = 0;
         assert_int_equal(r->nblocks, 5 * nb);
@@ -840,7 +848,7 @@ static void test_extreme_times(void **state)
     assert_non_null(mkdtemp(dir));
     for (size_t bp = 1; bp <= 6; bp++) {
         cols cl = {6, tv, bv, f, iv, uv};
-        for (int fi = 0; fi < 3; fi++) {
+        for (int fi = 0; fi < NFORMATS; fi++) {
             seg_reader *r = write_cols(dir, &cl, bp, FORMATS[fi]);
             unsigned a = 0, b = 0, c = 0;
             check_cols(r, &cl, bp, &a, &b, &c);
