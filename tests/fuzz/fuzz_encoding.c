@@ -8,6 +8,7 @@
  *         bytes) % 2048, so streams of several groups (Rice, Rice2: 64 values) are reached.
  *   6, 7  round trip: the rest becomes values (type and shape picked by n), which are encoded,
  *         decoded and compared bit for bit; any mismatch aborts.
+ * Every numeric round trip is made with both efforts (ENC_BEST and ENC_FAST).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,8 +28,8 @@ static void die(const char *what, size_t n)
     abort();
 }
 
-/* Encode v (type t) -> decode -> compare; aborts on any difference. */
-static void roundtrip(int t, const void *v, size_t n)
+/* Encode v (type t) with effort eff -> decode -> compare; aborts on any difference. */
+static void roundtrip_eff(int t, const void *v, size_t n, enc_effort eff)
 {
     vt_buf b, arena;
     vt_err err;
@@ -40,19 +41,19 @@ static void roundtrip(int t, const void *v, size_t n)
     size_t elem = 8;
     switch (t) {
     case 0:
-        enc_ts_encode(v, n, &b);
+        enc_ts_encode_e(v, n, eff, &b);
         rc = enc_ts_decode(b.data, b.len, (int64_t *)back, n, &err);
         break;
     case 1:
-        enc_f64_encode(v, n, &b);
+        enc_f64_encode_e(v, n, eff, &b);
         rc = enc_f64_decode(b.data, b.len, (double *)back, n, &err);
         break;
     case 2:
-        enc_i64_encode(v, n, &b);
+        enc_i64_encode_e(v, n, eff, &b);
         rc = enc_i64_decode(b.data, b.len, (int64_t *)back, n, &err);
         break;
     case 3:
-        enc_u64_encode(v, n, &b);
+        enc_u64_encode_e(v, n, eff, &b);
         rc = enc_u64_decode(b.data, b.len, back, n, &err);
         break;
     case 4:
@@ -83,6 +84,13 @@ static void roundtrip(int t, const void *v, size_t n)
         die(enc_name(b.data[0]), n);
     vt_buf_free(&b);
     vt_buf_free(&arena);
+}
+
+static void roundtrip(int t, const void *v, size_t n)
+{
+    roundtrip_eff(t, v, n, ENC_BEST);
+    if (t <= 3)
+        roundtrip_eff(t, v, n, ENC_FAST);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
