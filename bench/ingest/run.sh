@@ -183,15 +183,17 @@ run_influx() { # file label
 # volta settles the same way, with the same cold durations as InfluxDB's configuration above
 # (flush_cold_seconds 5 = cache-snapshot-write-cold-duration, compact_cold_seconds 10 =
 # compact-full-write-cold-duration): polled every second through /metrics until the memtable is
-# empty and one segment file is left, stable for 3 polls; then the graceful stop.
+# empty and one segment file is left, rewritten by a compaction (not a provisional flush output,
+# engine.c note 12), stable for 3 polls; then the graceful stop.
 volta_settle() { # url
-    local t0=$SECONDS stable=0 m mem segs
+    local t0=$SECONDS stable=0 m mem segs prov
     while [ $((SECONDS - t0)) -lt 300 ]; do
         sleep 1
         m=$(curl -s "$1/metrics" || true)
         mem=$(awk '/^volta_engine_memtable_bytes / {print $2}' <<<"$m")
         segs=$(awk '/^volta_engine_segments / {print $2}' <<<"$m")
-        if [ "$mem" = 0 ] && [ "$segs" = 1 ]; then
+        prov=$(awk '/^volta_engine_provisional_segments / {print $2}' <<<"$m")
+        if [ "$mem" = 0 ] && [ "$segs" = 1 ] && [ "${prov:-0}" = 0 ]; then
             stable=$((stable + 1))
             if [ $stable -ge 3 ]; then
                 R_SETTLE=$((SECONDS - t0))

@@ -434,6 +434,10 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "# HELP volta_engine_segments Segment files of the native engine.\n"
         "# TYPE volta_engine_segments gauge\n"
         "volta_engine_segments %u\n"
+        "# HELP volta_engine_provisional_segments Segment files written by flushes with the fast "
+        "encoders and not yet rewritten by a compaction.\n"
+        "# TYPE volta_engine_provisional_segments gauge\n"
+        "volta_engine_provisional_segments %u\n"
         "# HELP volta_engine_memtable_bytes Bytes held in the memtable.\n"
         "# TYPE volta_engine_memtable_bytes gauge\n"
         "volta_engine_memtable_bytes %" PRIu64 "\n"
@@ -446,7 +450,7 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "volta_node_failed %d\n",
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
-        st.series, st.segments, st.memtable_bytes, st.corrupt_blocks, node_failed(srv->node) ? 1 : 0);
+        st.series, st.segments, st.provisional_segments, st.memtable_bytes, st.corrupt_blocks, node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);
     http_metrics_gateway(srv, &b);

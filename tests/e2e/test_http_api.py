@@ -277,7 +277,8 @@ def test_metrics(srv):
     assert metric(srv, "volta_http_requests_total", {"endpoint": "write", "status": "404"}) == 1
     assert metric(srv, "volta_write_errors_total") == 1
     assert metric(srv, "volta_journal_last_seq") >= 2  # create + write
-    for name in ("volta_engine_series", "volta_engine_segments", "volta_engine_memtable_bytes"):
+    for name in ("volta_engine_series", "volta_engine_segments",
+                 "volta_engine_provisional_segments", "volta_engine_memtable_bytes"):
         assert re.search(r"^%s \d+$" % name, r.text, re.M), name
 
 
