@@ -29,6 +29,11 @@
  *    from splitting at LF when the body holds no '"' (no string can span lines); otherwise the
  *    line protocol parser (lp_parser, scratch reused) supplies them.
  *
+ *    Version 2 WRITE records (parsed points, core/record.h) are first rendered as line
+ *    protocol with ns timestamps (record_points_render_lp) into buffers of the handle
+ *    (r->rendered), then go the same way; segments point into those buffers, so they live
+ *    until the batch holding them was sent (rendered_keep_last, rendered_free).
+ *
  *    Consecutive WRITE records of the same (db, rp, precision) share one request until the
  *    next entry would pass max_body_bytes; a record larger than that is split at entry
  *    boundaries (a single entry larger than the limit is sent alone and the remote decides).
@@ -113,6 +118,12 @@ struct influx_remote {
     vt_buf url;
     vt_buf q; /* statements being built */
     lp_parser *lp;
+
+    /* line protocol rendered from version 2 (points) records, which segments point into: after
+     * a flush only the newest buffer is kept (the record being added may go on after it), all
+     * are released when the run of records is done (rendered_free) */
+    vt_buf *rendered;
+    size_t nrendered, rendered_cap;
 };
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -716,6 +727,49 @@ typedef struct wbatch {
     size_t *done;               /* records fully applied so far */
 } wbatch;
 
+/* Renders a version 2 WRITE record as line protocol (ns) and points w at the text, so the rest
+ * of the write path sees a version 1 record. */
+static vt_rc render_points(influx_remote *r, record_write *w, vt_err *err)
+{
+    if (r->nrendered == r->rendered_cap) {
+        size_t nc = r->rendered_cap ? r->rendered_cap * 2 : 4;
+        vt_buf *nb = realloc(r->rendered, nc * sizeof *nb);
+        if (!nb)
+            return vt_err_set(err, VT_EIO, "influx remote: out of memory");
+        r->rendered = nb;
+        r->rendered_cap = nc;
+    }
+    vt_buf *out = &r->rendered[r->nrendered++];
+    vt_buf_init(out);
+    vt_rc rc = record_points_render_lp(w, out, err);
+    if (rc != VT_OK)
+        return rc;
+    w->version = 1;
+    w->precision = LP_PRECISION_NS;
+    w->default_time = 0;
+    w->body = out->len ? (const char *)out->data : "";
+    w->body_len = out->len;
+    return VT_OK;
+}
+
+/* After a flush: every rendered buffer but the newest is no longer pointed into. */
+static void rendered_keep_last(influx_remote *r)
+{
+    if (r->nrendered <= 1)
+        return;
+    for (size_t i = 0; i + 1 < r->nrendered; i++)
+        vt_buf_free(&r->rendered[i]);
+    r->rendered[0] = r->rendered[r->nrendered - 1];
+    r->nrendered = 1;
+}
+
+static void rendered_free(influx_remote *r)
+{
+    for (size_t i = 0; i < r->nrendered; i++)
+        vt_buf_free(&r->rendered[i]);
+    r->nrendered = 0;
+}
+
 static vt_rc batch_flush(influx_remote *r, wbatch *b, vt_err *err)
 {
     vt_rc rc = VT_OK;
@@ -727,6 +781,7 @@ static vt_rc batch_flush(influx_remote *r, wbatch *b, vt_err *err)
             *b->done = d;
     }
     segs_reset(r);
+    rendered_keep_last(r);
     b->bytes = b->points = 0;
     if (rc == VT_OK)
         b->first_rec = b->last_rec; /* on failure the range stays for the caller */
@@ -828,13 +883,18 @@ static vt_rc write_one(influx_remote *r, const journal_record *rec, vt_err *err)
     record_write w;
     size_t done = 0;
     vt_rc rc = record_write_decode(rec->data, rec->len, &w, err);
-    if (rc != VT_OK)
+    if (rc == VT_OK && w.version == 2)
+        rc = render_points(r, &w, err);
+    if (rc != VT_OK) {
+        rendered_free(r);
         return rc;
+    }
     wbatch b = {.done = &done};
     segs_reset(r);
     if ((rc = batch_add(r, &b, 0, &w, err)) == VT_OK)
         rc = batch_flush(r, &b, err);
     segs_reset(r);
+    rendered_free(r);
     return rc;
 }
 
@@ -849,6 +909,8 @@ static vt_rc apply_writes(influx_remote *r, const journal_record *recs, size_t i
         record_write w;
         vt_err derr;
         vt_rc drc = record_write_decode(recs[k].data, recs[k].len, &w, &derr);
+        if (drc == VT_OK && w.version == 2)
+            drc = render_points(r, &w, &derr);
         if (drc != VT_OK) {
             /* send what precedes the bad record; then report the record */
             if (b.open && (rc = batch_flush(r, &b, err)) != VT_OK)
@@ -862,6 +924,8 @@ static vt_rc apply_writes(influx_remote *r, const journal_record *recs, size_t i
     }
     if (rc == VT_OK && b.open)
         rc = batch_flush(r, &b, err);
+    segs_reset(r);
+    rendered_free(r); /* nothing points into them any more */
     if (rc == VT_EINVAL && b.open && b.last_rec > b.first_rec) {
         /* several records shared the refused request: find the one the remote refuses */
         size_t from = b.first_rec, to = b.last_rec;
@@ -1253,6 +1317,8 @@ void influx_remote_free(influx_remote *r)
     if (r->curl)
         curl_easy_cleanup(r->curl);
     lp_parser_free(r->lp);
+    rendered_free(r);
+    free(r->rendered);
     free(r->segs);
     vt_buf_free(&r->resp);
     vt_buf_free(&r->scratch);

@@ -37,6 +37,12 @@
  *    batch is used by one request at a time, so the cache needs no lock. Bounded: no insertion
  *    past SKC_MAX_ENTRIES / SKC_MAX_BYTES; a full cache is emptied at the start of the next
  *    parse (never during one: points of the current batch point into it).
+ *    Two things ride on an entry besides: the engine's series hint (engine.c note 13), and
+ *    `succ`, the entry of the line that followed this one last time. Writers send their series
+ *    in the same order interval after interval (every plant for an hour, then the next hour),
+ *    so skc_lookup first compares the line with the previous line's successor, byte for byte,
+ *    and only hashes and probes the map when that guess is wrong. Entries are freed all at
+ *    once (skc_reset), so a succ pointer never dangles.
  * 8. Deletes (node_delete, node_drop_measurement) take the same path as writes: the record
  *    (record.h: series named by canonical key, or the measurement by name) is journaled, applied
  *    in its seq turn, then synced. The ids a DELETE names are turned into keys before the record
@@ -99,6 +105,7 @@ typedef struct skc_entry {
     size_t key_len;
     uint64_t key_hash; /* sidx_hash of key */
     engine_series_hint hint; /* the engine's, for engine_apply_keyed (engine.c note 13) */
+    struct skc_entry *succ;  /* the entry of the line that followed this one last time */
 } skc_entry;
 
 typedef struct series_cache {
@@ -106,6 +113,7 @@ typedef struct series_cache {
     skc_entry *all;
     size_t n, bytes;
     skc_entry *last; /* the entry of the last successful skc_lookup */
+    skc_entry *prev; /* the entry of the previous line (NULL: none, or not cached) */
 } series_cache;
 
 /* A parsed write: points with their own storage, and where each came from in the body. */
@@ -126,6 +134,7 @@ typedef struct node_batch {
     vt_buf keybuf;
     series_cache cache;
     vt_buf record; /* journal payload under construction */
+    record_points_scratch rscratch; /* of record_points_encode */
     struct node_batch *next_free;
 } node_batch;
 
@@ -207,10 +216,17 @@ static bool skc_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
     series_cache *c = ctx;
     if (c->n == 0)
         return false;
-    skc_entry *e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
-    if (!e)
-        return false;
-    c->last = e;
+    skc_entry *e = c->prev ? c->prev->succ : NULL; /* the guess of note 7 */
+    if (!e || e->raw_len != len || memcmp(e->raw, raw, len) != 0) {
+        e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
+        if (!e) {
+            c->last = NULL;
+            return false;
+        }
+        if (c->prev)
+            c->prev->succ = e;
+    }
+    c->last = c->prev = e;
     series->measurement = e->measurement;
     series->tags = e->tags;
     series->ntags = e->ntags;
@@ -258,6 +274,7 @@ static skc_entry *skc_insert(series_cache *c, const char *raw, size_t raw_len,
     e->key_len = klen;
     e->key_hash = khash;
     memset(&e->hint, 0, sizeof e->hint); /* none yet */
+    e->succ = NULL;
     if (!sidx_map_put(&c->map, sidx_hash(raw, raw_len), e->raw, raw_len, e)) {
         free(e);
         return NULL;
@@ -288,6 +305,7 @@ static void batch_free(node_batch *b)
     vt_buf_free(&b->keybuf);
     vt_buf_free(&b->strings);
     vt_buf_free(&b->record);
+    record_points_scratch_free(&b->rscratch);
     free(b);
 }
 
@@ -497,6 +515,9 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
             if (span.len)
                 ent = skc_insert(&b->cache, span.raw, span.len, &pt, b->keybuf.data + k->off,
                                  k->len, k->hash);
+            if (b->cache.prev && ent)
+                b->cache.prev->succ = ent; /* note 7: the guess for next time */
+            b->cache.prev = ent;
         }
         if (b->keybuf.oom)
             goto oom;
@@ -886,6 +907,50 @@ static vt_rc lock_datadir(node *n, vt_err *err)
     return VT_OK;
 }
 
+/* The points of a version 2 WRITE record into b (points, fields, keys into the record's bytes:
+ * apply with base = rec->data). */
+static vt_rc batch_from_points(node_batch *b, const journal_record *rec, const record_write *w,
+                               vt_err *err)
+{
+    b->npoints = b->ntags = b->nfields = 0;
+    record_points_reader rd;
+    vt_rc rc = record_points_open(&rd, w, err);
+    if (rc != VT_OK)
+        return rc;
+    uint64_t *hashes = malloc((rd.nkeys ? rd.nkeys : 1) * sizeof *hashes);
+    if (!hashes) {
+        record_points_close(&rd);
+        return vt_err_set(err, VT_ENOMEM, "replay: out of memory");
+    }
+    for (size_t k = 0; k < rd.nkeys; k++)
+        hashes[k] = sidx_hash(rd.keys[k].p, rd.keys[k].len);
+    for (;;) {
+        vt_point pt;
+        size_t k;
+        bool have;
+        if ((rc = record_points_next(&rd, &pt, &k, &have, err)) != VT_OK || !have)
+            break;
+        if ((b->npoints == b->cap_points && !grow_points(b)) ||
+            !grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields)) {
+            rc = vt_err_set(err, VT_ENOMEM, "replay: out of memory");
+            break;
+        }
+        memcpy(b->fields + b->nfields, pt.fields, pt.nfields * sizeof *pt.fields);
+        pt.fields = (const vt_field *)(uintptr_t)b->nfields; /* an index until the end */
+        b->nfields += pt.nfields;
+        b->keys[b->npoints] = (engine_key){(size_t)(rd.keys[k].p - rec->data), rd.keys[k].len,
+                                           hashes[k], NULL};
+        b->entry[b->npoints] = NULL;
+        b->rejected[b->npoints] = false;
+        b->points[b->npoints++] = pt;
+    }
+    for (size_t i = 0; rc == VT_OK && i < b->npoints; i++)
+        b->points[i].fields = b->fields + (uintptr_t)b->points[i].fields;
+    free(hashes);
+    record_points_close(&rd);
+    return rc;
+}
+
 static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, node_open_info *info,
                           vt_err *err)
 {
@@ -899,13 +964,25 @@ static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, nod
                           (unsigned long long)rec->seq);
     memcpy(db, w.db, w.db_len);
     db[w.db_len] = '\0';
-    parse_outcome po;
-    rc = batch_parse(n, b, w.precision, w.default_time, w.body, w.body_len, &po, err);
-    if (rc != VT_OK)
-        return rc;
-    if (po.lines_rejected)
-        return vt_err_set(err, VT_ECORRUPT, "journal record %llu: line %zu does not parse: %s",
-                          (unsigned long long)rec->seq, po.first_line, po.first_error);
+    const uint8_t *base = b->keybuf.data;
+    if (w.version == 2) {
+        rc = batch_from_points(b, rec, &w, err);
+        if (rc != VT_OK) {
+            vt_err_prefix(err, "journal record %llu", (unsigned long long)rec->seq);
+            return rc;
+        }
+        base = rec->data;
+    } else {
+        parse_outcome po;
+        rc = batch_parse(n, b, w.precision, w.default_time, w.body, w.body_len, &po, err);
+        if (rc != VT_OK)
+            return rc;
+        if (po.lines_rejected)
+            return vt_err_set(err, VT_ECORRUPT,
+                              "journal record %llu: line %zu does not parse: %s",
+                              (unsigned long long)rec->seq, po.first_line, po.first_error);
+        base = b->keybuf.data;
+    }
     if (!engine_has_db(n->eng, db))
         return VT_OK; /* dropped later in the journal, and the drop is already in the engine */
     /* the store of the record's policy (note 10; "" in records older than policies) */
@@ -925,8 +1002,8 @@ static vt_rc replay_write(node *n, node_batch *b, const journal_record *rec, nod
     if (!engine_has_db(n->eng, store))
         return VT_OK; /* its policy was dropped later in the journal */
     size_t skipped = 0;
-    rc = engine_apply_keyed(n->eng, rec->seq, store, b->points, b->keybuf.data, b->keys,
-                            b->npoints, &skipped, err);
+    rc = engine_apply_keyed(n->eng, rec->seq, store, b->points, base, b->keys, b->npoints,
+                            &skipped, err);
     if (rc == VT_OK && info)
         info->replayed_points += b->npoints - skipped;
     return rc;
@@ -1429,28 +1506,23 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
     res->retention_dropped = retention_filter(b, node_now(n), pol.duration, pol.shard_duration);
     size_t accepted = b->npoints - nrejected - res->retention_dropped;
 
-    /* the journal payload: header (with the resolved policy, note 10) + the accepted lines */
-    vt_buf_reset(&b->record);
-    record_write_header(&b->record, precision, db, pol.name, default_time);
-    const char *rec_body = NULL; /* the part of the payload journal_write2 takes from the body */
-    size_t rec_body_len = 0;
-    if (accepted == b->npoints && po.lines_rejected == 0) {
-        rec_body = body; /* written from the request's own buffer: no copy */
-        rec_body_len = len;
-    } else {
+    if (accepted != b->npoints) {
+        /* compact the accepted points (and their keys) to the front */
         size_t k = 0;
         for (size_t i = 0; i < b->npoints; i++) {
             if (b->rejected[i])
                 continue;
-            vt_buf_append(&b->record, b->line_ptr[i], b->line_len[i]);
-            vt_buf_putc(&b->record, '\n');
-            /* compact the accepted points (and their keys) to the front for engine_apply */
             b->keys[k] = b->keys[i];
             b->points[k++] = b->points[i];
         }
         b->npoints = k;
     }
-    if (b->record.oom) {
+    /* the journal payload (record.h, WRITE version 2): the accepted points, with the resolved
+     * policy (note 10) */
+    vt_buf_reset(&b->record);
+    if (accepted > 0 && !record_points_encode(&b->record, db, pol.name, b->points,
+                                              b->keybuf.data, b->keys, b->npoints,
+                                              &b->rscratch)) {
         rc = vt_err_set(err, VT_ENOMEM, "out of memory building the journal record");
         goto done;
     }
@@ -1466,8 +1538,8 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
         }
         /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
-        rc = journal_write2(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, rec_body,
-                            rec_body_len, &res->seq, err);
+        rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
+                           err);
         if (rc == VT_OK) {
             pthread_mutex_lock(&n->apply_lock);
             apply_turn_wait(n, res->seq);

@@ -1,10 +1,13 @@
 #include "core/record.h"
 
+#include "engine/series_index.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RECORD_VERSION 1
+#define RECORD_WRITE_POINTS 2 /* WRITE version 2 (record.h) */
 
 void record_write_header(vt_buf *out, lp_precision precision, const char *db, const char *rp,
                          int64_t default_time)
@@ -29,13 +32,14 @@ vt_rc record_write_decode(const uint8_t *data, size_t len, record_write *out, vt
     vt_reader_init(&r, data, len);
     if (!vt_read_u8(&r, &version) || !vt_read_u8(&r, &precision))
         return vt_err_set(err, VT_ECORRUPT, "write record: truncated header");
-    if (version != RECORD_VERSION)
+    if (version != RECORD_VERSION && version != RECORD_WRITE_POINTS)
         return vt_err_set(err, VT_ECORRUPT, "write record: unknown version %u", version);
     if (precision > LP_PRECISION_H)
         return vt_err_set(err, VT_ECORRUPT, "write record: bad precision %u", precision);
     if (!vt_read_u16(&r, &db_len) || !vt_read_bytes(&r, db_len, &db) || !vt_read_u16(&r, &rp_len) ||
         !vt_read_bytes(&r, rp_len, &rp) || !vt_read_u64(&r, &t))
         return vt_err_set(err, VT_ECORRUPT, "write record: truncated header");
+    out->version = version;
     out->precision = (lp_precision)precision;
     out->db = (const char *)db;
     out->db_len = db_len;
@@ -348,4 +352,353 @@ vt_rc record_retention_decode(const uint8_t *data, size_t len, char *store, size
     store[n] = '\0';
     *cutoff = (int64_t)c;
     return VT_OK;
+}
+
+/* ---- WRITE version 2: points ---- */
+
+void record_points_scratch_free(record_points_scratch *s)
+{
+    free(s->slots);
+    free(s->key_of);
+    free(s->keys);
+    free(s->names);
+    memset(s, 0, sizeof *s);
+}
+
+static bool grow_u32(uint32_t **v, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap : 64;
+    while (nc < need)
+        nc *= 2;
+    uint32_t *nv = realloc(*v, nc * sizeof *nv);
+    if (!nv)
+        return false;
+    *v = nv;
+    *cap = nc;
+    return true;
+}
+
+/* Fills s->key_of (per point: its key index) and s->keys (per key: its first point); returns
+ * the number of keys, or SIZE_MAX on out-of-memory. Keys are told apart by hash, then bytes. */
+static size_t points_index_keys(const uint8_t *base, const engine_key *keys, size_t n,
+                                record_points_scratch *s)
+{
+    size_t want = 16;
+    while (want < 2 * n)
+        want *= 2;
+    if (want > s->nslots) {
+        uint32_t *ns = realloc(s->slots, want * sizeof *ns);
+        if (!ns)
+            return SIZE_MAX;
+        s->slots = ns;
+        s->nslots = want;
+    }
+    size_t mask = want - 1;
+    memset(s->slots, 0, want * sizeof *s->slots);
+    if (!grow_u32(&s->key_of, &s->key_of_cap, n) || !grow_u32(&s->keys, &s->keys_cap, n))
+        return SIZE_MAX;
+    size_t nkeys = 0;
+    for (size_t i = 0; i < n; i++) {
+        const engine_key *k = &keys[i];
+        size_t at = (size_t)k->hash & mask;
+        for (;;) {
+            uint32_t slot = s->slots[at];
+            if (slot == 0) {
+                s->slots[at] = (uint32_t)nkeys + 1;
+                s->keys[nkeys] = (uint32_t)i;
+                s->key_of[i] = (uint32_t)nkeys++;
+                break;
+            }
+            const engine_key *o = &keys[s->keys[slot - 1]];
+            if (o->hash == k->hash && o->len == k->len &&
+                memcmp(base + o->off, base + k->off, k->len) == 0) {
+                s->key_of[i] = slot - 1;
+                break;
+            }
+            at = (at + 1) & mask;
+        }
+    }
+    return nkeys;
+}
+
+/* The index of name in s->names[0..*nnames), appending it when new; SIZE_MAX on OOM. */
+static size_t points_name_index(record_points_scratch *s, size_t *nnames, vt_str name)
+{
+    for (size_t j = *nnames; j-- > 0;)
+        if (vt_str_eq(s->names[j], name))
+            return j;
+    if (*nnames == s->names_cap) {
+        size_t nc = s->names_cap ? s->names_cap * 2 : 8;
+        vt_str *nv = realloc(s->names, nc * sizeof *nv);
+        if (!nv)
+            return SIZE_MAX;
+        s->names = nv;
+        s->names_cap = nc;
+    }
+    s->names[*nnames] = name;
+    return (*nnames)++;
+}
+
+bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_point *pts,
+                          const uint8_t *base, const engine_key *keys, size_t n,
+                          record_points_scratch *s)
+{
+    if (n > UINT32_MAX - 1)
+        return false;
+    size_t nkeys = points_index_keys(base, keys, n, s);
+    if (nkeys == SIZE_MAX)
+        return false;
+    size_t db_len = strlen(db), rp_len = rp ? strlen(rp) : 0;
+    vt_buf_putc(out, RECORD_WRITE_POINTS);
+    vt_buf_putc(out, (uint8_t)LP_PRECISION_NS);
+    vt_buf_put_u16(out, (uint16_t)db_len);
+    vt_buf_append(out, db, db_len);
+    vt_buf_put_u16(out, (uint16_t)rp_len);
+    vt_buf_append(out, rp, rp_len);
+    vt_buf_put_u64(out, 0);
+    vt_buf_put_uvarint(out, nkeys);
+    for (size_t k = 0; k < nkeys; k++) {
+        const engine_key *ek = &keys[s->keys[k]];
+        vt_buf_put_uvarint(out, ek->len);
+        vt_buf_append(out, base + ek->off, ek->len);
+    }
+    /* the names: first pass collects them, so the dictionary precedes the points */
+    size_t nnames = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t f = 0; f < pts[i].nfields; f++)
+            if (points_name_index(s, &nnames, pts[i].fields[f].key) == SIZE_MAX)
+                return false;
+    vt_buf_put_uvarint(out, nnames);
+    for (size_t j = 0; j < nnames; j++) {
+        vt_buf_put_uvarint(out, s->names[j].len);
+        vt_buf_append(out, s->names[j].ptr, s->names[j].len);
+    }
+    vt_buf_put_uvarint(out, n);
+    int64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        const vt_point *p = &pts[i];
+        vt_buf_put_uvarint(out, s->key_of[i]);
+        vt_buf_put_varint(out, (int64_t)((uint64_t)p->time - (uint64_t)prev));
+        prev = p->time;
+        vt_buf_put_uvarint(out, p->nfields);
+        for (size_t f = 0; f < p->nfields; f++) {
+            const vt_field *fl = &p->fields[f];
+            vt_buf_put_uvarint(out, points_name_index(s, &nnames, fl->key));
+            vt_buf_putc(out, (uint8_t)fl->value.type);
+            switch (fl->value.type) {
+            case VT_TYPE_FLOAT: {
+                uint64_t bits;
+                memcpy(&bits, &fl->value.v.f, 8);
+                vt_buf_put_u64(out, bits);
+                break;
+            }
+            case VT_TYPE_INT:
+                vt_buf_put_varint(out, fl->value.v.i);
+                break;
+            case VT_TYPE_UINT:
+                vt_buf_put_uvarint(out, fl->value.v.u);
+                break;
+            case VT_TYPE_BOOL:
+                vt_buf_putc(out, fl->value.v.b ? 1 : 0);
+                break;
+            default:
+                vt_buf_put_uvarint(out, fl->value.v.s.len);
+                vt_buf_append(out, fl->value.v.s.ptr, fl->value.v.s.len);
+                break;
+            }
+        }
+    }
+    return !out->oom;
+}
+
+void record_points_close(record_points_reader *rd)
+{
+    free(rd->keys);
+    free(rd->meas);
+    free(rd->names);
+    free(rd->fields);
+    memset(rd, 0, sizeof *rd);
+}
+
+vt_rc record_points_open(record_points_reader *rd, const record_write *w, vt_err *err)
+{
+    memset(rd, 0, sizeof *rd);
+    if (w->version != RECORD_WRITE_POINTS)
+        return vt_err_set(err, VT_EINVAL, "write record: version %u holds no points",
+                          w->version);
+    vt_reader_init(&rd->r, w->body, w->body_len);
+    uint64_t nkeys, nnames, npoints;
+    const char *what = "truncated key dictionary";
+    /* every key takes at least 3 bytes, every name and every point at least 1 */
+    if (!vt_read_uvarint(&rd->r, &nkeys) || nkeys > vt_reader_left(&rd->r) / 3)
+        goto bad;
+    rd->keys = malloc((nkeys ? nkeys : 1) * sizeof *rd->keys);
+    rd->meas = malloc((nkeys ? nkeys : 1) * sizeof *rd->meas);
+    if (!rd->keys || !rd->meas) {
+        record_points_close(rd);
+        return vt_err_set(err, VT_ENOMEM, "write record: out of memory");
+    }
+    for (uint64_t k = 0; k < nkeys; k++) {
+        uint64_t len;
+        const uint8_t *key;
+        size_t ntags;
+        if (!vt_read_uvarint(&rd->r, &len) || len > vt_reader_left(&rd->r) ||
+            !vt_read_bytes(&rd->r, (size_t)len, &key))
+            goto bad;
+        if (!series_key_parse(key, (size_t)len, &rd->meas[k], NULL, 0, &ntags) ||
+            rd->meas[k].len == 0) {
+            what = "malformed series key";
+            goto bad;
+        }
+        rd->keys[k] = (record_key){key, (size_t)len};
+    }
+    rd->nkeys = (size_t)nkeys;
+    what = "truncated name dictionary";
+    if (!vt_read_uvarint(&rd->r, &nnames) || nnames > vt_reader_left(&rd->r))
+        goto bad;
+    rd->names = malloc((nnames ? nnames : 1) * sizeof *rd->names);
+    if (!rd->names) {
+        record_points_close(rd);
+        return vt_err_set(err, VT_ENOMEM, "write record: out of memory");
+    }
+    for (uint64_t j = 0; j < nnames; j++) {
+        uint64_t len;
+        const uint8_t *name;
+        if (!vt_read_uvarint(&rd->r, &len) || len > vt_reader_left(&rd->r) ||
+            !vt_read_bytes(&rd->r, (size_t)len, &name))
+            goto bad;
+        rd->names[j] = (vt_str){(const char *)name, (size_t)len};
+    }
+    rd->nnames = (size_t)nnames;
+    what = "truncated point count";
+    if (!vt_read_uvarint(&rd->r, &npoints) || npoints > vt_reader_left(&rd->r))
+        goto bad;
+    rd->npoints = rd->left = (size_t)npoints;
+    return VT_OK;
+bad:
+    record_points_close(rd);
+    return vt_err_set(err, VT_ECORRUPT, "write record: %s", what);
+}
+
+vt_rc record_points_next(record_points_reader *rd, vt_point *pt, size_t *key_index, bool *have,
+                         vt_err *err)
+{
+    *have = false;
+    if (rd->left == 0) {
+        if (vt_reader_left(&rd->r))
+            return vt_err_set(err, VT_ECORRUPT, "write record: %zu bytes after the last point",
+                              vt_reader_left(&rd->r));
+        return VT_OK;
+    }
+    uint64_t k, nfields;
+    int64_t dt;
+    if (!vt_read_uvarint(&rd->r, &k) || !vt_read_varint(&rd->r, &dt) ||
+        !vt_read_uvarint(&rd->r, &nfields))
+        return vt_err_set(err, VT_ECORRUPT, "write record: truncated point");
+    if (k >= rd->nkeys)
+        return vt_err_set(err, VT_ECORRUPT, "write record: key index %llu of %zu",
+                          (unsigned long long)k, rd->nkeys);
+    /* every field takes at least 3 bytes */
+    if (nfields == 0 || nfields > vt_reader_left(&rd->r) / 3 + 1)
+        return vt_err_set(err, VT_ECORRUPT, "write record: bad field count %llu",
+                          (unsigned long long)nfields);
+    if (nfields > rd->fields_cap) {
+        size_t nc = rd->fields_cap ? rd->fields_cap : 4;
+        while (nc < nfields)
+            nc *= 2;
+        vt_field *nf = realloc(rd->fields, nc * sizeof *nf);
+        if (!nf)
+            return vt_err_set(err, VT_ENOMEM, "write record: out of memory");
+        rd->fields = nf;
+        rd->fields_cap = nc;
+    }
+    for (uint64_t f = 0; f < nfields; f++) {
+        vt_field *fl = &rd->fields[f];
+        uint64_t name, u;
+        uint8_t type, b;
+        int64_t i;
+        const uint8_t *bytes;
+        if (!vt_read_uvarint(&rd->r, &name) || !vt_read_u8(&rd->r, &type))
+            return vt_err_set(err, VT_ECORRUPT, "write record: truncated field");
+        if (name >= rd->nnames)
+            return vt_err_set(err, VT_ECORRUPT, "write record: name index %llu of %zu",
+                              (unsigned long long)name, rd->nnames);
+        fl->key = rd->names[name];
+        fl->value.type = (vt_type)type;
+        bool ok;
+        switch (type) {
+        case VT_TYPE_FLOAT:
+            ok = vt_read_u64(&rd->r, &u);
+            memcpy(&fl->value.v.f, &u, 8);
+            break;
+        case VT_TYPE_INT:
+            ok = vt_read_varint(&rd->r, &i);
+            fl->value.v.i = i;
+            break;
+        case VT_TYPE_UINT:
+            ok = vt_read_uvarint(&rd->r, &u);
+            fl->value.v.u = u;
+            break;
+        case VT_TYPE_BOOL:
+            ok = vt_read_u8(&rd->r, &b) && b <= 1;
+            fl->value.v.b = b == 1;
+            break;
+        case VT_TYPE_STRING:
+            ok = vt_read_uvarint(&rd->r, &u) && u <= vt_reader_left(&rd->r) &&
+                 vt_read_bytes(&rd->r, (size_t)u, &bytes);
+            if (ok)
+                fl->value.v.s = (vt_str){(const char *)bytes, (size_t)u};
+            break;
+        default:
+            return vt_err_set(err, VT_ECORRUPT, "write record: bad field type %u", type);
+        }
+        if (!ok)
+            return vt_err_set(err, VT_ECORRUPT, "write record: truncated or bad field value");
+    }
+    rd->time = (int64_t)((uint64_t)rd->time + (uint64_t)dt);
+    *pt = (vt_point){rd->meas[k], NULL, 0, rd->fields, (size_t)nfields, rd->time};
+    *key_index = (size_t)k;
+    rd->left--;
+    *have = true;
+    return VT_OK;
+}
+
+vt_rc record_points_render_lp(const record_write *w, vt_buf *out, vt_err *err)
+{
+    record_points_reader rd;
+    vt_rc rc = record_points_open(&rd, w, err);
+    if (rc != VT_OK)
+        return rc;
+    vt_tag *tags = NULL;
+    size_t tags_cap = 0;
+    for (;;) {
+        vt_point pt;
+        size_t k;
+        bool have;
+        if ((rc = record_points_next(&rd, &pt, &k, &have, err)) != VT_OK || !have)
+            break;
+        size_t ntags = 0;
+        vt_str meas;
+        series_key_parse(rd.keys[k].p, rd.keys[k].len, &meas, tags, tags_cap, &ntags);
+        if (ntags > tags_cap) {
+            vt_tag *nt = realloc(tags, ntags * sizeof *nt);
+            if (!nt) {
+                rc = vt_err_set(err, VT_ENOMEM, "write record: out of memory");
+                break;
+            }
+            tags = nt;
+            tags_cap = ntags;
+            series_key_parse(rd.keys[k].p, rd.keys[k].len, &meas, tags, tags_cap, &ntags);
+        }
+        pt.tags = tags;
+        pt.ntags = ntags;
+        lp_write_point(out, &pt);
+    }
+    free(tags);
+    record_points_close(&rd);
+    if (rc == VT_OK && out->oom)
+        rc = vt_err_set(err, VT_ENOMEM, "write record: out of memory rendering line protocol");
+    return rc;
 }

@@ -10,7 +10,27 @@
  *     ...  body               the accepted lines of line protocol, verbatim, '\n'-separated
  * Replaying = parsing the body with (precision, default_time): the same points, bit for bit, as
  * the original write produced. Only lines that were accepted are kept, so a replay never meets
- * a line that failed to parse.
+ * a line that failed to parse. Written by older releases and by `volta resync`; still read.
+ *
+ * JOURNAL_REC_WRITE, version 2 ("points"; what the node writes since 2026-12): the accepted
+ * points already parsed, each series key once. 4-6x smaller than the text on ONS-shaped data,
+ * and the journal write is a serialized step of every write (bench/ingest):
+ *     u8   version            = 2
+ *     u8   precision          0 (unused: times are ns)
+ *     u16  db_len, db bytes; u16 rp_len, rp bytes   as in version 1
+ *     i64  default_time       0 (unused)
+ *     uvarint nkeys, nkeys x (uvarint len, canonical series key: engine/series_index.h)
+ *     uvarint nnames, nnames x (uvarint len, field name)
+ *     uvarint npoints, npoints x point:
+ *         uvarint key index (< nkeys) | uvarint zz(time - previous point's time; the first
+ *         point's previous time is 0), wrapping | uvarint nfields (>= 1) | nfields x (uvarint
+ *         name index (< nnames), u8 type (1 float .. 5 string, common/point.h), value: float
+ *         f64 LE bits; integer uvarint zz; unsigned uvarint; boolean u8 0/1; string uvarint
+ *         len + bytes)
+ *     and nothing after the last point.
+ * Replaying applies the points by their keys (engine_apply_keyed), in record order: the same
+ * points, bit for bit. Forwarding to an InfluxDB backend renders them as line protocol
+ * (record_points_render_lp).
  *
  * JOURNAL_REC_CREATE_DB / JOURNAL_REC_DROP_DB, version 1:
  *     u8   version = 1
@@ -67,6 +87,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "engine/engine.h"
 #include "ingest/lineproto.h"
 
 /* Journal record types the node writes besides journal.h's JOURNAL_REC_WRITE / CREATE_DB /
@@ -118,14 +139,21 @@ void record_retention_encode(vt_buf *out, const char *store, int64_t cutoff);
 vt_rc record_retention_decode(const uint8_t *data, size_t len, char *store, size_t cap,
                               int64_t *cutoff, vt_err *err);
 
+/* A canonical series key inside a record's bytes. */
+typedef struct record_key {
+    const uint8_t *p;
+    size_t len;
+} record_key;
+
 typedef struct record_write {
+    unsigned version; /* 1: body is line protocol; 2: points (record_points_*) */
     lp_precision precision;
     const char *db; /* not NUL-terminated in a decoded record: use db_len */
     size_t db_len;
     const char *rp;
     size_t rp_len;
     int64_t default_time;
-    const char *body;
+    const char *body; /* version 1: the lines; version 2: the encoded points (after the header) */
     size_t body_len;
 } record_write;
 
@@ -134,16 +162,55 @@ void record_write_header(vt_buf *out, lp_precision precision, const char *db, co
                          int64_t default_time);
 vt_rc record_write_decode(const uint8_t *data, size_t len, record_write *out, vt_err *err);
 
+/* Scratch of record_points_encode, reused from record to record (zero-initialise it). */
+typedef struct record_points_scratch {
+    uint32_t *slots; /* key hash table: index + 1 (0 = empty) */
+    size_t nslots;
+    uint32_t *key_of; /* per point: its key index */
+    size_t key_of_cap;
+    uint32_t *keys; /* per key index: the first point using it */
+    size_t keys_cap;
+    vt_str *names;
+    size_t names_cap;
+} record_points_scratch;
+void record_points_scratch_free(record_points_scratch *s);
+
+/* Appends a whole version 2 WRITE record of pts[0..n) to out: keys[i] is the canonical key of
+ * pts[i] at base + keys[i].off (hash = sidx_hash of it). false on out-of-memory. */
+bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_point *pts,
+                          const uint8_t *base, const engine_key *keys, size_t n,
+                          record_points_scratch *s);
+
+/* Reads the points of a decoded version 2 WRITE record, one at a time. */
+typedef struct record_points_reader {
+    vt_reader r;
+    record_key *keys; /* malloc'ed: the canonical keys (slices of the record) */
+    vt_str *meas;     /* malloc'ed: the measurement of each key */
+    size_t nkeys;
+    vt_str *names; /* malloc'ed */
+    size_t nnames;
+    size_t npoints, left;
+    int64_t time;
+    vt_field *fields; /* malloc'ed, grown: the fields of the last point */
+    size_t fields_cap;
+} record_points_reader;
+/* Checks the dictionaries of w (version 2) and positions rd before the first point. */
+vt_rc record_points_open(record_points_reader *rd, const record_write *w, vt_err *err);
+/* The next point: measurement (from its key), no tags (apply and render go by the key), its
+ * fields (valid until the next call) and time; *key_index its key. *have = false after the
+ * last point (then the record must end there: trailing bytes are VT_ECORRUPT). */
+vt_rc record_points_next(record_points_reader *rd, vt_point *pt, size_t *key_index, bool *have,
+                         vt_err *err);
+void record_points_close(record_points_reader *rd);
+/* Appends the points of w (version 2) as line protocol with ns timestamps to out. */
+vt_rc record_points_render_lp(const record_write *w, vt_buf *out, vt_err *err);
+
 void record_dbop_encode(vt_buf *out, const char *name);
 /* Copies the name into name (NUL-terminated, at most cap bytes). */
 vt_rc record_dbop_decode(const uint8_t *data, size_t len, char *name, size_t cap, vt_err *err);
 
-/* A decoded DELETE record; db and keys point into the record's bytes. */
-typedef struct record_key {
-    const uint8_t *p;
-    size_t len;
-} record_key;
 
+/* A decoded DELETE record; db and keys point into the record's bytes. */
 typedef struct record_delete {
     const char *db; /* not NUL-terminated */
     size_t db_len;

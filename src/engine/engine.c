@@ -872,6 +872,15 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     for (size_t i = 0; i < m->nseries; i++) {
         mt_series *ms = m->series[i];
         ms->series->mt_imm = ms;
+        /* each field's count: the first capacity of its column in the next memtable */
+        sidx_series *s = ms->series;
+        for (size_t c = 0; c < ms->ncols; c++)
+            for (size_t f = 0; f < s->nfields; f++)
+                if (s->fields[f].name == ms->cols[c].name) {
+                    s->fields[f].mt_points =
+                        ms->cols[c].n > UINT32_MAX ? UINT32_MAX : (uint32_t)ms->cols[c].n;
+                    break;
+                }
     }
     for (size_t d = 0; d < e->ndbs; d++) {
         bool has = false;
@@ -2585,7 +2594,8 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *ke
                 if (fi < 0)
                     return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
             }
-            c = memtable_column(m, ms, s->fields[fi].name, s->fields[fi].len, s->fields[fi].type);
+            c = memtable_column(m, ms, s->fields[fi].name, s->fields[fi].len, s->fields[fi].type,
+                                s->fields[fi].mt_points);
             if (!c)
                 return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
         }

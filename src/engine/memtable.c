@@ -11,6 +11,7 @@
 #include <string.h>
 
 #define MT_CHUNK_BYTES (64u * 1024u)
+#define MT_HINT_MAX ((size_t)1 << 16) /* largest first capacity taken from a hint */
 
 struct mt_chunk {
     mt_chunk *next;
@@ -69,8 +70,29 @@ mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s)
     return ms;
 }
 
+/* Grows c to room for cap values; false on out-of-memory (c unchanged). */
+static bool column_reserve(memtable *m, mt_column *c, size_t cap)
+{
+    size_t es = seg_type_size(c->type);
+    if (cap <= c->cap)
+        return true;
+    if (cap > SIZE_MAX / 32)
+        return false;
+    int64_t *nt = realloc(c->time, cap * sizeof *nt);
+    if (!nt)
+        return false;
+    c->time = nt;
+    void *nv = realloc(c->val, cap * es);
+    if (!nv)
+        return false;
+    c->val = nv;
+    m->bytes += (cap - c->cap) * (sizeof *nt + es);
+    c->cap = cap;
+    return true;
+}
+
 mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
-                           vt_type type)
+                           vt_type type, size_t cap_hint)
 {
     for (size_t i = 0; i < ms->ncols; i++)
         if (ms->cols[i].nlen == nlen && vt_mem_eq(ms->cols[i].name, name, nlen))
@@ -90,6 +112,12 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
     c->nlen = nlen;
     c->type = type;
     c->sorted = true;
+    /* room for as many points as the field had in the last memtable (capped): no growth
+     * copies when the writer's rate is steady; growth by doubling from there otherwise */
+    if (cap_hint > MT_HINT_MAX)
+        cap_hint = MT_HINT_MAX;
+    if (cap_hint)
+        (void)column_reserve(m, c, cap_hint); /* on failure appends grow it as usual */
     return c;
 }
 
@@ -124,21 +152,8 @@ static const char *store_string(memtable *m, vt_str s)
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
 {
     size_t es = seg_type_size(c->type);
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 8;
-        if (nc > SIZE_MAX / 32)
-            return false;
-        int64_t *nt = realloc(c->time, nc * sizeof *nt);
-        if (!nt)
-            return false;
-        c->time = nt;
-        void *nv = realloc(c->val, nc * es);
-        if (!nv)
-            return false;
-        c->val = nv;
-        m->bytes += (nc - c->cap) * (sizeof *nt + es);
-        c->cap = nc;
-    }
+    if (c->n == c->cap && !column_reserve(m, c, c->cap ? c->cap * 2 : 8))
+        return false;
     uint8_t *slot = (uint8_t *)c->val + c->n * es;
     switch (c->type) {
     case VT_TYPE_FLOAT:

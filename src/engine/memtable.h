@@ -56,9 +56,11 @@ void memtable_free(memtable *m);
 
 /* Adds a series slot; NULL on out-of-memory. */
 mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s);
-/* Column of field (name owned by the caller, lives as long as the memtable); NULL on OOM. */
+/* Column of field (name owned by the caller, lives as long as the memtable); NULL on OOM. A
+ * new column starts with room for cap_hint values (at most 65,536; 0: none until the first
+ * append): the engine passes the field's count in the previous memtable. */
 mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
-                           vt_type type);
+                           vt_type type, size_t cap_hint);
 /* Appends one value (of the column's type); false on out-of-memory. */
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v);
 

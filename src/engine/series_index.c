@@ -206,6 +206,51 @@ void series_key_build(vt_buf *b, vt_str measurement, const vt_tag *tags, size_t 
     b->len += need;
 }
 
+static bool key_read_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p == end)
+            return false;
+        uint8_t c = *(*p)++;
+        x |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = x;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool key_read_lstr(const uint8_t **p, const uint8_t *end, vt_str *out)
+{
+    uint64_t len;
+    if (!key_read_uvarint(p, end, &len) || len > (uint64_t)(end - *p))
+        return false;
+    *out = (vt_str){(const char *)*p, (size_t)len};
+    *p += len;
+    return true;
+}
+
+bool series_key_parse(const uint8_t *key, size_t len, vt_str *measurement, vt_tag *tags,
+                      size_t cap, size_t *ntags)
+{
+    const uint8_t *p = key, *end = key + len;
+    uint64_t count;
+    if (!key_read_lstr(&p, end, measurement) || !key_read_uvarint(&p, end, &count) ||
+        count > (uint64_t)(end - p) / 2) /* a tag takes at least two bytes */
+        return false;
+    for (uint64_t i = 0; i < count; i++) {
+        vt_str k, v;
+        if (!key_read_lstr(&p, end, &k) || !key_read_lstr(&p, end, &v))
+            return false;
+        if (i < cap)
+            tags[i] = (vt_tag){k, v};
+    }
+    *ntags = (size_t)count;
+    return p == end;
+}
+
 void sidx_init(sidx *x)
 {
     memset(x, 0, sizeof *x);
@@ -428,7 +473,7 @@ int sidx_series_add_field(sidx_series *s, const char *name, size_t len, vt_type 
         return -1;
     memcpy(copy, name, len);
     copy[len] = '\0';
-    s->fields[s->nfields] = (sidx_field){copy, len, type};
+    s->fields[s->nfields] = (sidx_field){copy, len, type, 0};
     return (int)s->nfields++;
 }
 

@@ -58,6 +58,8 @@ typedef struct sidx_field {
     char *name; /* NUL-terminated, owned */
     size_t len;
     vt_type type;
+    uint32_t mt_points; /* points of this field in the last memtable flushed: the first
+                         * capacity of its next memtable column (engine.c, flush_begin) */
 } sidx_field;
 
 typedef struct sidx_series {
@@ -114,6 +116,11 @@ typedef struct sidx_list {
 /* Canonical key: uvarint len + measurement, uvarint ntags, per tag uvarint len + key, uvarint
  * len + value. Appends to b (which the caller resets). */
 void series_key_build(vt_buf *b, vt_str measurement, const vt_tag *tags, size_t ntags);
+/* Splits a canonical key back into its measurement and tags (slices into key): *ntags is the
+ * key's tag count; tags[0..min(cap, *ntags)) are filled. false when key is not a well-formed
+ * canonical key (truncated, trailing bytes). */
+bool series_key_parse(const uint8_t *key, size_t len, vt_str *measurement, vt_tag *tags,
+                      size_t cap, size_t *ntags);
 
 void sidx_init(sidx *x);
 void sidx_free(sidx *x);

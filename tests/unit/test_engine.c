@@ -1323,6 +1323,42 @@ static void test_series_hints(void **state)
     rm_rf(dir);
 }
 
+/* A field's column in a new memtable starts with room for as many points as it had in the
+ * previous one (capped at 65,536), so a steady writer never pays for growth copies. Seen from
+ * outside: the memtable's byte count right after one point. */
+static void test_memtable_capacity_hint(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    batch(e, 2, 1, 0, 1000); /* p0: 1,000 points */
+    must(engine_flush(e, &err), &err);
+    engine_stats st;
+    put1(e, 3, "db", "p0", 5000, 1.0);
+    engine_get_stats(e, &st);
+    assert_true(st.memtable_bytes >= 1000 * 16); /* room for 1,000 (time + float) */
+    assert_true(st.memtable_bytes < 2000 * 16);
+    for (int i = 1; i < 1000; i++) /* fills it without growing */
+        put1(e, 3, "db", "p0", 5000 + i, 1.0);
+    engine_stats st2;
+    engine_get_stats(e, &st2);
+    assert_int_equal(st2.memtable_bytes, st.memtable_bytes);
+    /* a big flush gives at most the cap */
+    batch(e, 4, 1, 100000, 100000);
+    must(engine_flush(e, &err), &err);
+    put1(e, 5, "db", "p0", 1000000, 2.0);
+    engine_get_stats(e, &st);
+    assert_true(st.memtable_bytes >= 65536 * 16);
+    assert_true(st.memtable_bytes < 100000 * 16);
+    assert_true(read_one(e, "db", "p0", 1000000) == 2.0);
+    close_engine(e);
+    rm_rf(dir);
+}
+
 /* Cold flush: with flush_cold_ms, once no write came for that long the memtable is flushed
  * (checkpoint = last applied seq), then cold compaction merges the segments into one; the data
  * stays the same. Without it (0, the default) the memtable stays in memory. */
@@ -1898,6 +1934,7 @@ int main(void)
         cmocka_unit_test(test_cold_flush),
         cmocka_unit_test(test_provisional_segments),
         cmocka_unit_test(test_series_hints),
+        cmocka_unit_test(test_memtable_capacity_hint),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),

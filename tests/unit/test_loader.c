@@ -910,7 +910,8 @@ static vt_rc sink_fn(void *ctx, const char *lp, size_t len, vt_err *err)
     return VT_OK;
 }
 
-/* The bodies of the WRITE records seq_first..seq_last, concatenated (newline-terminated). */
+/* The points of the WRITE records seq_first..seq_last as line protocol (version 2 records
+ * rendered with ns timestamps, record_points_render_lp; version 1 bodies as they are). */
 static void journal_bodies(node *n, uint64_t first, uint64_t last, vt_buf *out)
 {
     journal_reader *r = NULL;
@@ -926,11 +927,42 @@ static void journal_bodies(node *n, uint64_t first, uint64_t last, vt_buf *out)
             continue;
         record_write w;
         assert_int_equal(record_write_decode(rec.data, rec.len, &w, &err), VT_OK);
+        if (w.version == 2) {
+            assert_int_equal(record_points_render_lp(&w, out, &err), VT_OK);
+            continue;
+        }
         vt_buf_append(out, w.body, w.body_len);
         if (w.body_len && w.body[w.body_len - 1] != '\n')
             vt_buf_putc(out, '\n');
     }
     journal_reader_close(r);
+}
+
+/* a and b (line protocol, ns) hold the same points in the same order. */
+static void same_points(const vt_buf *a, const vt_buf *b)
+{
+    lp_options o;
+    memset(&o, 0, sizeof o);
+    lp_parser *pa = lp_parser_new(&o), *pb = lp_parser_new(&o);
+    assert_non_null(pa);
+    assert_non_null(pb);
+    assert_int_equal(lp_parser_reset(pa, (const char *)a->data, a->len), VT_OK);
+    assert_int_equal(lp_parser_reset(pb, (const char *)b->data, b->len), VT_OK);
+    size_t n = 0;
+    for (;; n++) {
+        vt_point x, y;
+        lp_error ex, ey;
+        int rx = lp_parser_next(pa, &x, &ex), ry = lp_parser_next(pb, &y, &ey);
+        assert_int_equal(rx, ry);
+        if (rx == LP_END)
+            break;
+        assert_int_equal(rx, LP_POINT);
+        if (!lp_point_equal(&x, &y))
+            fail_msg("point %zu differs", n);
+    }
+    assert_true(n > 0);
+    lp_parser_free(pa);
+    lp_parser_free(pb);
 }
 
 static vt_rc emit_fn(void *ctx, const void *data, size_t len, vt_err *err)
@@ -978,8 +1010,7 @@ static void test_read_file_same_lines(void **state)
     assert_int_equal(lines, points);
     assert_true(s.calls > 1);
     assert_true(s.whole_lines);
-    assert_int_equal(s.all.len, journaled.len);
-    assert_memory_equal(s.all.data, journaled.data, journaled.len);
+    same_points(&s.all, &journaled);
     vt_buf_free(&s.all);
 
     /* an LP file: the lines node_write accepted are the ones journaled; the reader hands every
