@@ -3,7 +3,11 @@
  *
  * Memory accounting: bytes counts the capacity of every column array, the string chunks and
  * a fixed overhead per series and column; growth doubles, so appends are amortised O(1) and
- * there is no allocation per point.
+ * there is no allocation per point. A column may start with room for the field's count in the
+ * previous memtable (memtable_column's cap_hint: no growth copies for a steady writer); its
+ * bytes are still counted as if it had grown by doubling (acct_cap), so the flush trigger
+ * sees the same sizes as without the hint. What is allocated may then exceed what is counted
+ * by at most the hinted room not yet used: the previous memtable's size.
  */
 #include "engine/memtable.h"
 
@@ -70,8 +74,9 @@ mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s)
     return ms;
 }
 
-/* Grows c to room for cap values; false on out-of-memory (c unchanged). */
-static bool column_reserve(memtable *m, mt_column *c, size_t cap)
+/* Grows c to room for cap values; false on out-of-memory (c unchanged). Accounting is the
+ * caller's (memtable_append: by the doubling rule, whatever was reserved). */
+static bool column_reserve(mt_column *c, size_t cap)
 {
     size_t es = seg_type_size(c->type);
     if (cap <= c->cap)
@@ -86,7 +91,6 @@ static bool column_reserve(memtable *m, mt_column *c, size_t cap)
     if (!nv)
         return false;
     c->val = nv;
-    m->bytes += (cap - c->cap) * (sizeof *nt + es);
     c->cap = cap;
     return true;
 }
@@ -117,7 +121,7 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
     if (cap_hint > MT_HINT_MAX)
         cap_hint = MT_HINT_MAX;
     if (cap_hint)
-        (void)column_reserve(m, c, cap_hint); /* on failure appends grow it as usual */
+        (void)column_reserve(c, cap_hint); /* on failure appends grow it as usual */
     return c;
 }
 
@@ -152,8 +156,16 @@ static const char *store_string(memtable *m, vt_str s)
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
 {
     size_t es = seg_type_size(c->type);
-    if (c->n == c->cap && !column_reserve(m, c, c->cap ? c->cap * 2 : 8))
+    if (c->n == c->cap && !column_reserve(c, c->cap ? c->cap * 2 : 8))
         return false;
+    if (c->n == c->acct_cap) {
+        /* counted as if the column grew by doubling from 8, reserved ahead or not: a hinted
+         * column makes the memtable neither flush sooner nor later than before (a memtable
+         * "full" as soon as every series had its first point would flush almost empty) */
+        size_t na = c->acct_cap ? c->acct_cap * 2 : 8;
+        m->bytes += (na - c->acct_cap) * (sizeof *c->time + es);
+        c->acct_cap = na;
+    }
     uint8_t *slot = (uint8_t *)c->val + c->n * es;
     switch (c->type) {
     case VT_TYPE_FLOAT:

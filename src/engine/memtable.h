@@ -27,6 +27,7 @@ typedef struct mt_column {
     size_t nlen;
     vt_type type;
     size_t n, cap;
+    size_t acct_cap; /* the capacity counted in the memtable's bytes (memtable.c) */
     int64_t *time;
     void *val; /* double / int64_t / uint64_t / bool / vt_str by type */
     bool sorted; /* times strictly ascending in arrival order */
