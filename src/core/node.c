@@ -501,9 +501,10 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         skc_entry *ent = NULL;
         engine_key *k = &b->keys[b->npoints];
         k->off = b->keybuf.len;
+        k->ptr = NULL;
         if (span.hit) {
             ent = b->cache.last; /* what skc_lookup found for this line */
-            vt_buf_append(&b->keybuf, ent->key, ent->key_len);
+            k->ptr = ent->key; /* the cache's copy: entries outlive the write (note 7) */
             k->len = ent->key_len;
             k->hash = ent->key_hash;
         } else {
@@ -939,7 +940,7 @@ static vt_rc batch_from_points(node_batch *b, const journal_record *rec, const r
         pt.fields = (const vt_field *)(uintptr_t)b->nfields; /* an index until the end */
         b->nfields += pt.nfields;
         b->keys[b->npoints] = (engine_key){(size_t)(rd.keys[k].p - rec->data), rd.keys[k].len,
-                                           hashes[k], NULL};
+                                           hashes[k], NULL, NULL};
         b->entry[b->npoints] = NULL;
         b->rejected[b->npoints] = false;
         b->points[b->npoints++] = pt;
@@ -1033,7 +1034,7 @@ static vt_rc replay_delete(node *n, const journal_record *rec, vt_err *err)
     }
     for (size_t i = 0; i < rd.nkeys; i++)
         keys[i] = (engine_key){(size_t)(rd.keys[i].p - rec->data), rd.keys[i].len,
-                               sidx_hash(rd.keys[i].p, rd.keys[i].len), NULL};
+                               sidx_hash(rd.keys[i].p, rd.keys[i].len), NULL, NULL};
     rc = engine_delete_keyed(n->eng, rec->seq, db, rec->data, keys, rd.nkeys, rd.tmin, rd.tmax,
                              err);
 done:

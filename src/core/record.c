@@ -413,7 +413,7 @@ static size_t points_index_keys(const uint8_t *base, const engine_key *keys, siz
             }
             const engine_key *o = &keys[s->keys[slot - 1]];
             if (o->hash == k->hash && o->len == k->len &&
-                memcmp(base + o->off, base + k->off, k->len) == 0) {
+                memcmp(engine_key_bytes(base, o), engine_key_bytes(base, k), k->len) == 0) {
                 s->key_of[i] = slot - 1;
                 break;
             }
@@ -462,7 +462,7 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
     for (size_t k = 0; k < nkeys; k++) {
         const engine_key *ek = &keys[s->keys[k]];
         vt_buf_put_uvarint(out, ek->len);
-        vt_buf_append(out, base + ek->off, ek->len);
+        vt_buf_append(out, engine_key_bytes(base, ek), ek->len);
     }
     /* the names: first pass collects them, so the dictionary precedes the points */
     size_t nnames = 0;

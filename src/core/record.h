@@ -176,7 +176,7 @@ typedef struct record_points_scratch {
 void record_points_scratch_free(record_points_scratch *s);
 
 /* Appends a whole version 2 WRITE record of pts[0..n) to out: keys[i] is the canonical key of
- * pts[i] at base + keys[i].off (hash = sidx_hash of it). false on out-of-memory. */
+ * pts[i] at engine_key_bytes(base, &keys[i]) (hash = sidx_hash of it). false on out-of-memory. */
 bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_point *pts,
                           const uint8_t *base, const engine_key *keys, size_t n,
                           record_points_scratch *s);

@@ -1670,7 +1670,8 @@ vt_rc engine_delete_keyed(engine *e, uint64_t seq, const char *db, const uint8_t
     } else {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
-            sidx_series *s = sidx_find(&d->idx, base + keys[i].off, keys[i].len, keys[i].hash);
+            sidx_series *s =
+                sidx_find(&d->idx, engine_key_bytes(base, &keys[i]), keys[i].len, keys[i].hash);
             if (s)
                 v[k++] = s;
         }
@@ -1719,7 +1720,7 @@ vt_rc engine_series_keys(engine *e, const char *db, const uint64_t *ids, size_t 
         const sidx_series *s = sidx_find_id(&d->idx, ids[i]);
         if (!s)
             continue;
-        keys[k] = (engine_key){kb->len, s->keylen, s->hash, NULL};
+        keys[k] = (engine_key){kb->len, s->keylen, s->hash, NULL, NULL};
         vt_buf_append(kb, s->key, s->keylen);
         k++;
     }
@@ -2616,6 +2617,7 @@ bool engine_build_keys(const vt_point *pts, size_t n, vt_buf *kb, engine_key *ke
         keys[i].len = kb->len - off;
         keys[i].hash = sidx_hash(kb->data + off, kb->len - off);
         keys[i].hint = NULL;
+        keys[i].ptr = NULL;
     }
     return true;
 }
@@ -2642,7 +2644,8 @@ static vt_rc apply_points(engine *e, uint64_t seq, const char *db, const vt_poin
     for (size_t i = 0; i < n; i++) {
         bool skip = false;
         if (keys) {
-            rc = apply_point(e, d, &pts[i], base + keys[i].off, keys[i].len, keys[i].hash,
+            rc = apply_point(e, d, &pts[i], engine_key_bytes(base, &keys[i]), keys[i].len,
+                             keys[i].hash,
                              keys[i].hint, &skip,
                              err);
         } else {

@@ -130,11 +130,19 @@ typedef struct engine_series_hint {
 } engine_series_hint;
 
 typedef struct engine_key {
-    size_t off, len; /* the canonical series key of the point at base + off (see below) */
+    size_t off, len; /* the canonical series key of the point at base + off, unless ptr is set */
     uint64_t hash;   /* its hash (series index hash) */
     engine_series_hint *hint; /* NULL, or the caller's hint of this key (read and updated by
                                * engine_apply_keyed under the engine's write lock) */
+    const uint8_t *ptr; /* NULL, or the key's bytes themselves (off is then unused): a key
+                         * that lives elsewhere, e.g. in the node's series-key cache */
 } engine_key;
+
+/* The bytes of key k given the base its offset is relative to. */
+static inline const uint8_t *engine_key_bytes(const uint8_t *base, const engine_key *k)
+{
+    return k->ptr ? k->ptr : base + k->off;
+}
 
 /* Appends the series keys of pts[0..n) to *kb (a vt_buf; the caller resets it) and fills
  * keys[0..n). Returns false on out-of-memory. */
@@ -142,7 +150,8 @@ struct vt_buf;
 bool engine_build_keys(const vt_point *pts, size_t n, struct vt_buf *kb, engine_key *keys);
 
 /* engine_apply with keys from engine_build_keys over the same points (base = kb->data once the
- * build is complete). Same result as engine_apply. */
+ * build is complete), or made the same way elsewhere (a key's bytes at engine_key_bytes(base,
+ * &keys[i])). Same result as engine_apply. */
 vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point *pts,
                          const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
                          vt_err *err);
@@ -215,9 +224,9 @@ vt_rc engine_read(engine *e, const char *db, uint64_t series_id, const char *fie
  * name no series are ignored. DROP SERIES = INT64_MIN..INT64_MAX. */
 vt_rc engine_delete(engine *e, uint64_t seq, const char *db, const uint64_t *ids, size_t n,
                     int64_t tmin, int64_t tmax, vt_err *err);
-/* The same, the series named by canonical series keys (base + keys[i].off, keys[i].len, hash =
- * sidx_hash of the key), as in the journal: ids are per engine, keys are not. Unknown keys are
- * ignored. */
+/* The same, the series named by canonical series keys (engine_key_bytes(base, &keys[i]),
+ * keys[i].len, hash = sidx_hash of the key), as in the journal: ids are per engine, keys are
+ * not. Unknown keys are ignored. */
 vt_rc engine_delete_keyed(engine *e, uint64_t seq, const char *db, const uint8_t *base,
                           const engine_key *keys, size_t n, int64_t tmin, int64_t tmax,
                           vt_err *err);

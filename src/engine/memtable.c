@@ -167,24 +167,25 @@ bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
         c->acct_cap = na;
     }
     uint8_t *slot = (uint8_t *)c->val + c->n * es;
+    /* constant sizes, so each copy is a store and not a call to memcpy */
     switch (c->type) {
     case VT_TYPE_FLOAT:
-        memcpy(slot, &v->v.f, es);
+        memcpy(slot, &v->v.f, sizeof v->v.f);
         break;
     case VT_TYPE_INT:
-        memcpy(slot, &v->v.i, es);
+        memcpy(slot, &v->v.i, sizeof v->v.i);
         break;
     case VT_TYPE_UINT:
-        memcpy(slot, &v->v.u, es);
+        memcpy(slot, &v->v.u, sizeof v->v.u);
         break;
     case VT_TYPE_BOOL:
-        memcpy(slot, &v->v.b, es);
+        memcpy(slot, &v->v.b, sizeof v->v.b);
         break;
     default: {
         vt_str s = {store_string(m, v->v.s), v->v.s.len};
         if (!s.ptr)
             return false;
-        memcpy(slot, &s, es);
+        memcpy(slot, &s, sizeof s);
         break;
     }
     }
