@@ -126,10 +126,9 @@ typedef struct node_batch {
     vt_field *fields;
     size_t nfields, cap_fields;
     vt_buf strings;        /* copies of unescaped strings that don't live in the body */
-    const char **line_ptr; /* per point: its line in the body */
-    size_t *line_len;
     bool *rejected;
-    engine_key *keys; /* per point: its series key in keybuf (built outside the apply lock) */
+    engine_key *keys; /* per point: its series key, in keybuf or the cache (built outside the
+                       * apply lock) */
     const skc_entry **entry; /* per point: its series-cache entry, or NULL (note 7) */
     vt_buf keybuf;
     series_cache cache;
@@ -298,8 +297,6 @@ static void batch_free(node_batch *b)
     free(b->points);
     free(b->tags);
     free(b->fields);
-    free(b->line_ptr);
-    free(b->line_len);
     free(b->rejected);
     free(b->keys);
     vt_buf_free(&b->keybuf);
@@ -366,14 +363,6 @@ static bool grow_points(node_batch *b)
     if (!pts)
         return false;
     b->points = pts;
-    const char **lp = realloc(b->line_ptr, cap * sizeof *lp);
-    if (!lp)
-        return false;
-    b->line_ptr = lp;
-    size_t *ll = realloc(b->line_len, cap * sizeof *ll);
-    if (!ll)
-        return false;
-    b->line_len = ll;
     bool *rj = realloc(b->rejected, cap * sizeof *rj);
     if (!rj)
         return false;
@@ -547,7 +536,6 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
             if (f->value.type == VT_TYPE_STRING)
                 f->value.v.s = keep_str(b, br, pt.fields[i].value.v.s);
         }
-        lp_parser_last_line(b->parser, &b->line_ptr[b->npoints], &b->line_len[b->npoints]);
         b->rejected[b->npoints] = false;
         b->npoints++;
     }
@@ -932,7 +920,8 @@ static vt_rc batch_from_points(node_batch *b, const journal_record *rec, const r
         if ((rc = record_points_next(&rd, &pt, &k, &have, err)) != VT_OK || !have)
             break;
         if ((b->npoints == b->cap_points && !grow_points(b)) ||
-            !grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields, sizeof *b->fields)) {
+            !grow((void **)&b->fields, &b->cap_fields, b->nfields + pt.nfields,
+                  sizeof *b->fields)) {
             rc = vt_err_set(err, VT_ENOMEM, "replay: out of memory");
             break;
         }

@@ -2645,9 +2645,7 @@ static vt_rc apply_points(engine *e, uint64_t seq, const char *db, const vt_poin
         bool skip = false;
         if (keys) {
             rc = apply_point(e, d, &pts[i], engine_key_bytes(base, &keys[i]), keys[i].len,
-                             keys[i].hash,
-                             keys[i].hint, &skip,
-                             err);
+                             keys[i].hash, keys[i].hint, &skip, err);
         } else {
             vt_buf *kb = &e->keybuf;
             vt_buf_reset(kb);
@@ -2655,8 +2653,8 @@ static vt_rc apply_points(engine *e, uint64_t seq, const char *db, const vt_poin
             if (kb->oom)
                 rc = vt_err_set(err, VT_ENOMEM, "apply: out of memory");
             else
-                rc = apply_point(e, d, &pts[i], kb->data, kb->len, sidx_hash(kb->data, kb->len), NULL,
-                                 &skip, err);
+                rc = apply_point(e, d, &pts[i], kb->data, kb->len, sidx_hash(kb->data, kb->len),
+                                 NULL, &skip, err);
         }
         if (rc != VT_OK) {
             fail_sticky(e, rc, err); /* the memtable may hold part of the batch */

@@ -46,7 +46,8 @@ typedef enum http_endpoint {
 /* Statuses counted per endpoint in volta_http_requests_total; the last slot is "other". */
 #define HTTP_STATUS_SLOTS 17
 
-/* Request-body buffers kept for reuse: at most this many, of at most HTTP_BODY_POOL_BYTES in all. */
+/* Request-body buffers kept for reuse: at most this many, of at most HTTP_BODY_POOL_BYTES in
+ * all. */
 #define HTTP_BODY_POOL_SLOTS 16
 #define HTTP_BODY_POOL_BYTES ((size_t)16 << 20)
 
