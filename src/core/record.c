@@ -362,6 +362,7 @@ void record_points_scratch_free(record_points_scratch *s)
     free(s->key_of);
     free(s->keys);
     free(s->names);
+    free(s->name_of);
     memset(s, 0, sizeof *s);
 }
 
@@ -464,12 +465,19 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
         vt_buf_put_uvarint(out, ek->len);
         vt_buf_append(out, engine_key_bytes(base, ek), ek->len);
     }
-    /* the names: first pass collects them, so the dictionary precedes the points */
-    size_t nnames = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t f = 0; f < pts[i].nfields; f++)
-            if (points_name_index(s, &nnames, pts[i].fields[f].key) == SIZE_MAX)
+    /* the names: a first pass collects them (the dictionary precedes the points) and keeps
+     * each field's index for the second */
+    size_t nnames = 0, nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!grow_u32(&s->name_of, &s->name_of_cap, nf + pts[i].nfields))
+            return false;
+        for (size_t f = 0; f < pts[i].nfields; f++) {
+            size_t j = points_name_index(s, &nnames, pts[i].fields[f].key);
+            if (j == SIZE_MAX)
                 return false;
+            s->name_of[nf++] = (uint32_t)j;
+        }
+    }
     vt_buf_put_uvarint(out, nnames);
     for (size_t j = 0; j < nnames; j++) {
         vt_buf_put_uvarint(out, s->names[j].len);
@@ -477,6 +485,7 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
     }
     vt_buf_put_uvarint(out, n);
     int64_t prev = 0;
+    nf = 0;
     for (size_t i = 0; i < n; i++) {
         const vt_point *p = &pts[i];
         vt_buf_put_uvarint(out, s->key_of[i]);
@@ -485,7 +494,7 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
         vt_buf_put_uvarint(out, p->nfields);
         for (size_t f = 0; f < p->nfields; f++) {
             const vt_field *fl = &p->fields[f];
-            vt_buf_put_uvarint(out, points_name_index(s, &nnames, fl->key));
+            vt_buf_put_uvarint(out, s->name_of[nf++]);
             vt_buf_putc(out, (uint8_t)fl->value.type);
             switch (fl->value.type) {
             case VT_TYPE_FLOAT: {

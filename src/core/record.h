@@ -172,6 +172,8 @@ typedef struct record_points_scratch {
     size_t keys_cap;
     vt_str *names;
     size_t names_cap;
+    uint32_t *name_of; /* per field of the record, in order: its name index */
+    size_t name_of_cap;
 } record_points_scratch;
 void record_points_scratch_free(record_points_scratch *s);
 

@@ -206,51 +206,6 @@ void series_key_build(vt_buf *b, vt_str measurement, const vt_tag *tags, size_t 
     b->len += need;
 }
 
-static bool key_read_uvarint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*p == end)
-            return false;
-        uint8_t c = *(*p)++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool key_read_lstr(const uint8_t **p, const uint8_t *end, vt_str *out)
-{
-    uint64_t len;
-    if (!key_read_uvarint(p, end, &len) || len > (uint64_t)(end - *p))
-        return false;
-    *out = (vt_str){(const char *)*p, (size_t)len};
-    *p += len;
-    return true;
-}
-
-bool series_key_parse(const uint8_t *key, size_t len, vt_str *measurement, vt_tag *tags,
-                      size_t cap, size_t *ntags)
-{
-    const uint8_t *p = key, *end = key + len;
-    uint64_t count;
-    if (!key_read_lstr(&p, end, measurement) || !key_read_uvarint(&p, end, &count) ||
-        count > (uint64_t)(end - p) / 2) /* a tag takes at least two bytes */
-        return false;
-    for (uint64_t i = 0; i < count; i++) {
-        vt_str k, v;
-        if (!key_read_lstr(&p, end, &k) || !key_read_lstr(&p, end, &v))
-            return false;
-        if (i < cap)
-            tags[i] = (vt_tag){k, v};
-    }
-    *ntags = (size_t)count;
-    return p == end;
-}
-
 void sidx_init(sidx *x)
 {
     memset(x, 0, sizeof *x);
@@ -320,6 +275,26 @@ static bool read_str(vt_reader *r, vt_str *s)
     s->ptr = (const char *)p;
     s->len = (size_t)len;
     return true;
+}
+
+bool series_key_parse(const uint8_t *key, size_t len, vt_str *measurement, vt_tag *tags,
+                      size_t cap, size_t *ntags)
+{
+    vt_reader r;
+    vt_reader_init(&r, key, len);
+    uint64_t count;
+    if (!read_str(&r, measurement) || !vt_read_uvarint(&r, &count) ||
+        count > vt_reader_left(&r) / 2) /* a tag takes at least two bytes */
+        return false;
+    for (uint64_t i = 0; i < count; i++) {
+        vt_str k, v;
+        if (!read_str(&r, &k) || !read_str(&r, &v))
+            return false;
+        if (i < cap)
+            tags[i] = (vt_tag){k, v};
+    }
+    *ntags = (size_t)count;
+    return vt_reader_left(&r) == 0;
 }
 
 /* The list under key in m, created empty when absent; NULL on out-of-memory. */
@@ -397,22 +372,15 @@ sidx_series *sidx_add(sidx *x, uint64_t id, const uint8_t *key, size_t klen, uin
     memcpy(s->key, key, klen);
     s->keylen = klen;
     s->hash = hash;
-    vt_reader r;
-    vt_reader_init(&r, s->key, klen);
-    uint64_t ntags;
-    if (!read_str(&r, &s->measurement) || !vt_read_uvarint(&r, &ntags) || ntags > klen)
+    /* first the count (and the check of the whole key), then the tags into their array */
+    if (!series_key_parse(s->key, klen, &s->measurement, NULL, 0, &s->ntags))
         goto fail;
-    s->ntags = (size_t)ntags;
-    if (ntags) {
-        s->tags = calloc((size_t)ntags, sizeof *s->tags);
-        if (!s->tags)
+    if (s->ntags) {
+        s->tags = calloc(s->ntags, sizeof *s->tags);
+        if (!s->tags ||
+            !series_key_parse(s->key, klen, &s->measurement, s->tags, s->ntags, &s->ntags))
             goto fail;
     }
-    for (size_t i = 0; i < s->ntags; i++)
-        if (!read_str(&r, &s->tags[i].key) || !read_str(&r, &s->tags[i].value))
-            goto fail;
-    if (vt_reader_left(&r) != 0)
-        goto fail;
     if (x->n == x->cap) {
         size_t nc = x->cap ? x->cap * 2 : 64;
         sidx_series **na = realloc(x->all, nc * sizeof *na);

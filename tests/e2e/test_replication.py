@@ -558,7 +558,11 @@ def test_landing_file_reaches_backup(influx, volta_server, tmp_path):
     f = wait_loaded(srv.url, "CURVA_CARGA_2023.csv")
     assert f["rows_loaded"] == 35040 and f["database"] == "ons", f
     assert f["points"] == 35040 and f["rows_rejected"] == 0 and f["dataset"] == "load", f
-    land = health(srv.url)["landing"]
+    # the landing counters are added up right after the ledger row is written: wait for them
+    def counted():
+        land = health(srv.url)["landing"]
+        return land["loaded"] == 1, land
+    land = wait_for("landing counters", counted, 30)
     assert land["loaded"] == 1 and land["rows_loaded"] == 35040 and land["failed"] == 0, land
     b = wait_caught_up(srv.url, "idb")
     assert b["cursor"] >= f["seq_last"], (b, f)
