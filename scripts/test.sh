@@ -35,6 +35,16 @@ if [ $# -eq 0 ]; then
         -DVOLTA_SANITIZE=ON -DVOLTA_FUZZ=ON -DVOLTA_TESTS=OFF >/dev/null
   cmake --build build-fuzz -j"$JOBS"
   # fuzzers write new inputs into their corpus directory; keep the repository's seeds untouched
-  ctest --test-dir build-fuzz --output-on-failure -j"$JOBS" || status=1
+  rm -f build-fuzz/crash-* build-fuzz/leak-* build-fuzz/oom-* build-fuzz/timeout-*
+  if ! ctest --test-dir build-fuzz --output-on-failure -j"$JOBS"; then
+    status=1
+    # CI keeps only the tail of the output: repeat what a failing fuzzer found, last
+    echo "== fuzz failure digest"
+    grep -hE "^(==[0-9]+==ERROR|SUMMARY|[^ ]*runtime error|fuzz_[a-z]+:|artifact_prefix|Test unit written|Base64)" \
+         build-fuzz/Testing/Temporary/LastTest.log | head -40 || true
+    for f in build-fuzz/crash-* build-fuzz/leak-* build-fuzz/oom-* build-fuzz/timeout-*; do
+      [ -f "$f" ] && { echo "$f (base64):"; base64 -w0 "$f" | head -c 4000; echo; }
+    done
+  fi
 fi
 exit $status

@@ -121,14 +121,12 @@ vt_rc sel_make_windows(sel *q, sel_win *w)
     int64_t s, e;
     sel_window(q, lo, &s, &e);
     if (q->tz && v) {
-        /* window lengths vary with the zone offset: take every distinct Window() start */
-        int64_t step = q->interval < 900000000000LL ? q->interval : 900000000000LL;
+        /* window lengths vary with the zone offset: take every distinct Window() start,
+         * probing at each window end and zone change (sel_window_next) */
         v[n++] = s;
-        for (int64_t t = s; t <= hi;) {
-            int64_t ns, ne;
-            if (t > SEL_MAX_TIME - step)
-                break;
-            t += step;
+        for (int64_t t = lo, ne = e;;) {
+            int64_t ns;
+            t = sel_window_next(q, t, ne);
             if (t > hi)
                 break;
             sel_window(q, t, &ns, &ne);

@@ -179,6 +179,9 @@ vt_rc sel_compile(sel *q);
 /* select_read.c */
 int64_t sel_zone(const sel *q, int64_t t);
 void sel_window(const sel *q, int64_t t, int64_t *start, int64_t *end);
+/* The first instant after t whose window may differ from t's (end: the end of t's window):
+ * every window start is found by probing t, sel_window_next(t), ... (not a fixed step). */
+int64_t sel_window_next(const sel *q, int64_t t, int64_t end);
 vt_rc sel_source_read(sel *q, uint64_t sid, const char *field, int64_t tmin, int64_t tmax,
                       bool (*cb)(void *ctx, const engine_points *pts), void *ctx);
 bool sel_series_has_field(const qc_series *s, const char *f, vt_type *type);

@@ -43,6 +43,29 @@ void sel_window(const sel *q, int64_t t, int64_t *start, int64_t *end)
     *end = e;
 }
 
+int64_t sel_window_next(const sel *q, int64_t t, int64_t end)
+{
+    /* For t' in [t, end) whose zone offset is the one at t, sel_window(t') computes the same dt
+     * shifted by t' - t, hence the same window: the first t' that can differ is the window's
+     * end or the next zone change, whichever comes first (an end moved by the zone, o != 0
+     * above, only happens when a change lies inside the window, before that end). Next to a
+     * zone change the moved end can fall at or before t itself (a day starting in a skipped
+     * hour): then step as a scan would, by the interval up to 15 minutes. */
+    int64_t step = q->interval < INT64_C(900000000000) ? q->interval : INT64_C(900000000000);
+    int64_t next = end > t ? end : (t <= SEL_MAX_TIME - step ? t + step : INT64_MAX);
+    if (q->tz && !vt_tz_is_utc(q->tz)) {
+        int64_t u = t - q->ioffset;
+        int64_t sec = u / 1000000000 - (u % 1000000000 < 0);
+        int64_t change;
+        vt_tz_lookup(q->tz, sec, NULL, NULL, &change, NULL);
+        int64_t ns;
+        if (change != INT64_MAX && !__builtin_mul_overflow(change, INT64_C(1000000000), &ns) &&
+            !__builtin_add_overflow(ns, q->ioffset, &ns) && ns > t && ns < next)
+            next = ns;
+    }
+    return next;
+}
+
 /* ---- reading ---- */
 
 /* Reads (series, field) over [tmin, tmax] from the engine, or from the subquery's output. */

@@ -5,7 +5,10 @@
  *     segments, and compacted — and once flushed, count/sum/mean use block pre-aggregates;
  *   - selectors (first/last/min/max/top/bottom) answered from block statistics (format v4) or
  *     by skipping blocks (v3 files, rewritten here) give the memtable's exact JSON;
- *   - a corrupt block makes the query fail with an error naming file and block, never data.
+ *   - a corrupt block makes the query fail with an error naming file and block, never data;
+ *   - GROUP BY time() with tz(): the windows found by probing window ends and zone changes are
+ *     every window a fine scan finds (zones with DST, half-hour DST, a 15-minute offset change),
+ *     and a century of windows is enumerated without scanning it.
  * Differential tests against a real InfluxDB are in tests/e2e/test_influxql_diff.py.
  */
 #include <stdarg.h>
@@ -29,6 +32,7 @@
 #include "query/influxql_exec.h"
 #include "query/influxql_parser.h"
 #include "query/result.h"
+#include "query/select_int.h"
 
 #define T0 INT64_C(1700000000000000000) /* 2023-11-14T22:13:20Z */
 #define NPTS 20000               /* per series: several blocks of 4096 */
@@ -428,6 +432,155 @@ static void test_pretty_like_go(void **state)
     vt_buf_free(&out);
 }
 
+/* Every distinct window start of [lo, hi], by a scan every `step` ns (the reference). */
+static size_t windows_by_scan(const sel *q, int64_t lo, int64_t hi, int64_t step, int64_t *out,
+                              size_t cap)
+{
+    size_t n = 0;
+    for (int64_t t = lo; t <= hi; t += step) {
+        int64_t s, e;
+        sel_window(q, t, &s, &e);
+        if (n == 0 || s > out[n - 1]) {
+            assert_true(n < cap);
+            out[n++] = s;
+        }
+    }
+    return n;
+}
+
+/* The same, probing only where a window can change (what sel_make_windows does). */
+static size_t windows_by_probe(const sel *q, int64_t lo, int64_t hi, int64_t *out, size_t cap)
+{
+    size_t n = 0;
+    int64_t s, e;
+    sel_window(q, lo, &s, &e);
+    out[n++] = s;
+    for (int64_t t = lo;;) {
+        t = sel_window_next(q, t, e);
+        if (t > hi)
+            break;
+        sel_window(q, t, &s, &e);
+        if (s > out[n - 1]) {
+            assert_true(n < cap);
+            out[n++] = s;
+        }
+    }
+    return n;
+}
+
+static void test_tz_windows_probe_finds_every_window(void **state)
+{
+    (void)state;
+    const struct {
+        const char *zone;
+        int64_t from; /* 14 months from here */
+    } zones[] = {
+        {"America/Sao_Paulo", INT64_C(1514764800)},  /* 2018: DST ends Feb, starts Nov at 00:00 */
+        {"Australia/Lord_Howe", INT64_C(1514764800)}, /* half-hour DST */
+        {"Europe/London", INT64_C(1514764800)},
+        {"Asia/Kathmandu", INT64_C(504921600)}, /* 1986-01-01: +5:30 -> +5:45 */
+    };
+    const int64_t H = INT64_C(3600000000000);
+    const int64_t intervals[] = {H, 24 * H, 48 * H, 7 * 24 * H};
+    const int64_t offsets[] = {0, H / 2};
+    size_t cap = 20000;
+    int64_t *a = malloc(cap * sizeof *a), *b = malloc(cap * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (size_t z = 0; z < sizeof zones / sizeof zones[0]; z++) {
+        vt_err err;
+        vt_err_clear(&err);
+        const vt_tz *tz = vt_tz_get(zones[z].zone, &err);
+        if (!tz)
+            fail_msg("%s: %s", zones[z].zone, err.msg);
+        for (size_t i = 0; i < sizeof intervals / sizeof intervals[0]; i++) {
+            for (size_t o = 0; o < 2; o++) {
+                sel q;
+                memset(&q, 0, sizeof q);
+                q.group_time = true;
+                q.interval = intervals[i];
+                q.ioffset = offsets[o];
+                q.tz = tz;
+                int64_t lo = zones[z].from * 1000000000, hi = lo + 425 * 24 * H;
+                /* offsets change by multiples of 15 minutes here and windows are >= 1 h long:
+                 * a 5-minute scan sees every window */
+                size_t na = windows_by_scan(&q, lo, hi, 5 * 60 * INT64_C(1000000000), a, cap);
+                size_t nb = windows_by_probe(&q, lo, hi, b, cap);
+                if (na != nb)
+                    fail_msg("%s interval %" PRId64 " offset %" PRId64 ": %zu windows by scan, %zu by probe",
+                             zones[z].zone, intervals[i], offsets[o], na, nb);
+                for (size_t k = 0; k < na; k++)
+                    if (a[k] != b[k])
+                        fail_msg("%s interval %" PRId64 ": window %zu starts at %" PRId64 " by scan, %" PRId64 " by probe",
+                                 zones[z].zone, intervals[i], k, a[k], b[k]);
+            }
+        }
+    }
+    free(a);
+    free(b);
+}
+
+/* A century of 2-day windows in a zone with DST (found by fuzz/query: the old 15-minute scan
+ * took seconds): sel_make_windows gives exactly the windows a 15-minute scan finds, and the
+ * query counts every point once, in those windows. */
+static void test_tz_windows_century(void **state)
+{
+    (void)state;
+    const int64_t from = INT64_C(-1637179200000000000); /* 1918-02-14T04:00:00Z */
+    const int64_t to = INT64_C(1701388800000000000);    /* 2023-12-01T00:00:00Z */
+    vt_err err;
+    vt_err_clear(&err);
+    iql_env env = {.now = to};
+    sel q;
+    memset(&q, 0, sizeof q);
+    q.env = &env;
+    q.err = &err;
+    q.group_time = true;
+    q.interval = 48 * INT64_C(3600000000000);
+    q.has_tmin = q.has_tmax = true;
+    q.tmin = q.read_tmin = from;
+    q.tmax = to - 1;
+    q.tz = vt_tz_get("America/Sao_Paulo", &err);
+    assert_non_null(q.tz);
+    sel_win w;
+    memset(&w, 0, sizeof w);
+    assert_int_equal(sel_make_windows(&q, &w), VT_OK);
+    size_t cap = 40000;
+    int64_t *want = malloc(cap * sizeof *want);
+    assert_non_null(want);
+    size_t nwant = windows_by_scan(&q, from, to - 1, 900 * INT64_C(1000000000), want, cap);
+    assert_in_range(nwant, 19000, 19500); /* 38,277 days */
+    assert_int_equal(w.n, nwant);
+    for (size_t i = 0; i < nwant; i++)
+        assert_true(w.start[i] == want[i]);
+
+    char *dir = make_tmpdir();
+    node *n = open_node(dir);
+    load(n);
+    char *out = run(n, "SELECT count(v) FROM m WHERE time >= '1918-02-14T04:00:00Z' AND "
+                       "time < '2023-12-01T00:00:00Z' GROUP BY time(2d) fill(none) "
+                       "tz('America/Sao_Paulo')",
+                    NULL);
+    json_t *vals = values_of(out, 0);
+    int64_t total = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < json_array_size(vals); i++) {
+        json_t *row = json_array_get(vals, i);
+        int64_t t = (int64_t)json_integer_value(json_array_get(row, 0));
+        while (k < w.n && w.start[k] < t)
+            k++;
+        assert_true(k < w.n && w.start[k] == t); /* a window start, in increasing order */
+        total += (int64_t)json_integer_value(json_array_get(row, 1));
+    }
+    assert_int_equal(total, 3 * NPTS);
+    json_decref(vals);
+    free(out);
+    free(want);
+    free(w.start);
+    assert_int_equal(node_close(n, &err), VT_OK);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +589,8 @@ int main(void)
         cmocka_unit_test(test_memtable_segments_compacted_agree),
         cmocka_unit_test(test_corrupt_block_named),
         cmocka_unit_test(test_selectors_from_block_stats),
+        cmocka_unit_test(test_tz_windows_probe_finds_every_window),
+        cmocka_unit_test(test_tz_windows_century),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
