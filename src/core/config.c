@@ -114,6 +114,12 @@ static const char *set_memtable_bytes(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+static const char *set_memtable_max_bytes(volta_config *cfg, const cfg_value *v)
+{
+    cfg->node.engine.memtable_max_bytes = (size_t)v->num;
+    return NULL;
+}
+
 static const char *set_compact_cold(volta_config *cfg, const cfg_value *v)
 {
     cfg->node.engine.compact_cold_ms = (unsigned)v->num * 1000u;
@@ -299,6 +305,7 @@ static const cfg_key cfg_keys[] = {
     {"journal", "segment_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_segment_bytes},
     {"journal", "trim", CFG_BOOL, 0, 0, set_journal_trim},
     {"engine", "memtable_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_memtable_bytes},
+    {"engine", "memtable_max_bytes", CFG_INT, 4 * KIB, 64 * GIB, set_memtable_max_bytes},
     {"engine", "compact_trigger", CFG_INT, 2, 1000, set_compact_trigger},
     {"engine", "compact_cold_seconds", CFG_INT, 0, 604800, set_compact_cold},
     {"engine", "flush_cold_seconds", CFG_INT, 0, 604800, set_flush_cold},

@@ -1528,6 +1528,7 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
         }
         /* series keys and their hashes were made by batch_parse, outside the lock (notes 3, 7) */
         size_t skipped = 0;
+        engine_write_admit(n->eng); /* back-pressure, holding no lock (engine.c note 14) */
         rc = journal_write(n->jr, JOURNAL_REC_WRITE, b->record.data, b->record.len, &res->seq,
                            err);
         if (rc == VT_OK) {

@@ -93,6 +93,18 @@
  *      retention); an edb is freed only with its index. So a hint can point only at a live
  *      series of this very edb: a stale one (series removed, database dropped and made again
  *      at the same address, engine closed and opened) has an epoch nobody holds any more.
+ *  14. Write back-pressure. With background work, the memtable taking writes is swapped out
+ *      only when the flusher gets to it; while the flusher writes the previous one or runs a
+ *      compaction, a fast writer could grow it without bound. engine_write_admit bounds it at
+ *      memtable_max_bytes: past that, the writer asks for a flush and waits, holding no engine
+ *      lock, until a flush swaps the memtable (`swaps`, bumped under `lock` by flush_begin and
+ *      broadcast on bg_cv under bg_mu afterwards, so a waiter that saw the old count is already
+ *      waiting when the broadcast comes), the engine fails or closes. The fast path reads an
+ *      atomic copy of the active memtable's size (`active_bytes`, stored by every apply and
+ *      swap); a stale value only sends a writer to the slow path, which checks the real size
+ *      under the shared lock. The waits are timed (50 ms) so a flush that fails, or a size
+ *      that shrank by a delete, never leaves a writer asleep. Peak memory is then about
+ *      memtable_max_bytes + memtable_bytes (the one being flushed) + the series index.
  */
 #include "engine/engine.h"
 
@@ -174,6 +186,10 @@ struct engine {
     bool busy, flush_wanted, stop, thread_started;
     pthread_t thread;
     atomic_int_fast64_t last_write_ms; /* monotonic ms of the last apply (cold compaction) */
+    /* back-pressure (note 14) */
+    atomic_size_t active_bytes;      /* active->bytes as of the last apply or swap */
+    atomic_uint_fast64_t swaps;      /* memtable swaps (flush_begin) */
+    atomic_uint_fast64_t write_stalls;
 };
 
 /* ---- small helpers ---- */
@@ -891,6 +907,8 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     }
     e->imm = m;
     e->active = fresh;
+    atomic_store(&e->active_bytes, 0);
+    atomic_fetch_add(&e->swaps, 1); /* note 14: swap_notify wakes the writers waiting for it */
     job->imm = m;
     job->ckpt = e->applied;
     *work = true;
@@ -1295,6 +1313,14 @@ static void token_give(engine *e)
     pthread_mutex_unlock(&e->bg_mu);
 }
 
+/* Wakes the writers waiting in engine_write_admit after a memtable swap (note 14). */
+static void swap_notify(engine *e)
+{
+    pthread_mutex_lock(&e->bg_mu);
+    pthread_cond_broadcast(&e->bg_cv);
+    pthread_mutex_unlock(&e->bg_mu);
+}
+
 /* Compacts, one database at a time and writing without the lock, every database that has at
  * least min_segs segments (the flush trigger), or (cold) anything to compact: several
  * segments or a provisional one (note 12). A failure is kept in e->fail_msg by
@@ -1338,6 +1364,7 @@ static void bg_flush(engine *e, bool cold)
     pthread_rwlock_unlock(&e->lock);
     if (rc != VT_OK || !work)
         return;
+    swap_notify(e);
     rc = flush_write(e, &job, &err);
     pthread_rwlock_wrlock(&e->lock);
     rc = flush_finish(e, &job, rc, &err); /* a failure is kept in e->fail_msg */
@@ -1950,6 +1977,10 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
         e->opt = *opts;
     if (e->opt.memtable_bytes == 0)
         e->opt.memtable_bytes = 24u << 20;
+    if (e->opt.memtable_max_bytes == 0)
+        e->opt.memtable_max_bytes = 4 * e->opt.memtable_bytes;
+    if (e->opt.memtable_max_bytes < e->opt.memtable_bytes)
+        e->opt.memtable_max_bytes = e->opt.memtable_bytes;
     if (e->opt.compact_trigger == 0)
         e->opt.compact_trigger = 8;
     atomic_store(&e->last_write_ms, mono_ms());
@@ -2663,6 +2694,7 @@ static vt_rc apply_points(engine *e, uint64_t seq, const char *db, const vt_poin
         nskip += skip;
     }
     note_seq(e, seq);
+    atomic_store(&e->active_bytes, e->active->bytes);
     if (e->active->bytes >= e->opt.memtable_bytes) {
         if (e->opt.background) {
             want_bg = true;
@@ -2700,13 +2732,53 @@ vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point
     return apply_points(e, seq, db, pts, base, keys, n, skipped, err);
 }
 
+void engine_write_admit(engine *e)
+{
+    size_t cap = e->opt.memtable_max_bytes;
+    if (!e->opt.background || atomic_load(&e->active_bytes) < cap)
+        return;
+    bool stalled = false;
+    for (;;) {
+        uint64_t seen = atomic_load(&e->swaps);
+        pthread_rwlock_rdlock(&e->lock);
+        size_t now = e->active->bytes;
+        bool wait = !e->failed && now >= cap;
+        pthread_rwlock_unlock(&e->lock);
+        atomic_store(&e->active_bytes, now);
+        if (!wait)
+            return;
+        if (!stalled) {
+            atomic_fetch_add(&e->write_stalls, 1);
+            stalled = true;
+        }
+        pthread_mutex_lock(&e->bg_mu);
+        if (e->stop) {
+            pthread_mutex_unlock(&e->bg_mu);
+            return;
+        }
+        e->flush_wanted = true;
+        pthread_cond_broadcast(&e->bg_cv);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        while (atomic_load(&e->swaps) == seen && !e->stop)
+            if (pthread_cond_timedwait(&e->bg_cv, &e->bg_mu, &ts) == ETIMEDOUT)
+                break;
+        pthread_mutex_unlock(&e->bg_mu);
+    }
+}
+
 vt_rc engine_flush(engine *e, vt_err *err)
 {
     token_take(e);
     pthread_rwlock_wrlock(&e->lock);
     vt_rc rc = flush_locked(e, err);
     pthread_rwlock_unlock(&e->lock);
-    token_give(e);
+    token_give(e); /* also wakes writers waiting for the swap (note 14) */
     return rc;
 }
 
@@ -3459,6 +3531,7 @@ void engine_get_stats(engine *e, engine_stats *st)
     st->memtable_bytes = e->active->bytes + (e->imm ? e->imm->bytes : 0);
     st->flushes = e->flushes;
     st->compactions = e->compactions;
+    st->write_stalls = atomic_load(&e->write_stalls);
     st->corrupt_blocks = atomic_load(&e->corrupt_blocks);
     pthread_rwlock_unlock(&e->lock);
 }

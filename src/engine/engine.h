@@ -42,6 +42,10 @@
 
 typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 24 MiB */
+    /* background only: writers wait in engine_write_admit while the memtable taking writes
+     * holds this much (its flush has not started: the flusher is busy with the previous one
+     * or a compaction). Default (0): 4 x memtable_bytes; never below memtable_bytes. */
+    size_t memtable_max_bytes;
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
     /* background only: merge a database's segments into one after this long without writes
      * (InfluxDB's compact-full-write-cold-duration). 0 = never (tools, tests); the node sets
@@ -155,6 +159,13 @@ bool engine_build_keys(const vt_point *pts, size_t n, struct vt_buf *kb, engine_
 vt_rc engine_apply_keyed(engine *e, uint64_t seq, const char *db, const vt_point *pts,
                          const uint8_t *base, const engine_key *keys, size_t n, size_t *skipped,
                          vt_err *err);
+
+/* Write back-pressure (engine.c note 14): returns at once while the memtable taking writes is
+ * below memtable_max_bytes; past it, asks for a flush and waits until one has swapped the
+ * memtable (or the engine failed or is closing). Call it holding no lock of the caller's that
+ * an apply or a flush could need: the node calls it before journaling a write. Inline engines
+ * (background off) flush in the apply itself and never wait. */
+void engine_write_admit(engine *e);
 
 /* Writes the memtable to a segment and publishes a manifest with the new checkpoint. */
 vt_rc engine_flush(engine *e, vt_err *err);
@@ -312,6 +323,7 @@ typedef struct engine_stats {
     uint64_t flushes;
     uint64_t compactions;
     uint64_t corrupt_blocks; /* seen by reads */
+    uint64_t write_stalls;   /* writes that waited in engine_write_admit */
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *st);
 

@@ -50,6 +50,7 @@ static void test_good_file(void **state)
                        "segment_bytes = 8388608\n"
                        "[engine]\n"
                        "memtable_bytes = 16777216\n"
+                       "memtable_max_bytes = 33554432\n"
                        "compact_trigger = 4\n"
                        "block_points = 500"; /* no final newline */
     volta_config cfg;
@@ -64,6 +65,7 @@ static void test_good_file(void **state)
     assert_int_equal(cfg.node.journal.interval_ms, 250);
     assert_int_equal(cfg.node.journal.segment_bytes, 8388608);
     assert_int_equal(cfg.node.engine.memtable_bytes, 16777216);
+    assert_int_equal(cfg.node.engine.memtable_max_bytes, 33554432);
     assert_int_equal(cfg.node.engine.compact_trigger, 4);
     assert_int_equal(cfg.node.engine.block_points, 500);
 

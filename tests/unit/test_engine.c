@@ -789,6 +789,58 @@ static void test_background(void **state)
 }
 
 
+/* Back-pressure (engine.c note 14): a writer that outruns the flusher (each flush is followed
+ * by a compaction of everything so far) waits in engine_write_admit instead of growing the
+ * memtable past memtable_max_bytes; nothing is lost. */
+static void test_write_backpressure(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine_options o = {0};
+    o.background = true;
+    o.memtable_bytes = 64 * 1024;
+    o.memtable_max_bytes = 128 * 1024;
+    o.compact_trigger = 2;
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_open(dir, &o, &e, NULL, &err), &err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    const int rounds = 400, plants = 8, per = 100;
+    size_t batch_bytes = 0, peak = 0;
+    engine_stats st;
+    for (int round = 0; round < rounds; round++) {
+        engine_write_admit(e);
+        engine_get_stats(e, &st);
+        uint64_t before = st.memtable_bytes;
+        batch(e, 2 + (uint64_t)round, plants, (int64_t)round * per, per);
+        engine_get_stats(e, &st);
+        if (st.memtable_bytes > before && st.memtable_bytes - before > batch_bytes)
+            batch_bytes = st.memtable_bytes - before;
+        if (st.memtable_bytes > peak)
+            peak = st.memtable_bytes;
+    }
+    engine_get_stats(e, &st);
+    /* active <= max + one batch, plus the memtable being flushed (which was such an active);
+     * a batch of 800 points adds at most 64 KiB here (columns are counted as doubling) */
+    assert_true(batch_bytes <= 64 * 1024);
+    size_t bound = 2 * (o.memtable_max_bytes + 64 * 1024);
+    if (peak > bound)
+        fail_msg("memtable peaked at %zu bytes, bound %zu (batches of %zu bytes, %" PRIu64 " stalls)",
+                 peak, bound, batch_bytes, st.write_stalls);
+    print_message("memtable peak %zu bytes (bound %zu, batches up to %zu bytes), %" PRIu64 " stalls\n",
+                  peak, bound, batch_bytes, st.write_stalls);
+    assert_true(st.write_stalls >= 1);
+    assert_int_equal(count_points(e, plants), (size_t)rounds * plants * per);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    assert_int_equal(count_points(e, plants), (size_t)rounds * plants * per);
+    close_engine(e);
+    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+    rm_rf(dir);
+}
+
 typedef struct reader_arg {
     engine *e;
     uint64_t id;
@@ -1956,6 +2008,7 @@ int main(void)
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),
+        cmocka_unit_test(test_write_backpressure),
         cmocka_unit_test(test_concurrent_reads),
         cmocka_unit_test(test_bytes_per_point),
         cmocka_unit_test(test_ons_curva_carga),
