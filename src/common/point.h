@@ -93,4 +93,23 @@ static inline vt_str vt_str_c(const char *s)
     return r;
 }
 
+/* double -> int64 as Go converts on amd64 (InfluxDB's and Flux's int(float)): truncation in
+ * range; NaN and values out of range give INT64_MIN (the CPU's "integer indefinite"), where a
+ * C cast would be undefined. */
+static inline int64_t vt_f64_to_i64(double d)
+{
+    if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+        return (int64_t)d;
+    return INT64_MIN;
+}
+
+/* double -> uint64 for d >= 0: truncation below 2^64; NaN and larger values give 2^63 (Go on
+ * amd64). */
+static inline uint64_t vt_f64_to_u64(double d)
+{
+    if (d >= 0 && d < 18446744073709551616.0)
+        return (uint64_t)d;
+    return UINT64_C(1) << 63;
+}
+
 #endif

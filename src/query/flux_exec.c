@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/point.h"
 #include "common/timefmt.h"
 #include "query/arena.h"
 #include "query/exec_int.h"
@@ -1354,7 +1355,7 @@ static vt_rc ev(fx_ctx *c, const flux_node *n, const fx_env *env, fx_val *out)
             if (strcmp(name, "int") == 0 && (is_num(v.type) || v.type == FX_T_BOOL ||
                                              v.type == FX_T_TIME)) {
                 out->type = FX_T_INT;
-                out->v.i = v.type == FX_T_FLOAT  ? (int64_t)v.v.f
+                out->v.i = v.type == FX_T_FLOAT  ? vt_f64_to_i64(v.v.f)
                            : v.type == FX_T_UINT ? (int64_t)v.v.u
                            : v.type == FX_T_BOOL ? (int64_t)v.v.b
                                                  : v.v.i;

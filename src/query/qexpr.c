@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/point.h"
 #include "common/timefmt.h"
 #include "engine/engine.h"
 #include "query/exec_int.h"
@@ -729,7 +730,7 @@ vt_rc iql_time_value(const influxql_expr *e, const iql_env *env, const struct vt
     switch (e->kind) {
     case IQL_EXPR_STRING: return vt_time_parse(e->u.str, strlen(e->u.str), tz, out, err);
     case IQL_EXPR_INTEGER: *out = e->u.integer; return VT_OK;
-    case IQL_EXPR_NUMBER: *out = (int64_t)e->u.num; return VT_OK;
+    case IQL_EXPR_NUMBER: *out = vt_f64_to_i64(e->u.num); return VT_OK;
     case IQL_EXPR_DURATION: *out = e->u.duration; return VT_OK;
     case IQL_EXPR_CALL:
         if (strcmp(e->u.call.name, "now") == 0 && e->u.call.nargs == 0) {
@@ -746,7 +747,9 @@ vt_rc iql_time_value(const influxql_expr *e, const iql_env *env, const struct vt
             rc = iql_time_value(e->u.bin.rhs, env, tz, &b, err);
             if (rc != VT_OK)
                 return rc;
-            *out = e->u.bin.op == IQL_OP_ADD ? a + b : a - b;
+            /* wrapping, as Go's int64 arithmetic in InfluxDB (a signed overflow is UB in C) */
+            *out = (int64_t)(e->u.bin.op == IQL_OP_ADD ? (uint64_t)a + (uint64_t)b
+                                                       : (uint64_t)a - (uint64_t)b);
             return VT_OK;
         }
         break;

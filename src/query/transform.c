@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/point.h"
+
 typedef union xnum {
     double f;
     int64_t i;
@@ -160,8 +162,8 @@ static xnum to_xnum(vt_type want, const vt_value *v)
     switch (v->type) {
     case VT_TYPE_FLOAT:
         d = v->v.f;
-        i = (int64_t)d;
-        u = (uint64_t)(d < 0 ? 0 : d);
+        i = vt_f64_to_i64(d);
+        u = d < 0 ? 0 : vt_f64_to_u64(d);
         break;
     case VT_TYPE_INT:
         i = v->v.i;
