@@ -256,12 +256,53 @@ typedef struct mt_order {
     size_t idx;
 } mt_order;
 
-static int order_cmp(const void *a, const void *b)
+/* Sorts v[0..n) by time, stably (v is built in write order, so a later write of a time stays
+ * after an earlier one). A column out of order is usually a few ascending runs interleaved
+ * (concurrent writers, each in time order): a natural merge sort merges the runs it finds,
+ * O(n log runs), instead of sorting from scratch. Returns false when out of memory. */
+static bool order_sort(mt_order *v, size_t n)
 {
-    const mt_order *x = a, *y = b;
-    if (x->time != y->time)
-        return x->time < y->time ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
+    size_t nruns = 0;
+    size_t *runs = malloc((n + 1) * sizeof *runs); /* run i is [runs[i], runs[i + 1]) */
+    mt_order *tmp = malloc(n * sizeof *tmp);
+    if (!runs || !tmp) {
+        free(runs);
+        free(tmp);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || v[i].time < v[i - 1].time)
+            runs[nruns++] = i;
+    runs[nruns] = n;
+    mt_order *src = v, *dst = tmp;
+    while (nruns > 1) {
+        size_t out = 0;
+        for (size_t r = 0; r < nruns; r += 2) {
+            size_t a = runs[r], m = runs[r + 1], b = r + 2 <= nruns ? runs[r + 2] : m;
+            if (r + 1 == nruns) { /* an odd run out: copied as it is */
+                memcpy(dst + a, src + a, (m - a) * sizeof *dst);
+                runs[out++] = a;
+                continue;
+            }
+            size_t i = a, j = m, k = a;
+            while (i < m && j < b)
+                dst[k++] = src[j].time < src[i].time ? src[j++] : src[i++];
+            memcpy(dst + k, src + i, (m - i) * sizeof *dst);
+            k += m - i;
+            memcpy(dst + k, src + j, (b - j) * sizeof *dst);
+            runs[out++] = a;
+        }
+        runs[out] = n;
+        nruns = out;
+        mt_order *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof *v);
+    free(runs);
+    free(tmp);
+    return true;
 }
 
 bool mt_column_snapshot(const mt_column *c, int64_t tmin, int64_t tmax, seg_col *out)
@@ -308,8 +349,7 @@ bool mt_column_snapshot(const mt_column *c, int64_t tmin, int64_t tmax, seg_col 
     for (size_t i = 0; i < c->n; i++)
         if (c->time[i] >= tmin && c->time[i] <= tmax)
             ord[k++] = (mt_order){c->time[i], i};
-    qsort(ord, k, sizeof *ord, order_cmp);
-    if (!seg_col_reserve(out, k)) {
+    if (!order_sort(ord, k) || !seg_col_reserve(out, k)) {
         free(ord);
         return false;
     }

@@ -1376,6 +1376,67 @@ static void test_series_hints(void **state)
     rm_rf(dir);
 }
 
+/* A column written out of order (interleaved ascending runs, as concurrent writers leave it;
+ * random times; duplicates) snapshots sorted by time with the last write of each time, the
+ * same as a reference sort by (time, arrival) (memtable.c order_sort). */
+static int ref_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b; /* {time, arrival} */
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+static void test_memtable_out_of_order_snapshot(void **state)
+{
+    (void)state;
+    srand(7);
+    for (int shape = 0; shape < 4; shape++) {
+        for (size_t n = 0; n < 3000; n = n * 3 + 1) {
+            memtable *m = memtable_new(1);
+            sidx_series dummy;
+            memset(&dummy, 0, sizeof dummy);
+            mt_series *ms = memtable_add_series(m, NULL, &dummy);
+            mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT, 0);
+            assert_non_null(c);
+            int64_t (*ref)[2] = malloc((n + 1) * sizeof *ref);
+            assert_non_null(ref);
+            int runs = 1 + shape * 3;
+            for (size_t i = 0; i < n; i++) {
+                int64_t t;
+                switch (shape) {
+                case 0: t = (int64_t)(n - i); break;                            /* descending */
+                case 3: t = rand() % 50; break;                                 /* random, duplicates */
+                default: t = (int64_t)(i / (size_t)runs) * 10 + (int64_t)(i % (size_t)runs); /* runs */
+                }
+                if (shape == 2 && i % 97 == 0)
+                    t = (int64_t)(i / 2); /* a duplicate of an earlier time now and then */
+                vt_value v = {.type = VT_TYPE_INT, .v.i = (int64_t)i};
+                assert_true(memtable_append(m, c, t, &v));
+                ref[i][0] = t;
+                ref[i][1] = (int64_t)i;
+            }
+            qsort(ref, n, sizeof *ref, ref_cmp);
+            seg_col out;
+            seg_col_init(&out, VT_TYPE_INT);
+            assert_true(mt_column_snapshot(c, INT64_MIN, INT64_MAX, &out));
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (i + 1 < n && ref[i + 1][0] == ref[i][0])
+                    continue;
+                assert_true(k < out.n);
+                assert_true(out.time[k] == ref[i][0]);
+                assert_true(((const int64_t *)out.val)[k] == ref[i][1]); /* the last write */
+                k++;
+            }
+            assert_int_equal(out.n, k);
+            seg_col_free(&out);
+            free(ref);
+            memtable_free(m);
+        }
+    }
+}
+
 /* A field's column in a new memtable starts with room for as many points as it had in the
  * previous one (capped at 65,536), so a steady writer never pays for growth copies; the
  * memtable still counts its bytes as if the column had grown by doubling, so it flushes at the
@@ -2005,6 +2066,7 @@ int main(void)
         cmocka_unit_test(test_provisional_segments),
         cmocka_unit_test(test_series_hints),
         cmocka_unit_test(test_memtable_capacity_hint),
+        cmocka_unit_test(test_memtable_out_of_order_snapshot),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
         cmocka_unit_test(test_background),
