@@ -1262,7 +1262,11 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
         le--;
     p->last_start = c;
     p->last_len = (size_t)(le - c);
-    p->line += count_newlines(c, next);
+    /* newlines in [c, next): usually just the first one, found above */
+    if (nl && next == nl + 1)
+        p->line++;
+    else if (nl && next > nl)
+        p->line += count_newlines(c, next);
     p->pos = next;
     return r;
 }

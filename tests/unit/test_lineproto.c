@@ -524,6 +524,10 @@ static void test_structure_errors(void **state)
     expect_error("m", "missing fields", 1, 2);
     expect_error("m,t=v", "missing fields", 1, 6);
     expect_error("m,t=v\nx f=1", "missing fields", 1, 6);
+    /* line numbers count the newlines inside a string field, CRLF and blank lines */
+    expect_error("m s=\"a\nb\nc\" 1\nbad line", NULL, 4, 0);
+    expect_error("m s=\"a\nb\" 1\r\n\nm v=1\nbad line", NULL, 5, 0);
+    expect_error("m v=1\nm s=\"x\ny\"\n\r\nm v=2 1 junk", NULL, 5, 0);
     expect_error("m,t= f=1", "missing tag value", 1, 5);
     expect_error("m,=v f=1", "missing tag key", 1, 3);
     expect_error("m, f=1", "expected tag key", 1, 3);
