@@ -210,10 +210,73 @@ static bool qx_reads_data(const qx *x)
 
 /* ---- compile: calls ---- */
 
-static vt_rc sel_arg_error(sel *q, const char *fname, const char *what)
+/* Go's type name of a literal, as InfluxDB's argument errors print it. */
+static const char *sel_go_type(const influxql_expr *e)
 {
-    return vt_err_set(q->err, VT_EINVAL, "invalid argument%s%s for %s()", what[0] ? " " : "", what,
-                      fname);
+    switch (e->kind) {
+    case IQL_EXPR_INTEGER: return "*influxql.IntegerLiteral";
+    case IQL_EXPR_UNSIGNED: return "*influxql.UnsignedLiteral";
+    case IQL_EXPR_NUMBER: return "*influxql.NumberLiteral";
+    case IQL_EXPR_STRING: return "*influxql.StringLiteral";
+    case IQL_EXPR_BOOLEAN: return "*influxql.BooleanLiteral";
+    case IQL_EXPR_DURATION: return "*influxql.DurationLiteral";
+    case IQL_EXPR_REGEX: return "*influxql.RegexLiteral";
+    case IQL_EXPR_VARREF: return "*influxql.VarRef";
+    case IQL_EXPR_CALL: return "*influxql.Call";
+    case IQL_EXPR_BINARY: return "*influxql.BinaryExpr";
+    case IQL_EXPR_WILDCARD: return "*influxql.Wildcard";
+    default: return "*influxql.Expr";
+    }
+}
+
+/* The arguments after the first of a transform, checked as InfluxDB 1.6 does (same messages):
+ * derivative, non_negative_derivative and elapsed take an optional positive duration,
+ * moving_average an integer window above 1, the others nothing. */
+static vt_rc sel_xf_args(sel *q, const char *name, xf_kind xk, influxql_expr **args, size_t nargs,
+                         sel_call *c)
+{
+    const influxql_expr *a1 = nargs >= 2 ? sel_unparen(args[1]) : NULL;
+    switch (xk) {
+    case XF_DERIVATIVE:
+    case XF_NON_NEGATIVE_DERIVATIVE:
+    case XF_ELAPSED:
+        if (nargs > 2)
+            return vt_err_set(q->err, VT_EINVAL,
+                              "invalid number of arguments for %s, expected at least 1 but no "
+                              "more than 2, got %zu",
+                              name, nargs);
+        if (!a1)
+            return VT_OK;
+        if (a1->kind != IQL_EXPR_DURATION)
+            return vt_err_set(q->err, VT_EINVAL, "second argument to %s must be a duration, got %s",
+                              name, sel_go_type(a1));
+        if (a1->u.duration <= 0) {
+            char d[VT_FMT_DURATION_MAX];
+            vt_duration_format_influxql(d, a1->u.duration);
+            return vt_err_set(q->err, VT_EINVAL, "duration argument must be positive, got %s", d);
+        }
+        c->xarg = a1->u.duration;
+        c->xarg_set = true;
+        return VT_OK;
+    case XF_MOVING_AVERAGE:
+        if (nargs != 2)
+            return vt_err_set(q->err, VT_EINVAL,
+                              "invalid number of arguments for moving_average, expected 2, got %zu",
+                              nargs);
+        if (a1->kind != IQL_EXPR_INTEGER)
+            return vt_err_set(q->err, VT_EINVAL,
+                              "second argument for moving_average must be an integer, got %s",
+                              sel_go_type(a1));
+        c->xarg = a1->u.integer;
+        c->xarg_set = true;
+        return VT_OK;
+    default:
+        if (nargs != 1)
+            return vt_err_set(q->err, VT_EINVAL,
+                              "invalid number of arguments for %s, expected 1, got %zu", name,
+                              nargs);
+        return VT_OK;
+    }
 }
 
 static int sel_add_call(sel *q, const sel_call *c)
@@ -309,19 +372,8 @@ static int sel_call_slot(void *ctx, const influxql_expr *e, vt_err *err)
             if (c.field < 0)
                 return -1;
         }
-        if (nargs >= 2) {
-            const influxql_expr *a1 = sel_unparen(args[1]);
-            if (a1->kind == IQL_EXPR_DURATION) {
-                c.xarg = a1->u.duration;
-                c.xarg_set = true;
-            } else if (a1->kind == IQL_EXPR_INTEGER) {
-                c.xarg = a1->u.integer;
-                c.xarg_set = true;
-            } else {
-                sel_arg_error(q, name, "");
-                return -1;
-            }
-        }
+        if (sel_xf_args(q, name, xk, args, nargs, &c) != VT_OK)
+            return -1;
         q->has_xf = true;
         return sel_add_call(q, &c);
     }
@@ -869,6 +921,20 @@ static vt_rc sel_compile_fields(sel *q)
     if (q->group_time && !q->aggregate)
         return vt_err_set(q->err, VT_EINVAL, "%s aggregate requires a GROUP BY interval",
                           q->calls[0].fname);
+    /* a transform of raw points next to an aggregate: InfluxDB requires an aggregate inside
+     * with GROUP BY time, and without it merges two unrelated results into one series; volta
+     * refuses both (docs/COMPATIBILITY.md) */
+    if (q->aggregate) {
+        for (size_t i = 0; i < q->ncalls; i++)
+            if (q->calls[i].is_xf && q->calls[i].inner < 0)
+                return q->group_time
+                           ? vt_err_set(q->err, VT_EINVAL,
+                                        "aggregate function required inside the call to %s",
+                                        q->calls[i].fname)
+                           : vt_err_set(q->err, VT_EINVAL,
+                                        "mixing aggregate and non-aggregate queries is not "
+                                        "supported");
+    }
     if (!q->group_time && q->aggregate) {
         for (size_t i = 0; i < q->ncalls; i++)
             if (q->calls[i].is_xf && q->calls[i].inner >= 0)
