@@ -262,6 +262,8 @@ typedef struct mt_order {
  * O(n log runs), instead of sorting from scratch. Returns false when out of memory. */
 static bool order_sort(mt_order *v, size_t n)
 {
+    if (n < 2)
+        return true;
     size_t nruns = 0;
     size_t *runs = malloc((n + 1) * sizeof *runs); /* run i is [runs[i], runs[i + 1]) */
     mt_order *tmp = malloc(n * sizeof *tmp);
