@@ -754,6 +754,30 @@ static void test_fault_compact(void **state)
     fault_loop(VT_FAULT_RENAME, true);
 }
 
+/* A background engine in dir with options o and database "db" (seq 1). */
+static engine *open_background_db(const char *dir, const engine_options *o)
+{
+    engine *e = NULL;
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_open(dir, o, &e, NULL, &err), &err);
+    must(engine_create_db(e, "db", 1, &err), &err);
+    return e;
+}
+
+/* Checks that the np plants hold `points` points, then the same after a close and reopen, then
+ * that the files verify clean; removes dir. */
+static void close_reopen_verify(engine *e, const char *dir, int np, size_t points)
+{
+    assert_int_equal(count_points(e, np), points);
+    close_engine(e);
+    e = open_engine(dir, NULL);
+    assert_int_equal(count_points(e, np), points);
+    close_engine(e);
+    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
+    rm_rf(dir);
+}
+
 static void test_background(void **state)
 {
     (void)state;
@@ -763,11 +787,9 @@ static void test_background(void **state)
     o.background = true;
     o.memtable_bytes = 64 * 1024;
     o.compact_trigger = 3;
-    engine *e = NULL;
+    engine *e = open_background_db(dir, &o);
     vt_err err;
     vt_err_clear(&err);
-    must(engine_open(dir, &o, &e, NULL, &err), &err);
-    must(engine_create_db(e, "db", 1, &err), &err);
     for (int round = 0; round < 40; round++)
         batch(e, 2 + (uint64_t)round, 4, round * 200, 200);
     /* reads during background work see everything */
@@ -779,13 +801,7 @@ static void test_background(void **state)
     engine_get_stats(e, &st);
     assert_true(st.flushes >= 2);
     assert_true(st.compactions >= 1);
-    assert_int_equal(count_points(e, 4), 40 * 4 * 200);
-    close_engine(e);
-    e = open_engine(dir, NULL);
-    assert_int_equal(count_points(e, 4), 40 * 4 * 200);
-    close_engine(e);
-    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
-    rm_rf(dir);
+    close_reopen_verify(e, dir, 4, 40 * 4 * 200);
 }
 
 
@@ -802,11 +818,7 @@ static void test_write_backpressure(void **state)
     o.memtable_bytes = 64 * 1024;
     o.memtable_max_bytes = 128 * 1024;
     o.compact_trigger = 2;
-    engine *e = NULL;
-    vt_err err;
-    vt_err_clear(&err);
-    must(engine_open(dir, &o, &e, NULL, &err), &err);
-    must(engine_create_db(e, "db", 1, &err), &err);
+    engine *e = open_background_db(dir, &o);
     const int rounds = 400, plants = 8, per = 100;
     size_t batch_bytes = 0, peak = 0;
     engine_stats st;
@@ -832,13 +844,7 @@ static void test_write_backpressure(void **state)
     print_message("memtable peak %zu bytes (bound %zu, batches up to %zu bytes), %" PRIu64 " stalls\n",
                   peak, bound, batch_bytes, st.write_stalls);
     assert_true(st.write_stalls >= 1);
-    assert_int_equal(count_points(e, plants), (size_t)rounds * plants * per);
-    close_engine(e);
-    e = open_engine(dir, NULL);
-    assert_int_equal(count_points(e, plants), (size_t)rounds * plants * per);
-    close_engine(e);
-    assert_int_equal(engine_verify(dir, NULL, NULL, NULL, NULL), 0);
-    rm_rf(dir);
+    close_reopen_verify(e, dir, plants, (size_t)rounds * plants * per);
 }
 
 typedef struct reader_arg {
