@@ -105,6 +105,12 @@
  *      under the shared lock. The waits are timed (50 ms) so a flush that fails, or a size
  *      that shrank by a delete, never leaves a writer asleep. Peak memory is then about
  *      memtable_max_bytes + memtable_bytes (the one being flushed) + the series index.
+ *  15. Apply fast path (apply_point_fast). A steady writer sends each series with the same
+ *      fields interval after interval; once the series' slot in the active memtable has a
+ *      column for each, a point is appended straight to those columns. A column exists only
+ *      for a field the series holds, with that field's type, so a point whose every field
+ *      matches a column by name and type passes the type check without the index. Any other
+ *      point (new series, new field, other type, a fresh memtable) takes the full path.
  */
 #include "engine/engine.h"
 
@@ -173,6 +179,7 @@ struct engine {
     edb **dbs; /* sorted by name */
     size_t ndbs, dcap;
     memtable *active, *imm;
+    mt_pool mtpool; /* column arrays of flushed memtables, for the next (under lock) */
     uint64_t checkpoint, applied, next_segment_id;
     uint32_t next_db_id;
     bool failed;
@@ -876,7 +883,7 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     *work = false;
     if (e->active->points == 0)
         return VT_OK;
-    memtable *fresh = memtable_new(e->active->gen + 1);
+    memtable *fresh = memtable_new(e->active->gen + 1, &e->mtpool);
     if (!fresh)
         return vt_err_set(err, VT_ENOMEM, "flush: out of memory");
     job->parts = calloc(e->ndbs ? e->ndbs : 1, sizeof *job->parts);
@@ -1951,6 +1958,7 @@ static void engine_free(engine *e)
     free(e->dbs);
     memtable_free(e->active);
     memtable_free(e->imm);
+    mt_pool_free(&e->mtpool);
     vt_buf_free(&e->keybuf);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->bg_mu);
@@ -1996,7 +2004,8 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     size_t nfiles = 0, nopened = 0;
     vt_rc rc;
     e->dir = strdup(dir);
-    e->active = memtable_new(1);
+    mt_pool_init(&e->mtpool, e->opt.memtable_bytes);
+    e->active = memtable_new(1, &e->mtpool);
     if (!e->dir || !e->active) {
         rc = vt_err_set(err, VT_ENOMEM, "engine: out of memory");
         goto fail;
@@ -2558,6 +2567,38 @@ done:
     return rc;
 }
 
+/* The fast path of apply_point (note 15): when the series' slot in the active memtable already
+ * has a column of every field's name and type, the point's types are right (a column is made
+ * only for a field the series holds with that type) and it is appended without index lookups.
+ * Returns 1 when appended, 0 with nothing appended when some field has no such column (the
+ * caller's full path), -1 on out-of-memory. */
+#define APPLY_FAST_FIELDS 8
+static int apply_point_fast(engine *e, sidx_series *s, const vt_point *p)
+{
+    memtable *m = e->active;
+    mt_series *ms = s->mt_active;
+    if (!ms || s->mt_gen != m->gen || p->nfields == 0 || p->nfields > APPLY_FAST_FIELDS)
+        return 0;
+    mt_column *cols[APPLY_FAST_FIELDS];
+    for (size_t f = 0; f < p->nfields; f++) {
+        const vt_field *fl = &p->fields[f];
+        mt_column *c = NULL;
+        for (size_t k = 0; k < ms->ncols; k++)
+            if (ms->cols[k].nlen == fl->key.len &&
+                vt_mem_eq(ms->cols[k].name, fl->key.ptr, fl->key.len)) {
+                c = &ms->cols[k];
+                break;
+            }
+        if (!c || c->type != fl->value.type)
+            return 0;
+        cols[f] = c;
+    }
+    for (size_t f = 0; f < p->nfields; f++)
+        if (!memtable_append(m, cols[f], p->time, &p->fields[f].value))
+            return -1;
+    return 1;
+}
+
 /* Looks up or creates the series of p; NULL with *skip when the point must be skipped. */
 static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *key, size_t klen,
                          uint64_t h, engine_series_hint *hint, bool *skip, vt_err *err)
@@ -2572,6 +2613,14 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *ke
         s = (sidx_series *)(uintptr_t)hint->series; /* note 13 */
     else
         s = sidx_find(&d->idx, key, klen, h);
+    int fast = s ? apply_point_fast(e, s, p) : 0;
+    if (fast < 0)
+        return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
+    if (fast > 0) {
+        if (hint)
+            *hint = (engine_series_hint){d, s, d->series_epoch};
+        return VT_OK;
+    }
     /* type check the whole point first */
     for (size_t f = 0; f < p->nfields; f++) {
         const vt_field *fl = &p->fields[f];

@@ -8,6 +8,17 @@
  * bytes are still counted as if it had grown by doubling (acct_cap), so the flush trigger
  * sees the same sizes as without the hint. What is allocated may then exceed what is counted
  * by at most the hinted room not yet used: the previous memtable's size.
+ *
+ * Column arrays come from an mt_pool when the memtable has one (the engine's): capacities are
+ * powers of two, so an array freed with a flushed memtable fits the same column in the next
+ * one. The pool keeps freed arrays, up to its byte bound, on one free list per size; the
+ * next memtable takes them back instead of asking malloc for memory the kernel must fault in
+ * page by page (a steady writer's memtables then reuse the same, already mapped, memory).
+ * Blocks past the bound, arrays outgrown by a column, and every block of a pool-less memtable
+ * go back to malloc. The fresh memtable of a swap reserves its columns (capacity hints) while
+ * the previous one is still being flushed, so it takes the arrays of the memtable flushed
+ * before that: the pool holds about one memtable between a flush's end and the next swap, the
+ * memory malloc would otherwise have kept or unmapped.
  */
 #include "engine/memtable.h"
 
@@ -23,11 +34,77 @@ struct mt_chunk {
     char data[];
 };
 
-memtable *memtable_new(uint64_t gen)
+/* ---- column array pool ---- */
+
+/* The size class of a block of bytes bytes (a power of two): log2(bytes). */
+static unsigned pool_class(size_t bytes)
+{
+    return (unsigned)(sizeof(unsigned long long) * 8 - 1 -
+                      (size_t)__builtin_clzll((unsigned long long)bytes));
+}
+
+void mt_pool_init(mt_pool *p, size_t max_bytes)
+{
+    memset(p, 0, sizeof *p);
+    p->max_bytes = max_bytes;
+}
+
+void mt_pool_free(mt_pool *p)
+{
+    for (unsigned c = 0; c < MT_POOL_CLASSES; c++)
+        while (p->free[c]) {
+            void *b = p->free[c];
+            memcpy(&p->free[c], b, sizeof(void *));
+            free(b);
+        }
+    p->bytes = 0;
+}
+
+/* A block of bytes bytes (a power of two, at least a pointer's size). */
+static void *pool_get(mt_pool *p, size_t bytes)
+{
+    unsigned c = pool_class(bytes);
+    if (p && c < MT_POOL_CLASSES && p->free[c]) {
+        void *b = p->free[c];
+        memcpy(&p->free[c], b, sizeof(void *)); /* the next block's address, kept in b */
+        p->bytes -= bytes;
+        p->reused++;
+        return b;
+    }
+    return malloc(bytes);
+}
+
+static void pool_put(mt_pool *p, void *b, size_t bytes)
+{
+    if (!b)
+        return;
+    unsigned c = pool_class(bytes);
+    if (!p || c >= MT_POOL_CLASSES || p->bytes + bytes > p->max_bytes) {
+        free(b);
+        return;
+    }
+    memcpy(b, &p->free[c], sizeof(void *));
+    p->free[c] = b;
+    p->bytes += bytes;
+}
+
+static void column_release(memtable *m, mt_column *c)
+{
+    size_t es = seg_type_size(c->type);
+    pool_put(m->pool, c->time, c->cap * sizeof *c->time);
+    pool_put(m->pool, c->val, c->cap * es);
+    c->time = NULL;
+    c->val = NULL;
+    c->cap = 0;
+}
+
+memtable *memtable_new(uint64_t gen, mt_pool *pool)
 {
     memtable *m = calloc(1, sizeof *m);
-    if (m)
+    if (m) {
         m->gen = gen;
+        m->pool = pool;
+    }
     return m;
 }
 
@@ -37,10 +114,8 @@ void memtable_free(memtable *m)
         return;
     for (size_t i = 0; i < m->nseries; i++) {
         mt_series *ms = m->series[i];
-        for (size_t c = 0; c < ms->ncols; c++) {
-            free(ms->cols[c].time);
-            free(ms->cols[c].val);
-        }
+        for (size_t c = 0; c < ms->ncols; c++)
+            column_release(m, &ms->cols[c]);
         free(ms->cols);
         free(ms);
     }
@@ -74,24 +149,36 @@ mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s)
     return ms;
 }
 
-/* Grows c to room for cap values; false on out-of-memory (c unchanged). Accounting is the
- * caller's (memtable_append: by the doubling rule, whatever was reserved). */
-static bool column_reserve(mt_column *c, size_t cap)
+/* Grows c to room for at least cap values (a power of two: pool sizes); false on out-of-memory
+ * (c unchanged). Accounting is the caller's (memtable_append: by the doubling rule, whatever
+ * was reserved). */
+static bool column_reserve(memtable *m, mt_column *c, size_t cap)
 {
     size_t es = seg_type_size(c->type);
     if (cap <= c->cap)
         return true;
-    if (cap > SIZE_MAX / 32)
+    if (cap > SIZE_MAX / 64)
         return false;
-    int64_t *nt = realloc(c->time, cap * sizeof *nt);
-    if (!nt)
+    size_t pow2 = 8;
+    while (pow2 < cap)
+        pow2 *= 2;
+    int64_t *nt = pool_get(m->pool, pow2 * sizeof *nt);
+    void *nv = nt ? pool_get(m->pool, pow2 * es) : NULL;
+    if (!nv) {
+        pool_put(m->pool, nt, pow2 * sizeof *nt);
         return false;
+    }
+    if (c->n) {
+        memcpy(nt, c->time, c->n * sizeof *nt);
+        memcpy(nv, c->val, c->n * es);
+    }
+    /* the outgrown arrays go back to malloc, not to the pool: a pool full of small arrays
+     * would have no room left for the full-size ones the next memtable asks for */
+    free(c->time);
+    free(c->val);
     c->time = nt;
-    void *nv = realloc(c->val, cap * es);
-    if (!nv)
-        return false;
     c->val = nv;
-    c->cap = cap;
+    c->cap = pow2;
     return true;
 }
 
@@ -121,7 +208,7 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
     if (cap_hint > MT_HINT_MAX)
         cap_hint = MT_HINT_MAX;
     if (cap_hint)
-        (void)column_reserve(c, cap_hint); /* on failure appends grow it as usual */
+        (void)column_reserve(m, c, cap_hint); /* on failure appends grow it as usual */
     return c;
 }
 
@@ -156,7 +243,7 @@ static const char *store_string(memtable *m, vt_str s)
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
 {
     size_t es = seg_type_size(c->type);
-    if (c->n == c->cap && !column_reserve(c, c->cap ? c->cap * 2 : 8))
+    if (c->n == c->cap && !column_reserve(m, c, c->cap ? c->cap * 2 : 8))
         return false;
     if (c->n == c->acct_cap) {
         /* counted as if the column grew by doubling from 8, reserved ahead or not: a hinted
@@ -219,8 +306,7 @@ static void series_slot_free(memtable *m, mt_series *ms)
 {
     for (size_t c = 0; c < ms->ncols; c++) {
         m->points -= ms->cols[c].n;
-        free(ms->cols[c].time);
-        free(ms->cols[c].val);
+        column_release(m, &ms->cols[c]);
     }
     free(ms->cols);
     free(ms);

@@ -42,6 +42,20 @@ typedef struct mt_series {
 
 typedef struct mt_chunk mt_chunk;
 
+/* Column arrays freed with one memtable, kept for the next (memtable.c). Free lists per
+ * power-of-two size up to 2^(MT_POOL_CLASSES - 1) bytes, at most max_bytes in all. Not
+ * thread-safe: used under the same lock as the memtables that share it. */
+#define MT_POOL_CLASSES 26
+typedef struct mt_pool {
+    void *free[MT_POOL_CLASSES];
+    size_t bytes, max_bytes;
+    uint64_t reused; /* blocks handed out again */
+} mt_pool;
+
+void mt_pool_init(mt_pool *p, size_t max_bytes);
+/* Frees every kept block (the memtables that used the pool must be gone first). */
+void mt_pool_free(mt_pool *p);
+
 typedef struct memtable {
     uint64_t gen;
     mt_series **series; /* in creation order */
@@ -49,10 +63,12 @@ typedef struct memtable {
     size_t bytes;    /* memory held, for the flush trigger */
     uint64_t points; /* appended (duplicates included) */
     mt_chunk *chunks; /* string storage */
+    mt_pool *pool;    /* NULL: column arrays come from malloc and go back to it */
     bool oom;
 } memtable;
 
-memtable *memtable_new(uint64_t gen);
+/* A memtable whose column arrays come from pool (may be NULL), which must outlive it. */
+memtable *memtable_new(uint64_t gen, mt_pool *pool);
 void memtable_free(memtable *m);
 
 /* Adds a series slot; NULL on out-of-memory. */

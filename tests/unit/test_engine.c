@@ -453,6 +453,87 @@ static void test_type_conflict(void **state)
     rm_rf(dir);
 }
 
+/* The apply fast path (engine.c note 15) appends a point only when every field has a column of
+ * its type in the series' memtable slot: a point with a field of another type is rejected
+ * whole (none of its fields appended), one with a new field takes the full path, with hints
+ * (engine_apply_keyed) and without. */
+static void test_apply_fast_path(void **state)
+{
+    (void)state;
+    for (int keyed = 0; keyed < 2; keyed++) {
+        char dir[64];
+        make_dir(dir, sizeof dir);
+        engine *e = open_engine(dir, NULL);
+        vt_err err;
+        vt_err_clear(&err);
+        must(engine_create_db(e, "db", 0, &err), &err);
+        vt_tag tag = {vt_str_c("plant"), vt_str_c("p0")};
+        engine_series_hint hint;
+        memset(&hint, 0, sizeof hint);
+        vt_buf kb;
+        vt_buf_init(&kb);
+        struct {
+            int64_t t;
+            size_t nf;
+            vt_type wtype;
+            size_t skipped;
+        } steps[] = {
+            {1, 2, VT_TYPE_FLOAT, 0}, /* full path: the series and its columns are made */
+            {2, 2, VT_TYPE_FLOAT, 0}, /* fast path */
+            {3, 2, VT_TYPE_INT, 1},   /* w of another type: the whole point is rejected */
+            {4, 3, VT_TYPE_FLOAT, 0}, /* a new field x: full path */
+            {5, 3, VT_TYPE_FLOAT, 0}, /* fast path with three columns */
+        };
+        for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+            vt_field f[3] = {
+                {vt_str_c("value"), {.type = VT_TYPE_FLOAT, .v.f = (double)steps[i].t}},
+                {vt_str_c("w"), {.type = steps[i].wtype}},
+                {vt_str_c("x"), {.type = VT_TYPE_FLOAT, .v.f = 10.0 * (double)steps[i].t}},
+            };
+            if (steps[i].wtype == VT_TYPE_FLOAT)
+                f[1].value.v.f = -(double)steps[i].t;
+            else
+                f[1].value.v.i = 7;
+            vt_point p = {vt_str_c("power"), &tag, 1, f, steps[i].nf, steps[i].t};
+            size_t skipped = 99;
+            if (keyed) {
+                engine_key k;
+                vt_buf_reset(&kb);
+                assert_true(engine_build_keys(&p, 1, &kb, &k));
+                k.hint = &hint;
+                must(engine_apply_keyed(e, i + 1, "db", &p, kb.data, &k, 1, &skipped, &err),
+                     &err);
+            } else {
+                must(engine_apply(e, i + 1, "db", &p, 1, &skipped, &err), &err);
+            }
+            assert_int_equal(skipped, steps[i].skipped);
+        }
+        vt_buf_free(&kb);
+        const char *fields[] = {"value", "w", "x"};
+        const int64_t want_t[3][4] = {{1, 2, 4, 5}, {1, 2, 4, 5}, {4, 5}};
+        const size_t want_n[3] = {4, 4, 2};
+        const double scale[3] = {1.0, -1.0, 10.0};
+        for (int round = 0; round < 2; round++) { /* from the memtable, then from a segment */
+            for (size_t fi = 0; fi < 3; fi++) {
+                collect c;
+                memset(&c, 0, sizeof c);
+                must(engine_read(e, "db", series_id(e, "db", "p0"), fields[fi], INT64_MIN,
+                                 INT64_MAX, collect_cb, &c, &err),
+                     &err);
+                assert_int_equal(c.n, want_n[fi]);
+                for (size_t i = 0; i < c.n; i++) {
+                    assert_true(c.t[i] == want_t[fi][i]);
+                    assert_true(c.v[i] == scale[fi] * (double)want_t[fi][i]);
+                }
+                collect_free(&c);
+            }
+            must(engine_flush(e, &err), &err);
+        }
+        close_engine(e);
+        rm_rf(dir);
+    }
+}
+
 typedef struct names {
     char buf[256];
 } names;
@@ -1399,7 +1480,7 @@ static void test_memtable_out_of_order_snapshot(void **state)
     srand(7);
     for (int shape = 0; shape < 4; shape++) {
         for (size_t n = 0; n < 3000; n = n * 3 + 1) {
-            memtable *m = memtable_new(1);
+            memtable *m = memtable_new(1, NULL);
             sidx_series dummy;
             memset(&dummy, 0, sizeof dummy);
             mt_series *ms = memtable_add_series(m, NULL, &dummy);
@@ -1452,7 +1533,7 @@ static void test_memtable_capacity_hint(void **state)
 {
     (void)state;
     /* the memtable itself */
-    memtable *m = memtable_new(1);
+    memtable *m = memtable_new(1, NULL);
     assert_non_null(m);
     sidx_series dummy;
     memset(&dummy, 0, sizeof dummy);
@@ -1460,19 +1541,21 @@ static void test_memtable_capacity_hint(void **state)
     assert_non_null(ms);
     mt_column *c = memtable_column(m, ms, "value", 5, VT_TYPE_FLOAT, 1000);
     assert_non_null(c);
-    assert_int_equal(c->cap, 1000);
+    assert_int_equal(c->cap, 1024); /* capacities are powers of two (pool sizes) */
     uint64_t base = m->bytes;
     vt_value v = {.type = VT_TYPE_FLOAT};
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1024; i++) {
         v.v.f = i;
         assert_true(memtable_append(m, c, i, &v));
         assert_ptr_not_equal(c->time, NULL);
     }
-    assert_int_equal(c->cap, 1000);                /* never grown */
+    assert_int_equal(c->cap, 1024);                /* never grown */
     assert_int_equal(m->bytes - base, 1024 * 16); /* counted as 8, 16, ..., 1024 */
-    v.v.f = 1000;
-    assert_true(memtable_append(m, c, 1000, &v)); /* past the hint: doubling as usual */
-    assert_int_equal(c->cap, 2000);
+    v.v.f = 1024;
+    assert_true(memtable_append(m, c, 1024, &v)); /* past the hint: doubling as usual */
+    assert_int_equal(c->cap, 2048);
+    for (int i = 0; i <= 1024; i++) /* the growth copied every point */
+        assert_true(c->time[i] == i && ((const double *)c->val)[i] == i);
     mt_column *big = memtable_column(m, ms, "other", 5, VT_TYPE_FLOAT, 1000000);
     assert_int_equal(big->cap, 65536); /* the cap */
     memtable_free(m);
@@ -1494,6 +1577,70 @@ static void test_memtable_capacity_hint(void **state)
     assert_true(read_one(e, "db", "p0", 5000) == 1.0);
     close_engine(e);
     rm_rf(dir);
+}
+
+/* The column pool (memtable.c): arrays freed with one memtable serve the next, up to the
+ * pool's bound; a reused array holds only what the new memtable writes. */
+static void test_memtable_pool(void **state)
+{
+    (void)state;
+    mt_pool pool;
+    mt_pool_init(&pool, 64 * 1024);
+    sidx_series dummy;
+    memset(&dummy, 0, sizeof dummy);
+    vt_value v = {.type = VT_TYPE_INT};
+    const void *first[3] = {NULL, NULL, NULL};
+    for (int round = 0; round < 3; round++) {
+        memtable *m = memtable_new((uint64_t)round + 1, &pool);
+        assert_non_null(m);
+        mt_series *ms = memtable_add_series(m, NULL, &dummy);
+        assert_non_null(memtable_column(m, ms, "v", 1, VT_TYPE_INT, 0));
+        mt_column *b = memtable_column(m, ms, "b", 1, VT_TYPE_BOOL, 0);
+        assert_non_null(b);
+        mt_column *c = &ms->cols[0]; /* the second column may have moved the first */
+        for (int64_t i = 0; i < 1000; i++) { /* grows 8 .. 1024: the small arrays recycle too */
+            v.v.i = i * 10 + round;
+            assert_true(memtable_append(m, c, i, &v));
+            vt_value bv = {.type = VT_TYPE_BOOL, .v.b = (i + round) % 2 == 0};
+            assert_true(memtable_append(m, b, i, &bv));
+        }
+        if (round == 0) {
+            first[0] = c->time;
+            first[1] = c->val;
+            first[2] = b->time;
+        } else { /* 8 KiB blocks of round 0 (both columns' times, v's values), taken back */
+            const void *mine[2] = {c->time, c->val};
+            for (int k = 0; k < 2; k++)
+                assert_true(mine[k] == first[0] || mine[k] == first[1] || mine[k] == first[2]);
+        }
+        seg_col out;
+        seg_col_init(&out, VT_TYPE_INT);
+        assert_true(mt_column_snapshot(c, INT64_MIN, INT64_MAX, &out));
+        assert_int_equal(out.n, 1000);
+        for (size_t i = 0; i < out.n; i++)
+            assert_true(out.time[i] == (int64_t)i &&
+                        ((const int64_t *)out.val)[i] == (int64_t)i * 10 + round);
+        seg_col_free(&out);
+        for (size_t i = 0; i < b->n; i++)
+            assert_true(((const bool *)b->val)[i] == ((i + (size_t)round) % 2 == 0));
+        memtable_free(m);
+        assert_true(pool.bytes <= pool.max_bytes);
+        assert_true(pool.bytes > 0);
+    }
+    assert_true(pool.reused > 0);
+    mt_pool_free(&pool);
+    assert_int_equal(pool.bytes, 0);
+
+    /* a bound of 0 keeps nothing */
+    mt_pool_init(&pool, 0);
+    memtable *m = memtable_new(1, &pool);
+    mt_series *ms = memtable_add_series(m, NULL, &dummy);
+    mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT, 100);
+    assert_true(memtable_append(m, c, 1, &v));
+    memtable_free(m);
+    assert_int_equal(pool.bytes, 0);
+    assert_true(pool.reused == 0);
+    mt_pool_free(&pool);
 }
 
 /* Cold flush: with flush_cold_ms, once no write came for that long the memtable is flushed
@@ -2065,6 +2212,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_all_types),
         cmocka_unit_test(test_lww),
         cmocka_unit_test(test_type_conflict),
+        cmocka_unit_test(test_apply_fast_path),
         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_corrupt_block),
         cmocka_unit_test(test_cold_compaction),
@@ -2072,6 +2220,7 @@ int main(void)
         cmocka_unit_test(test_provisional_segments),
         cmocka_unit_test(test_series_hints),
         cmocka_unit_test(test_memtable_capacity_hint),
+        cmocka_unit_test(test_memtable_pool),
         cmocka_unit_test(test_memtable_out_of_order_snapshot),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),
