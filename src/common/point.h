@@ -76,6 +76,14 @@ static inline bool vt_mem_eq(const void *a, const void *b, size_t n)
         __builtin_memcpy(&y1, y + n - 8, 8);
         return ((x0 ^ y0) | (x1 ^ y1)) == 0;
     }
+    if (n >= 4) { /* two 4-byte words, overlapping when n < 8 */
+        uint32_t x0, y0, x1, y1;
+        __builtin_memcpy(&x0, x, 4);
+        __builtin_memcpy(&y0, y, 4);
+        __builtin_memcpy(&x1, x + n - 4, 4);
+        __builtin_memcpy(&y1, y + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
     for (size_t i = 0; i < n; i++)
         if (x[i] != y[i])
             return false;

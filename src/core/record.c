@@ -413,8 +413,11 @@ static size_t points_index_keys(const uint8_t *base, const engine_key *keys, siz
                 break;
             }
             const engine_key *o = &keys[s->keys[slot - 1]];
+            const uint8_t *ob = engine_key_bytes(base, o), *kb = engine_key_bytes(base, k);
+            /* the same bytes (a key of the node's series cache, shared by the points of one
+             * series) need no comparison */
             if (o->hash == k->hash && o->len == k->len &&
-                memcmp(engine_key_bytes(base, o), engine_key_bytes(base, k), k->len) == 0) {
+                (ob == kb || memcmp(ob, kb, k->len) == 0)) {
                 s->key_of[i] = slot - 1;
                 break;
             }
@@ -442,6 +445,17 @@ static size_t points_name_index(record_points_scratch *s, size_t *nnames, vt_str
     return (*nnames)++;
 }
 
+/* Writes v as a uvarint at d (room for 10 bytes); returns the byte after it. */
+static inline uint8_t *put_uvarint(uint8_t *d, uint64_t v)
+{
+    while (v >= 0x80) {
+        *d++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *d++ = (uint8_t)v;
+    return d;
+}
+
 bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_point *pts,
                           const uint8_t *base, const engine_key *keys, size_t n,
                           record_points_scratch *s)
@@ -465,17 +479,26 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
         vt_buf_put_uvarint(out, ek->len);
         vt_buf_append(out, engine_key_bytes(base, ek), ek->len);
     }
-    /* the names: a first pass collects them (the dictionary precedes the points) and keeps
-     * each field's index for the second */
+    /* the names: a first pass collects them (the dictionary precedes the points), keeps each
+     * field's index for the second and bounds the points' encoded size */
     size_t nnames = 0, nf = 0;
+    size_t bound = 10; /* the point count */
     for (size_t i = 0; i < n; i++) {
         if (!grow_u32(&s->name_of, &s->name_of_cap, nf + pts[i].nfields))
             return false;
+        bound += 5 + 10 + 10; /* key index, time delta, field count */
         for (size_t f = 0; f < pts[i].nfields; f++) {
-            size_t j = points_name_index(s, &nnames, pts[i].fields[f].key);
+            const vt_field *fl = &pts[i].fields[f];
+            size_t j = points_name_index(s, &nnames, fl->key);
             if (j == SIZE_MAX)
                 return false;
             s->name_of[nf++] = (uint32_t)j;
+            bound += 5 + 1 + 10; /* name index, type, value */
+            if (fl->value.type == VT_TYPE_STRING) {
+                if (fl->value.v.s.len > SIZE_MAX / 2 - bound)
+                    return false;
+                bound += fl->value.v.s.len;
+            }
         }
     }
     vt_buf_put_uvarint(out, nnames);
@@ -483,42 +506,50 @@ bool record_points_encode(vt_buf *out, const char *db, const char *rp, const vt_
         vt_buf_put_uvarint(out, s->names[j].len);
         vt_buf_append(out, s->names[j].ptr, s->names[j].len);
     }
-    vt_buf_put_uvarint(out, n);
+    /* the points, written straight into room reserved for the bound */
+    if (!vt_buf_reserve(out, bound))
+        return false;
+    uint8_t *d = out->data + out->len;
+    d = put_uvarint(d, n);
     int64_t prev = 0;
     nf = 0;
     for (size_t i = 0; i < n; i++) {
         const vt_point *p = &pts[i];
-        vt_buf_put_uvarint(out, s->key_of[i]);
-        vt_buf_put_varint(out, (int64_t)((uint64_t)p->time - (uint64_t)prev));
+        d = put_uvarint(d, s->key_of[i]);
+        d = put_uvarint(d, vt_zigzag((int64_t)((uint64_t)p->time - (uint64_t)prev)));
         prev = p->time;
-        vt_buf_put_uvarint(out, p->nfields);
+        d = put_uvarint(d, p->nfields);
         for (size_t f = 0; f < p->nfields; f++) {
             const vt_field *fl = &p->fields[f];
-            vt_buf_put_uvarint(out, s->name_of[nf++]);
-            vt_buf_putc(out, (uint8_t)fl->value.type);
+            d = put_uvarint(d, s->name_of[nf++]);
+            *d++ = (uint8_t)fl->value.type;
             switch (fl->value.type) {
             case VT_TYPE_FLOAT: {
                 uint64_t bits;
                 memcpy(&bits, &fl->value.v.f, 8);
-                vt_buf_put_u64(out, bits);
+                vt_put_u64(d, bits);
+                d += 8;
                 break;
             }
             case VT_TYPE_INT:
-                vt_buf_put_varint(out, fl->value.v.i);
+                d = put_uvarint(d, vt_zigzag(fl->value.v.i));
                 break;
             case VT_TYPE_UINT:
-                vt_buf_put_uvarint(out, fl->value.v.u);
+                d = put_uvarint(d, fl->value.v.u);
                 break;
             case VT_TYPE_BOOL:
-                vt_buf_putc(out, fl->value.v.b ? 1 : 0);
+                *d++ = fl->value.v.b ? 1 : 0;
                 break;
             default:
-                vt_buf_put_uvarint(out, fl->value.v.s.len);
-                vt_buf_append(out, fl->value.v.s.ptr, fl->value.v.s.len);
+                d = put_uvarint(d, fl->value.v.s.len);
+                if (fl->value.v.s.len)
+                    memcpy(d, fl->value.v.s.ptr, fl->value.v.s.len);
+                d += fl->value.v.s.len;
                 break;
             }
         }
     }
+    out->len = (size_t)(d - out->data);
     return !out->oom;
 }
 

@@ -52,9 +52,10 @@ enum {
 
 /* How hard an encoder looks for the smallest form (encoding.c note 10): ENC_BEST sizes every
  * candidate; ENC_FAST skips the costly ones (seasonal deltas, Rice2, the decimal residual
- * split) for a somewhat larger result that decodes the same way. The plain enc_*_encode
- * functions are ENC_BEST. */
-typedef enum enc_effort { ENC_BEST = 0, ENC_FAST = 1 } enc_effort;
+ * split) for a somewhat larger result that decodes the same way; ENC_QUICK is ENC_FAST except
+ * that floats are written as Gorilla without looking for decimals (the flush's choice: its
+ * segments are re-encoded by compaction). The plain enc_*_encode functions are ENC_BEST. */
+typedef enum enc_effort { ENC_BEST = 0, ENC_FAST = 1, ENC_QUICK = 2 } enc_effort;
 
 void enc_ts_encode(const int64_t *ts, size_t n, vt_buf *out);
 void enc_ts_encode_e(const int64_t *ts, size_t n, enc_effort eff, vt_buf *out);

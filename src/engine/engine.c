@@ -76,15 +76,15 @@
  *      (the series index is not thread-safe, and the order decides which file's error is
  *      reported). Offline verification and the checksum check of a loaded engine also take one
  *      file per worker and report the problems in MANIFEST order afterwards.
- *  12. Provisional segments. A flush writes its segment with the fast encoders (encoding.c
- *      note 10) and marks it provisional (segment.c header flags); compactions write with the
+ *  12. Provisional segments. A flush writes its segment with the quick encoders (encoding.c
+ *      note 10: ENC_QUICK, floats as Gorilla) and marks it provisional (segment.c header flags); compactions write with the
  *      best encoders. So the CPU of the exhaustive encoding search is spent once per point, by
  *      the compaction that rewrites the flushed data anyway, and not by the flush that runs
  *      under ingest. A database whose only segment is provisional has nothing to merge, so
  *      compact_begin takes it alone: cold compaction (cold_due) and engine_compact rewrite it;
  *      the trigger compaction (compact_trigger segments) never meets that case. With
  *      compact_cold_seconds = 0 and fewer flushes than compact_trigger, a database keeps its
- *      provisional segments: readable like any other, only larger (~6 % on the demo set).
+ *      provisional segments: readable like any other, only larger (~4x on the demo set).
  *  13. Series hints (engine_series_hint). The node keeps, per cached series key, the series
  *      the last apply found, so the next apply skips the index probe. A hint is followed only
  *      when its db is the edb being written and its epoch equals that edb's series_epoch.
@@ -2513,7 +2513,7 @@ vt_rc engine_check_types(engine *e, const char *db, const vt_point *pts, size_t 
     size_t nrej = 0;
     vt_rc rc = VT_OK;
     batch_type *seen = NULL;
-    size_t nseen = 0, seen_cap = 0;
+    size_t nseen = 0, seen_cap = 0, last = 0;
     bool first = true;
     pthread_rwlock_rdlock(&e->lock);
     edb *d = db_find(e, db);
@@ -2527,10 +2527,13 @@ vt_rc engine_check_types(engine *e, const char *db, const vt_point *pts, size_t 
         for (size_t f = 0; f < p->nfields && !rejected[i]; f++) {
             const vt_field *fl = &p->fields[f];
             vt_type have = VT_TYPE_NONE;
-            size_t s;
-            for (s = nseen; s-- > 0;)
-                if (vt_str_eq(seen[s].field, fl->key) && vt_str_eq(seen[s].meas, p->measurement))
-                    break;
+            size_t s = last; /* the pair of the previous field first: runs of one measurement */
+            if (s >= nseen || !vt_str_eq(seen[s].field, fl->key) ||
+                !vt_str_eq(seen[s].meas, p->measurement))
+                for (s = nseen; s-- > 0;)
+                    if (vt_str_eq(seen[s].field, fl->key) &&
+                        vt_str_eq(seen[s].meas, p->measurement))
+                        break;
             if (s != (size_t)-1) {
                 have = seen[s].type;
             } else {
@@ -2548,7 +2551,9 @@ vt_rc engine_check_types(engine *e, const char *db, const vt_point *pts, size_t 
                 seen[nseen++] = (batch_type){p->measurement, fl->key,
                                              have != VT_TYPE_NONE ? have : fl->value.type};
                 have = seen[nseen - 1].type;
+                s = nseen - 1;
             }
+            last = s;
             if (have != fl->value.type) {
                 rejected[i] = true;
                 if (first)

@@ -18,7 +18,7 @@
  * The header is 16 bytes:
  *     0   4  magic "VSEG"
  *     4   2  version (5; 4 and 3 for files of older releases)
- *     6   2  flags: bit 0 = provisional (written by a flush with the fast encoders,
+ *     6   2  flags: bit 0 = provisional (written by a flush with the quick encoders,
  *              encoding.c note 10: compaction rewrites such a file even when it is a
  *              database's only one); the other bits are 0 and ignored on read. Version 3 and
  *              4 files have 0. Not covered by a CRC: a flipped flag costs at most one
@@ -961,7 +961,7 @@ vt_rc seg_writer_add(seg_writer *w, uint64_t series_id, uint32_t field_no, const
         const void *val = (const uint8_t *)c->val + start * es;
         vt_buf_reset(&w->ts);
         vt_buf_reset(&w->vals);
-        enc_effort eff = w->provisional ? ENC_FAST : ENC_BEST;
+        enc_effort eff = w->provisional ? ENC_QUICK : ENC_BEST;
         enc_ts_encode_e(ts, n, eff, &w->ts);
         encode_values(c->type, val, n, eff, &w->vals);
         if (w->ts.oom || w->vals.oom || w->ts.len == 0 || w->vals.len == 0)

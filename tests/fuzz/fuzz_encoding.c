@@ -8,7 +8,7 @@
  *         bytes) % 2048, so streams of several groups (Rice, Rice2: 64 values) are reached.
  *   6, 7  round trip: the rest becomes values (type and shape picked by n), which are encoded,
  *         decoded and compared bit for bit; any mismatch aborts.
- * Every numeric round trip is made with both efforts (ENC_BEST and ENC_FAST).
+ * Every numeric round trip is made with every effort (ENC_BEST, ENC_FAST and ENC_QUICK).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -89,8 +89,10 @@ static void roundtrip_eff(int t, const void *v, size_t n, enc_effort eff)
 static void roundtrip(int t, const void *v, size_t n)
 {
     roundtrip_eff(t, v, n, ENC_BEST);
-    if (t <= 3)
+    if (t <= 3) {
         roundtrip_eff(t, v, n, ENC_FAST);
+        roundtrip_eff(t, v, n, ENC_QUICK);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -98,6 +98,62 @@ static void expect_error(const char *body, const char *msg_part, size_t line, si
     lp_parser_free(p);
 }
 
+/* Timestamps: the quick path for plain digits (up to 19, eight at a time) gives what the full
+ * parse gives, at every length, with every digit, at the int64 bound, followed by a space, a
+ * CR, an LF or the body's end; anything past it (signs, 20 digits, a bad byte) still takes the
+ * full path and its errors. */
+static void test_timestamps(void **state)
+{
+    (void)state;
+    lp_parser *p = parser_with(LP_PRECISION_NS, 0);
+    char body[96], digits[24];
+    srand(11);
+    for (int len = 1; len <= 19; len++) {
+        for (int round = 0; round < 200; round++) {
+            for (int i = 0; i < len; i++)
+                digits[i] = (char)('0' + (round < 10 ? round : rand() % 10));
+            digits[len] = '\0';
+            errno = 0;
+            long long want = strtoll(digits, NULL, 10);
+            bool range = errno == ERANGE;
+            static const char *const tails[] = {"", "\n", "\r\n", " ", "  \nm v=2"};
+            const char *tail = tails[round % 5];
+            snprintf(body, sizeof body, "m v=1 %s%s", digits, tail);
+            if (range) {
+                expect_error(body, "out of range", 1, 7);
+                continue;
+            }
+            vt_point pt;
+            parse_one(p, body, &pt);
+            if (pt.time != (int64_t)want)
+                fail_msg("\"%s\": %lld, want %lld", body, (long long)pt.time, want);
+        }
+    }
+    vt_point pt;
+    parse_one(p, "m v=1 9223372036854775807", &pt);
+    assert_true(pt.time == INT64_MAX);
+    parse_one(p, "m v=1 0000000000000000001", &pt); /* 19 digits, leading zeros */
+    assert_true(pt.time == 1);
+    parse_one(p, "m v=1 -9223372036854775808", &pt);
+    assert_true(pt.time == INT64_MIN);
+    parse_one(p, "m v=1 00000000000000000000042", &pt); /* 23 digits: the full path */
+    assert_true(pt.time == 42);
+    expect_error("m v=1 9223372036854775808", "out of range", 1, 7);
+    expect_error("m v=1 12345678x", "invalid timestamp", 1, 7);
+    expect_error("m v=1 1234567812345678x", "invalid timestamp", 1, 7);
+    expect_error("m v=1 12345678123456789x", "invalid timestamp", 1, 7);
+    lp_parser_free(p);
+    /* with a precision the digits are scaled, and the overflow of the scaling is an error */
+    p = parser_with(LP_PRECISION_S, 0);
+    parse_one(p, "m v=1 1704078000", &pt);
+    assert_true(pt.time == 1704078000000000000);
+    assert_int_equal(lp_parser_reset(p, "m v=1 9223372037", 16), VT_OK);
+    lp_error e;
+    assert_int_equal(lp_parser_next(p, &pt, &e), LP_ERROR);
+    assert_non_null(strstr(e.msg, "out of range for precision"));
+    lp_parser_free(p);
+}
+
 /* ---- the conformance corpus -------------------------------------------------------------- */
 
 /* jansson cannot hold integers past int64 (the corpus has uint64 values and big floats written
@@ -820,6 +876,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_basic_types),
+        cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_comments_crlf_blank),
