@@ -626,6 +626,32 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
  */
 static int parse_f64(lp_parser *p, const char *s, size_t n, double *out)
 {
+    /* the common shape first: [-]digits[.digits] with at most 15 digits, which the general
+     * scan below would take to the same exact fast path (one correctly rounded division) */
+    {
+        size_t j = s[0] == '-' ? 1 : 0, nd = 0, nfr = 0;
+        uint64_t m = 0;
+        bool dot = false;
+        for (; j < n; j++) {
+            unsigned d = (unsigned)(unsigned char)s[j] - '0';
+            if (d <= 9) {
+                m = m * 10 + d;
+                nd++;
+                nfr += dot;
+            } else if (s[j] == '.' && !dot) {
+                dot = true;
+            } else {
+                break;
+            }
+        }
+        if (j == n && nd > 0 && nd <= 15) {
+            double v = (double)m;
+            if (nfr > 0)
+                v /= pow10_exact[nfr];
+            *out = s[0] == '-' ? -v : v;
+            return 0;
+        }
+    }
     size_t i = 0;
     if (n > 0 && (s[0] == '-' || s[0] == '+'))
         i = 1;
@@ -729,6 +755,31 @@ static inline bool digits8(const char *s, uint64_t *out)
     w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFu;        /* 2 lanes of 4 digits */
     w = (w * 10000 + (w >> 32)) & 0x00000000FFFFFFFFu;      /* 8 digits */
     *out = w;
+    return true;
+}
+
+/* The common timestamp at *cp: 1 to 19 digits up to INT64_MAX, then the end of the line or a
+ * space. On true *ts is its value and *cp is past it; false (*cp unchanged) for anything else
+ * (a sign, 20+ digits, a bad character), which the full path then parses or reports. */
+static inline bool time_quick(const char **cp, const char *end, int64_t *ts)
+{
+    const char *t0 = *cp, *c = t0;
+    uint64_t v = 0, eight;
+    while (end - c >= 8 && c - t0 <= 8 && digits8(c, &eight)) { /* at most 16 digits */
+        v = v * 100000000u + eight;
+        c += 8;
+    }
+    for (const char *lim = end - t0 > 19 ? t0 + 19 : end; c < lim; c++) {
+        unsigned d = (unsigned)(unsigned char)*c - '0';
+        if (d > 9)
+            break;
+        v = v * 10 + d;
+    }
+    if (c == t0 || v > (uint64_t)INT64_MAX ||
+        (c < end && *c != ' ' && *c != '\n' && *c != '\r'))
+        return false;
+    *ts = (int64_t)v;
+    *cp = c;
     return true;
 }
 
@@ -918,6 +969,87 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
     }
 }
 
+/* The fields and timestamp of an entry whose series part came from the cache (hit; c is the
+ * space that ends it), when the rest has the common shape: fields of plain ASCII keys (no
+ * escapes) with numeric values, no key twice, and a plain timestamp (time_quick). Fills out
+ * and ln->pos exactly as parse_entry would and returns LP_POINT; returns 0, having changed
+ * only scratch state, for any other line (a string or boolean value, an escape, an error, no
+ * timestamp, ...), which parse_entry then parses the full way. */
+static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt_point *hit,
+                              vt_point *out)
+{
+    const char *end = p->end;
+    size_t nf = 0;
+    while (c < end && *c == ' ')
+        c++;
+    for (;;) {
+        if (nf >= p->opts.limits.max_fields || nf >= LP_LINEAR_DUP_FIELDS ||
+            !grow_array((void **)&p->fields, &p->fields_cap, nf + 1, sizeof *p->fields))
+            return 0;
+        const char *k = c;
+        while (c < end) {
+            unsigned char b = (unsigned char)*c;
+            if (b >= 0x80 || b == '\\' || !(lp_class[b] & C_KEY))
+                break;
+            c++;
+        }
+        if (c == k || c >= end || *c != '=')
+            return 0;
+        vt_field *f = &p->fields[nf];
+        f->key = (vt_str){k, (size_t)(c - k)};
+        const char *v = ++c;
+        if (c >= end || !((*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
+            return 0;
+        while (c < end && (lp_class[(unsigned char)*c] & C_FVAL))
+            c++;
+        size_t n = (size_t)(c - v);
+        int r;
+        if (v[n - 1] == 'i') {
+            r = parse_i64(v, n - 1, &f->value.v.i);
+            f->value.type = VT_TYPE_INT;
+        } else if (v[n - 1] == 'u') {
+            r = parse_u64(v, n - 1, &f->value.v.u);
+            f->value.type = VT_TYPE_UINT;
+        } else {
+            r = parse_f64(p, v, n, &f->value.v.f);
+            f->value.type = VT_TYPE_FLOAT;
+        }
+        if (r != 0)
+            return 0;
+        for (size_t i = 0; i < nf; i++)
+            if (vt_str_eq(p->fields[i].key, f->key))
+                return 0;
+        nf++;
+        if (c < end && *c == ',') {
+            c++;
+            continue;
+        }
+        if (c < end && *c != ' ' && *c != '\r' && *c != '\n')
+            return 0;
+        break;
+    }
+    while (c < end && *c == ' ')
+        c++;
+    int64_t ts;
+    if (take_eol(c, end) != NULL || !time_quick(&c, end, &ts) ||
+        __builtin_mul_overflow(ts, lp_precision_ns(p->opts.precision), &ts))
+        return 0;
+    while (c < end && *c == ' ')
+        c++;
+    const char *after = take_eol(c, end);
+    if (after == NULL || (size_t)(c - ln->start) > p->opts.limits.max_line_bytes)
+        return 0;
+    ln->pos = after;
+    p->nfields = nf;
+    out->measurement = hit->measurement;
+    out->tags = hit->tags;
+    out->ntags = hit->ntags;
+    out->fields = p->fields;
+    out->nfields = nf;
+    out->time = ts;
+    return LP_POINT;
+}
+
 /* Parses one entry starting at ln->start. Returns LP_POINT or LP_ERROR.
  * With hit (lp_parser_next_cached): the series part, ln->start up to series_end, was parsed
  * before into hit's measurement and sorted tags; it is not scanned again. Otherwise
@@ -937,6 +1069,8 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out, const vt_point 
     p->measurement.len = 0;
     const char *tags_at = c;
     if (hit) {
+        if (parse_fields_quick(p, ln, series_end, hit, out) == LP_POINT)
+            return LP_POINT;
         c = series_end;
         goto fields;
     }
@@ -1064,23 +1198,7 @@ fields:
     const char *after = take_eol(c, end);
     if (after == NULL) {
         const char *t0 = c;
-        /* the common case first: at most 19 digits (no uint64 overflow) up to INT64_MAX, then
-         * the end of the line or a space; anything else (a sign, 20+ digits, a bad character)
-         * takes the full path below, which gives the same value or the error */
-        uint64_t quick = 0, eight;
-        while (end - c >= 8 && c - t0 <= 8 && digits8(c, &eight)) { /* at most 16 digits */
-            quick = quick * 100000000u + eight;
-            c += 8;
-        }
-        for (const char *lim = end - t0 > 19 ? t0 + 19 : end; c < lim; c++) {
-            unsigned d = (unsigned)(unsigned char)*c - '0';
-            if (d > 9)
-                break;
-            quick = quick * 10 + d;
-        }
-        if (c > t0 && quick <= (uint64_t)INT64_MAX &&
-            (c >= end || *c == ' ' || *c == '\n' || *c == '\r')) {
-            ts = (int64_t)quick;
+        if (time_quick(&c, end, &ts)) {
             int64_t mul = lp_precision_ns(p->opts.precision);
             if (__builtin_mul_overflow(ts, mul, &ts))
                 return lp_fail(p, ln, t0, "timestamp out of range for precision");
