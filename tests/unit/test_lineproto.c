@@ -98,6 +98,39 @@ static void expect_error(const char *body, const char *msg_part, size_t line, si
     lp_parser_free(p);
 }
 
+/* Floats: the quick path for plain decimals (parse_f64: [-]digits[.digits], at most 15
+ * digits) gives strtod's double bit for bit, at every digit count and dot position, for -0
+ * too; longer or other shapes take the general path, also checked against strtod. */
+static void test_float_decimals(void **state)
+{
+    (void)state;
+    lp_parser *p = parser_with(LP_PRECISION_NS, 0);
+    char num[40], body[64];
+    srand(5);
+    for (int round = 0; round < 20000; round++) {
+        int nd = 1 + rand() % 18, dot = rand() % (nd + 2) - 1; /* -1: no dot; nd: trailing */
+        size_t k = 0;
+        if (rand() % 3 == 0)
+            num[k++] = '-';
+        for (int i = 0; i < nd; i++) {
+            if (i == dot)
+                num[k++] = '.';
+            num[k++] = (char)('0' + (round % 7 == 0 ? 0 : rand() % 10));
+        }
+        if (dot == nd)
+            num[k++] = '.';
+        num[k] = '\0';
+        snprintf(body, sizeof body, "m v=%s 1", num);
+        vt_point pt;
+        parse_one(p, body, &pt);
+        double want = strtod(num, NULL), got = pt.fields[0].value.v.f;
+        assert_int_equal(pt.fields[0].value.type, VT_TYPE_FLOAT);
+        if (memcmp(&got, &want, sizeof got) != 0)
+            fail_msg("\"%s\": %.17g, want %.17g", num, got, want);
+    }
+    lp_parser_free(p);
+}
+
 /* Timestamps: the quick path for plain digits (up to 19, eight at a time) gives what the full
  * parse gives, at every length, with every digit, at the int64 bound, followed by a space, a
  * CR, an LF or the body's end; anything past it (signs, 20 digits, a bad byte) still takes the
@@ -877,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_corpus),
         cmocka_unit_test(test_basic_types),
         cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_float_decimals),
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_structure_errors),
         cmocka_unit_test(test_comments_crlf_blank),
