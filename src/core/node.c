@@ -41,7 +41,10 @@
  *    `succ`, the entry of the line that followed this one last time. Writers send their series
  *    in the same order interval after interval (every plant for an hour, then the next hour),
  *    so skc_lookup first compares the line with the previous line's successor, byte for byte,
- *    and only hashes and probes the map when that guess is wrong. Entries are freed all at
+ *    and only hashes and probes the map when that guess is wrong. The parser asks for the
+ *    same guess before it scans a line for the end of its series part (skc_guess,
+ *    lp_series_guess): when the line starts with the successor's bytes and a space follows,
+ *    that is the end, found without the scan, and the lookup then skips its comparison. Entries are freed all at
  *    once (skc_reset), so a succ pointer never dangles.
  * 8. Deletes (node_delete, node_drop_measurement) take the same path as writes: the record
  *    (record.h: series named by canonical key, or the measurement by name) is journaled, applied
@@ -114,6 +117,8 @@ typedef struct series_cache {
     size_t n, bytes;
     skc_entry *last; /* the entry of the last successful skc_lookup */
     skc_entry *prev; /* the entry of the previous line (NULL: none, or not cached) */
+    const char *guessed_line; /* the line skc_guess matched to guessed, or NULL */
+    skc_entry *guessed;
 } series_cache;
 
 /* A parsed write: points with their own storage, and where each came from in the body. */
@@ -210,13 +215,30 @@ static void skc_reset(series_cache *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The parser's guess (lp_series_guess): whether the line starts with the series part of the
+ * previous line's successor (note 7). A match is remembered, so the lookup that follows for
+ * the same bytes need not compare them again. */
+static size_t skc_guess(void *ctx, const char *line, size_t avail)
+{
+    series_cache *c = ctx;
+    skc_entry *e = c->prev ? c->prev->succ : NULL;
+    c->guessed_line = NULL;
+    if (!e || e->raw_len >= avail || memcmp(e->raw, line, e->raw_len) != 0)
+        return 0;
+    c->guessed_line = line;
+    c->guessed = e;
+    return e->raw_len;
+}
+
 static bool skc_lookup(void *ctx, const char *raw, size_t len, vt_point *series)
 {
     series_cache *c = ctx;
     if (c->n == 0)
         return false;
     skc_entry *e = c->prev ? c->prev->succ : NULL; /* the guess of note 7 */
-    if (!e || e->raw_len != len || memcmp(e->raw, raw, len) != 0) {
+    if (c->guessed_line == raw && e == c->guessed && e->raw_len == len) {
+        /* skc_guess compared these very bytes */
+    } else if (!e || e->raw_len != len || memcmp(e->raw, raw, len) != 0) {
         e = sidx_map_get(&c->map, sidx_hash(raw, len), raw, len);
         if (!e) {
             c->last = NULL;
@@ -454,6 +476,8 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         lp_parser_set_options(b->parser, &o);
     else if (!(b->parser = lp_parser_new(&o)))
         return vt_err_set(err, VT_ENOMEM, "out of memory creating the parser");
+    lp_parser_set_guess(b->parser, skc_guess);
+    b->cache.guessed_line = NULL;
 
     b->npoints = b->ntags = b->nfields = 0;
     vt_buf_reset(&b->strings);

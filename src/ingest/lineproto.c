@@ -129,6 +129,7 @@ struct lp_parser {
     size_t dups_cap;
     char *num;
     size_t num_cap;
+    lp_series_guess guess; /* lp_parser_set_guess */
 };
 
 /* Thrown (by return value) out of the line parser; the error is already filled in. */
@@ -1389,7 +1390,13 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
     } else if (!span) {
         r = parse_entry(p, &ln, out, NULL, NULL, NULL);
     } else {
-        const char *se = series_span_end(c, phys_end);
+        const char *se = NULL;
+        size_t avail = (size_t)(phys_end - c), g;
+        if (p->guess && (g = p->guess(ctx, c, avail)) > 0 && g < avail && c[g] == ' ' &&
+            c[g - 1] != '\\')
+            se = c + g; /* lineproto.h: the scan would stop there too */
+        else
+            se = series_span_end(c, phys_end);
         vt_point hit;
         if (se && se > c && *c != '#' &&
             lookup(ctx, c, (size_t)(se - c), &hit) &&
@@ -1438,6 +1445,11 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
         p->line += count_newlines(c, next);
     p->pos = next;
     return r;
+}
+
+void lp_parser_set_guess(lp_parser *p, lp_series_guess guess)
+{
+    p->guess = guess;
 }
 
 int lp_parser_next(lp_parser *p, vt_point *out, lp_error *err)
