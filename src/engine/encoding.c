@@ -455,14 +455,21 @@ typedef struct bitw {
     unsigned nacc;
 } bitw;
 
-/* nb <= 32; v must fit in nb bits. */
+/* nb <= 32; v must fit in nb bits. Bits go out most significant first, 32 at a time (the
+ * accumulator keeps fewer than 32 between calls); bitw_flush writes the rest. */
 static inline void bitw_put(bitw *w, uint64_t v, unsigned nb)
 {
     w->acc = (w->acc << nb) | v;
     w->nacc += nb;
-    while (w->nacc >= 8) {
-        w->nacc -= 8;
-        w->p[w->pos++] = (uint8_t)(w->acc >> w->nacc);
+    if (w->nacc >= 32) {
+        w->nacc -= 32;
+        uint32_t top = (uint32_t)(w->acc >> w->nacc);
+        uint8_t *d = w->p + w->pos;
+        d[0] = (uint8_t)(top >> 24);
+        d[1] = (uint8_t)(top >> 16);
+        d[2] = (uint8_t)(top >> 8);
+        d[3] = (uint8_t)top;
+        w->pos += 4;
     }
 }
 
@@ -478,6 +485,10 @@ static inline void bitw_put64(bitw *w, uint64_t v, unsigned nb)
 
 static inline void bitw_flush(bitw *w)
 {
+    while (w->nacc >= 8) {
+        w->nacc -= 8;
+        w->p[w->pos++] = (uint8_t)(w->acc >> w->nacc);
+    }
     if (w->nacc)
         w->p[w->pos++] = (uint8_t)(w->acc << (8 - w->nacc));
     w->nacc = 0;
