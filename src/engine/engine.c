@@ -1986,7 +1986,7 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     if (e->opt.memtable_bytes == 0)
         e->opt.memtable_bytes = 24u << 20;
     if (e->opt.memtable_max_bytes == 0)
-        e->opt.memtable_max_bytes = 4 * e->opt.memtable_bytes;
+        e->opt.memtable_max_bytes = 2 * e->opt.memtable_bytes;
     if (e->opt.memtable_max_bytes < e->opt.memtable_bytes)
         e->opt.memtable_max_bytes = e->opt.memtable_bytes;
     if (e->opt.compact_trigger == 0)

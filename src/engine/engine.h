@@ -44,7 +44,7 @@ typedef struct engine_options {
     size_t memtable_bytes;      /* flush when the memtable passes this; default 24 MiB */
     /* background only: writers wait in engine_write_admit while the memtable taking writes
      * holds this much (its flush has not started: the flusher is busy with the previous one
-     * or a compaction). Default (0): 4 x memtable_bytes; never below memtable_bytes. */
+     * or a compaction). Default (0): 2 x memtable_bytes; never below memtable_bytes. */
     size_t memtable_max_bytes;
     unsigned compact_trigger;   /* compact a database when it has this many segments; default 8 */
     /* background only: merge a database's segments into one after this long without writes
