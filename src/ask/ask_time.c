@@ -365,7 +365,7 @@ void ask_time_extract(ask_text *t, int64_t now, const vt_tz *tz, ask_time *out)
             /* "24h" */
             char *end;
             long v = strtol(t->t[k].s, &end, 10);
-            if (end != t->t[k].s && strcmp(end, "h") == 0 && v > 0) {
+            if (end != t->t[k].s && strcmp(end, "h") == 0 && v > 0 && v <= 100000) {
                 use(t, i, 2);
                 set_range(out, now - v * ASK_NS_HOUR, now);
                 return;

@@ -120,6 +120,11 @@ static void test_time_expressions(void **state)
     check_time("na última hora", now, ASK_T_RANGE, "2024-03-14T17:30:00Z", "2024-03-14T18:30:00Z");
     check_time("nas últimas 6 horas", now, ASK_T_RANGE, "2024-03-14T12:30:00Z", "2024-03-14T18:30:00Z");
     check_time("in the last 24h", now, ASK_T_RANGE, "2024-03-13T18:30:00Z", "2024-03-14T18:30:00Z");
+    check_time("last 100000h", now, ASK_T_RANGE, "2012-10-17T02:30:00Z", "2024-03-14T18:30:00Z");
+    /* more hours than the same bound as "últimas N horas" (found by fuzz/ask: the product
+     * overflowed int64): not a time expression */
+    check_time("in the last 5555555555555555h", now, ASK_T_NONE, NULL, NULL);
+    check_time("last 100001h", now, ASK_T_NONE, NULL, NULL);
     check_time("últimos 7 dias", now, ASK_T_RANGE, "2024-03-07T18:30:00Z", "2024-03-14T18:30:00Z");
     check_time("past 2 days", now, ASK_T_RANGE, "2024-03-12T18:30:00Z", "2024-03-14T18:30:00Z");
     check_time("esta semana", now, ASK_T_RANGE, "2024-03-11T03:00:00Z", "2024-03-14T18:30:00Z");
