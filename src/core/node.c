@@ -44,8 +44,8 @@
  *    and only hashes and probes the map when that guess is wrong. The parser asks for the
  *    same guess before it scans a line for the end of its series part (skc_guess,
  *    lp_series_guess): when the line starts with the successor's bytes and a space follows,
- *    that is the end, found without the scan, and the lookup then skips its comparison. Entries are freed all at
- *    once (skc_reset), so a succ pointer never dangles.
+ *    that is the end, found without the scan, and the lookup then skips its comparison.
+ *    Entries are freed all at once (skc_reset), so a succ pointer never dangles.
  * 8. Deletes (node_delete, node_drop_measurement) take the same path as writes: the record
  *    (record.h: series named by canonical key, or the measurement by name) is journaled, applied
  *    in its seq turn, then synced. The ids a DELETE names are turned into keys before the record

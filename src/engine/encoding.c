@@ -149,9 +149,10 @@
  *    the demo set as a whole, up to ~1.6x on a solar column, where seasonal deltas and Rice2
  *    shine). ENC_QUICK is ENC_FAST but writes floats as Gorilla (or raw) without searching for
  *    decimals: one pass, about a third of ENC_FAST's instructions on the demo set, for blocks
- *    about 4x larger (6.4 instead of ~1.6 bytes a point with the times). The engine's flushes use ENC_QUICK and mark their segments provisional;
- *    compaction re-encodes every block with ENC_BEST (engine.c note on provisional segments), so
- *    what stays on disk is as small as before while ingest spends less CPU encoding.
+ *    about 4x larger (6.4 instead of ~1.6 bytes a point with the times). The engine's flushes
+ *    use ENC_QUICK and mark their segments provisional; compaction re-encodes every block with
+ *    ENC_BEST (engine.c note on provisional segments), so what stays on disk is as small as
+ *    before while ingest spends less CPU encoding.
  */
 #include "engine/encoding.h"
 

@@ -77,8 +77,8 @@
  *      reported). Offline verification and the checksum check of a loaded engine also take one
  *      file per worker and report the problems in MANIFEST order afterwards.
  *  12. Provisional segments. A flush writes its segment with the quick encoders (encoding.c
- *      note 10: ENC_QUICK, floats as Gorilla) and marks it provisional (segment.c header flags); compactions write with the
- *      best encoders. So the CPU of the exhaustive encoding search is spent once per point, by
+ *      note 10: ENC_QUICK, floats as Gorilla) and marks it provisional (segment.c header
+ *      flags); compactions write with the best encoders. So the CPU of the exhaustive encoding search is spent once per point, by
  *      the compaction that rewrites the flushed data anyway, and not by the flush that runs
  *      under ingest. A database whose only segment is provisional has nothing to merge, so
  *      compact_begin takes it alone: cold compaction (cold_due) and engine_compact rewrite it;
