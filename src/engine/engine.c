@@ -2587,13 +2587,7 @@ static int apply_point_fast(engine *e, sidx_series *s, const vt_point *p)
     mt_column *cols[APPLY_FAST_FIELDS];
     for (size_t f = 0; f < p->nfields; f++) {
         const vt_field *fl = &p->fields[f];
-        mt_column *c = NULL;
-        for (size_t k = 0; k < ms->ncols; k++)
-            if (ms->cols[k].nlen == fl->key.len &&
-                vt_mem_eq(ms->cols[k].name, fl->key.ptr, fl->key.len)) {
-                c = &ms->cols[k];
-                break;
-            }
+        mt_column *c = mt_series_column(ms, fl->key.ptr, fl->key.len);
         if (!c || c->type != fl->value.type)
             return 0;
         cols[f] = c;
@@ -2660,14 +2654,8 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *ke
     }
     for (size_t f = 0; f < p->nfields; f++) {
         const vt_field *fl = &p->fields[f];
-        mt_column *c = NULL;
-        /* fast path: the memtable column is usually found by name directly */
-        for (size_t k = 0; k < ms->ncols; k++)
-            if (ms->cols[k].nlen == fl->key.len &&
-                vt_mem_eq(ms->cols[k].name, fl->key.ptr, fl->key.len)) {
-                c = &ms->cols[k];
-                break;
-            }
+        /* the memtable column is usually found by name directly */
+        mt_column *c = mt_series_column(ms, fl->key.ptr, fl->key.len);
         if (!c) {
             int fi = sidx_series_field(s, fl->key.ptr, fl->key.len);
             if (fi < 0) {
@@ -3012,14 +3000,6 @@ static bool read_emit(void *ctx, seg_col *c)
     return go;
 }
 
-static const mt_column *mt_find_col(const mt_series *ms, const char *field, size_t flen)
-{
-    for (size_t k = 0; ms && k < ms->ncols; k++)
-        if (ms->cols[k].nlen == flen && memcmp(ms->cols[k].name, field, flen) == 0)
-            return &ms->cols[k];
-    return NULL;
-}
-
 /* Under the read lock: the sources of (s, field) over [tmin, tmax], newest first: memtable
  * snapshots, then segments (not yet filled) with the tombstone ranges that apply to each. */
 static vt_rc read_sources(engine *e, const edb *d, const sidx_series *s, const char *field,
@@ -3034,7 +3014,7 @@ static vt_rc read_sources(engine *e, const edb *d, const sidx_series *s, const c
         return vt_err_set(err, VT_ENOMEM, "read: out of memory");
     const mt_series *mss[2] = {active_slot(e, s), s->mt_imm};
     for (int k = 0; k < 2; k++) {
-        const mt_column *c = mt_find_col(mss[k], field, flen);
+        const mt_column *c = mt_series_column(mss[k], field, flen);
         if (!c || c->type != type)
             continue;
         src *sr = &srcs[ns];

@@ -185,9 +185,9 @@ static bool column_reserve(memtable *m, mt_column *c, size_t cap)
 mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
                            vt_type type, size_t cap_hint)
 {
-    for (size_t i = 0; i < ms->ncols; i++)
-        if (ms->cols[i].nlen == nlen && vt_mem_eq(ms->cols[i].name, name, nlen))
-            return &ms->cols[i];
+    mt_column *have = mt_series_column(ms, name, nlen);
+    if (have)
+        return have;
     if (ms->ncols == ms->ccap) {
         size_t nc = ms->ccap ? ms->ccap * 2 : 1;
         mt_column *ncols = realloc(ms->cols, nc * sizeof *ncols);

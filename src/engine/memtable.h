@@ -73,6 +73,15 @@ void memtable_free(memtable *m);
 
 /* Adds a series slot; NULL on out-of-memory. */
 mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s);
+/* The column of field name[0..nlen) in ms, or NULL when it has none yet (or ms is NULL). */
+static inline mt_column *mt_series_column(const mt_series *ms, const char *name, size_t nlen)
+{
+    for (size_t i = 0; ms && i < ms->ncols; i++)
+        if (ms->cols[i].nlen == nlen && vt_mem_eq(ms->cols[i].name, name, nlen))
+            return &ms->cols[i];
+    return NULL;
+}
+
 /* Column of field (name owned by the caller, lives as long as the memtable); NULL on OOM. A
  * new column starts with room for cap_hint values (at most 65,536; 0: none until the first
  * append): the engine passes the field's count in the previous memtable. */
