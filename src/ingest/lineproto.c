@@ -884,6 +884,22 @@ static bool dedup_fields_sorted(lp_parser *p)
     return true;
 }
 
+/* A numeric field value s[0..n) (n >= 1): integer with a final 'i', unsigned with 'u', float
+ * otherwise. Sets v's type even when the text is bad; returns 0 ok, -1 syntax, -2 range. */
+static int parse_number(lp_parser *p, const char *s, size_t n, vt_value *v)
+{
+    if (s[n - 1] == 'i') {
+        v->type = VT_TYPE_INT;
+        return parse_i64(s, n - 1, &v->v.i);
+    }
+    if (s[n - 1] == 'u') {
+        v->type = VT_TYPE_UINT;
+        return parse_u64(s, n - 1, &v->v.u);
+    }
+    v->type = VT_TYPE_FLOAT;
+    return parse_f64(p, s, n, &v->v.f);
+}
+
 static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, const char **next)
 {
     char cb[8];
@@ -945,18 +961,7 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
     case '7':
     case '8':
     case '9': {
-        char last = c[n - 1];
-        int r;
-        if (last == 'i') {
-            r = parse_i64(c, n - 1, &v->v.i);
-            v->type = VT_TYPE_INT;
-        } else if (last == 'u') {
-            r = parse_u64(c, n - 1, &v->v.u);
-            v->type = VT_TYPE_UINT;
-        } else {
-            r = parse_f64(p, c, n, &v->v.f);
-            v->type = VT_TYPE_FLOAT;
-        }
+        int r = parse_number(p, c, n, v);
         if (r == -2)
             return lp_fail(p, ln, c, "invalid field value: %s out of range", vt_type_name(v->type));
         if (r != 0)
@@ -1003,19 +1008,7 @@ static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt
             return 0;
         while (c < end && (lp_class[(unsigned char)*c] & C_FVAL))
             c++;
-        size_t n = (size_t)(c - v);
-        int r;
-        if (v[n - 1] == 'i') {
-            r = parse_i64(v, n - 1, &f->value.v.i);
-            f->value.type = VT_TYPE_INT;
-        } else if (v[n - 1] == 'u') {
-            r = parse_u64(v, n - 1, &f->value.v.u);
-            f->value.type = VT_TYPE_UINT;
-        } else {
-            r = parse_f64(p, v, n, &f->value.v.f);
-            f->value.type = VT_TYPE_FLOAT;
-        }
-        if (r != 0)
+        if (parse_number(p, v, (size_t)(c - v), &f->value) != 0)
             return 0;
         for (size_t i = 0; i < nf; i++)
             if (vt_str_eq(p->fields[i].key, f->key))
