@@ -182,7 +182,7 @@ struct engine {
     mt_pool mtpool; /* column arrays of flushed memtables, for the next (under lock) */
     uint64_t checkpoint, applied, next_segment_id;
     uint32_t next_db_id;
-    bool failed;
+    atomic_bool failed; /* sticky (note 5); engine_failed reads it without the lock */
     char fail_msg[VT_ERR_MSG_MAX]; /* what made the engine fail */
     vt_buf keybuf; /* series key scratch of apply (under the write lock) */
     uint64_t flushes, compactions;
@@ -2854,12 +2854,11 @@ uint64_t engine_applied_seq(engine *e)
     return v;
 }
 
+/* Without the lock: node_write asks before every write, and must not wait there for another
+ * writer's apply. */
 bool engine_failed(engine *e)
 {
-    pthread_rwlock_rdlock(&e->lock);
-    bool v = e->failed;
-    pthread_rwlock_unlock(&e->lock);
-    return v;
+    return atomic_load(&e->failed);
 }
 
 /* ---- reads ---- */
