@@ -132,7 +132,7 @@ enum MHD_Result http_handle_admin_export(http_request *rq)
         r = http_respond_error(rq, (unsigned)vt_rc_http_status(rc), err.msg);
         goto fail;
     }
-    int limit = 2 * (int)(srv->threads ? srv->threads : 4);
+    int limit = srv->query_thread_limit;
     if (atomic_fetch_add(&srv->query_threads, 1) >= limit) {
         atomic_fetch_sub(&srv->query_threads, 1);
         r = http_respond_error(rq, 503, "too many streaming responses; try again later");

@@ -225,7 +225,7 @@ static bool http_query_stream(http_request *rq, arena *a, influxql_query *query,
                               const char *rp, const qr_options *opt, int *rfd)
 {
     http_server *srv = rq->srv;
-    int limit = 2 * (int)(srv->threads ? srv->threads : 4);
+    int limit = srv->query_thread_limit;
     if (atomic_fetch_add(&srv->query_threads, 1) >= limit) {
         atomic_fetch_sub(&srv->query_threads, 1);
         return false;

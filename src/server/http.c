@@ -26,6 +26,14 @@
  *     of having malloc map, fault in and unmap fresh ones for every request (that was ~5 % of
  *     the server's CPU under bench/ingest). The pool is bounded (HTTP_BODY_POOL_SLOTS buffers,
  *     HTTP_BODY_POOL_BYTES in all); a larger buffer is freed as before.
+ *  6. Threads. A write holds the thread that handles it until its journal fsync returns (group
+ *     commit), a few milliseconds. By default every connection has its own thread
+ *     (MHD_USE_THREAD_PER_CONNECTION), so one client's fsync never holds up another's request:
+ *     with a fixed pool of epoll threads, connections land on threads at random (whichever
+ *     thread wins the accept), and two of the benchmark's 4 connections shared a thread in
+ *     most runs, each waiting for the other's fsync (docs/BENCHMARKS.md, 2026-12-07 session
+ *     10). `threads = N` in the config still selects a pool of N epoll threads, for
+ *     deployments with many idle connections; connection_limit bounds the threads either way.
  */
 #include "server/http.h"
 
@@ -52,8 +60,8 @@
 #include "common/log.h"
 #include "ingest/landing.h"
 
-/* default worker threads per online CPU (see http_server_start) */
-#define HTTP_THREADS_PER_CPU 4u
+/* streamed /query responses at once, per online CPU (see http_server_start) */
+#define HTTP_QUERY_THREADS_PER_CPU 8u
 
 #define HTTP_ERROR_TOO_LARGE "request entity too large"
 
@@ -993,15 +1001,13 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
         s->opts.connection_limit = 1024;
     if (s->opts.connection_timeout_s == 0)
         s->opts.connection_timeout_s = 120;
-    s->threads = s->opts.threads;
-    if (s->threads == 0) {
-        /* A write holds its thread through the journal fsync (group commit), so with one
-         * thread per CPU a 2-CPU machine has at most 2 writes in flight and a CPU idles during
-         * each fsync. HTTP_THREADS_PER_CPU threads per CPU keep the CPUs busy and let
-         * concurrent writes share an fsync. */
+    s->threads = s->opts.threads; /* 0: a thread per connection (note 6) */
+    if (s->threads) {
+        s->query_thread_limit = 2 * (int)s->threads;
+    } else {
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        unsigned long t = (nc > 0 ? (unsigned long)nc : 1ul) * HTTP_THREADS_PER_CPU;
-        s->threads = (unsigned)(t > 64 ? 64 : t);
+        unsigned long t = (nc > 0 ? (unsigned long)nc : 1ul) * HTTP_QUERY_THREADS_PER_CPU;
+        s->query_thread_limit = (int)(t > 128 ? 128 : t);
     }
     pthread_mutex_init(&s->body_pool_mu, NULL);
     snprintf(s->version, sizeof s->version, "1.8.10-volta-%s", VOLTA_VERSION);
@@ -1016,8 +1022,11 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
         free(s);
         return rc;
     }
-    unsigned mhd_flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    unsigned mhd_flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    if (s->threads)
+        mhd_flags |= MHD_USE_EPOLL;
+    else
+        mhd_flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     s->daemon = MHD_start_daemon(
         mhd_flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_logger, s,
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,

@@ -24,7 +24,8 @@
 typedef struct http_options {
     const char *listen; /* "host:port", "[v6addr]:port", ":port" (all interfaces); port 0 = any */
     size_t max_body_bytes;         /* request body limit, after gunzip too; default 32 MiB */
-    unsigned threads;              /* worker threads; 0 = 4 per online CPU (at most 64) */
+    unsigned threads; /* 0 (default): one thread per connection; N: a pool of N threads, each
+                       * serving many connections from its own epoll loop */
     unsigned connection_limit;     /* default 1024 */
     unsigned connection_timeout_s; /* idle connection timeout; default 120 */
     /* the ingest pipeline, when the server runs one (NULL otherwise): reported in /health and
@@ -49,7 +50,7 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
 /* The bound port (useful with port 0) and whether the address is a loopback one. */
 uint16_t http_server_port(const http_server *s);
 int http_server_is_loopback(const http_server *s);
-/* The number of worker threads actually started. */
+/* The size of the worker pool; 0 when each connection has its own thread. */
 unsigned http_server_threads(const http_server *s);
 
 /* Stops accepting, lets requests in progress finish (up to a few seconds), stops the threads and

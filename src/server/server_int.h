@@ -59,7 +59,8 @@ struct http_server {
     int listen_fd;
     uint16_t port;
     bool loopback;
-    unsigned threads;
+    unsigned threads;       /* worker pool size; 0 = a thread per connection (note 6) */
+    int query_thread_limit; /* streamed /query responses at once (query_threads) */
     char version[64]; /* X-Influxdb-Version value: 1.8.10-volta-<VOLTA_VERSION> */
     uint64_t id_seed;
     atomic_uint_fast64_t next_id;

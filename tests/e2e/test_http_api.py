@@ -303,6 +303,47 @@ def test_sigterm_and_restart(volta_server):
     assert again.stop(signal.SIGINT) == 0
 
 
+def _held_requests_and_a_ping(srv, held, delay_ms):
+    """Sends `held` queries that the query-delay fault holds in their handler for delay_ms, then,
+    once they are all in, a /ping on another connection. Returns how many of the held queries
+    had finished when the ping was answered."""
+    import concurrent.futures
+    import time
+
+    r = requests.post(srv.url + "/api/v1/fault", json={"query_delay_ms": delay_ms}, timeout=10)
+    assert r.status_code == 200, r.text
+    with concurrent.futures.ThreadPoolExecutor(held) as ex:
+        futs = [ex.submit(query, srv, "SHOW DATABASES") for _ in range(held)]
+        time.sleep(1.0)  # they reach their handlers
+        ping = requests.get(srv.url + "/ping", timeout=120)
+        finished = sum(f.done() for f in futs)
+        assert ping.status_code == 204
+        assert all(f.result().status_code == 200 for f in futs)
+    requests.post(srv.url + "/api/v1/fault", json={"query_delay_ms": 0}, timeout=10)
+    return finished
+
+
+def test_busy_connections_do_not_hold_up_others(volta_server, tmp_path):
+    """http.c note 6: by default every connection has its own thread, so requests held in their
+    handler (as a write is through its fsync; here the drills' query-delay fault holds /query)
+    do not delay a request on another connection. With `threads = 1` (one epoll thread for
+    every connection) the same /ping waits for a held query to finish."""
+    env = {"VOLTA_FAULT_INJECTION": "1"}
+    srv = volta_server(env=env)
+    assert _held_requests_and_a_ping(srv, held=6, delay_ms=6000) == 0
+    assert '"threads":0' in srv.log()
+
+    cfg = tmp_path / "pool.toml"
+    cfg.write_text("[server]\nthreads = 1\n")
+    pool = volta_server("--config", str(cfg), env=env)
+    assert _held_requests_and_a_ping(pool, held=2, delay_ms=1500) >= 1
+    assert '"threads":1' in pool.log()
+    r = requests.post(pool.url + "/query", data={"q": "CREATE DATABASE p"}, timeout=30)
+    assert r.status_code == 200
+    r = requests.post(pool.url + "/write?db=p", data=b"m v=1 1700000000000000000\n", timeout=30)
+    assert r.status_code == 204
+
+
 def test_startup_failures(volta_server, tmp_path):
     import subprocess
     from conftest import volta_bin
