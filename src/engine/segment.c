@@ -161,24 +161,6 @@
 
 /* ---- columns ---- */
 
-size_t seg_type_size(vt_type t)
-{
-    switch (t) {
-    case VT_TYPE_FLOAT:
-        return sizeof(double);
-    case VT_TYPE_INT:
-        return sizeof(int64_t);
-    case VT_TYPE_UINT:
-        return sizeof(uint64_t);
-    case VT_TYPE_BOOL:
-        return sizeof(bool);
-    case VT_TYPE_STRING:
-        return sizeof(vt_str);
-    default:
-        return 8;
-    }
-}
-
 void seg_col_init(seg_col *c, vt_type type)
 {
     memset(c, 0, sizeof *c);

@@ -37,7 +37,25 @@ typedef struct seg_col {
     bool oom;
 } seg_col;
 
-size_t seg_type_size(vt_type t);
+/* Bytes of one value of type t in a seg_col's val array. */
+static inline size_t seg_type_size(vt_type t)
+{
+    switch (t) {
+    case VT_TYPE_FLOAT:
+        return sizeof(double);
+    case VT_TYPE_INT:
+        return sizeof(int64_t);
+    case VT_TYPE_UINT:
+        return sizeof(uint64_t);
+    case VT_TYPE_BOOL:
+        return sizeof(bool);
+    case VT_TYPE_STRING:
+        return sizeof(vt_str);
+    default:
+        return 8;
+    }
+}
+
 void seg_col_init(seg_col *c, vt_type type);
 void seg_col_free(seg_col *c);
 void seg_col_clear(seg_col *c); /* n = 0, arena emptied, capacity kept */
