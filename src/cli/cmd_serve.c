@@ -9,14 +9,7 @@
  *
  * Signals: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts (the node's and MHD's
  * threads inherit the mask) and collected with sigwait in the main thread; SIGPIPE is ignored.
- *
- * Memory: every flush frees megabytes of column copies and encoder buffers, and the next one
- * allocates them again. With glibc's defaults the freed top of the heap goes back to the kernel
- * and is faulted in again page by page; SERVE_TRIM_BYTES keeps up to that much mapped instead
- * (bench/ingest: ~15 % fewer page faults), and allocations from SERVE_MMAP_BYTES up still get
- * their own mapping (setting one threshold stops glibc from adjusting the other).
  */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -89,13 +82,8 @@ static const char *fsync_name(journal_fsync_policy p)
                                          : "never";
 }
 
-#define SERVE_TRIM_BYTES (64 << 20)
-#define SERVE_MMAP_BYTES (4 << 20)
-
 int cmd_serve(int argc, char **argv)
 {
-    mallopt(M_TRIM_THRESHOLD, SERVE_TRIM_BYTES);
-    mallopt(M_MMAP_THRESHOLD, SERVE_MMAP_BYTES);
     const char *data = NULL, *listen_addr = NULL, *config = NULL, *landing_dir = NULL;
     long demo_days = 0;
     bool no_landing = false;
