@@ -125,6 +125,10 @@ R_PPS=0 R_POINTS=0 R_BYTES=0 R_BYTES_NOJ=0 R_RSS=0 R_SETTLE=0
 
 load_file() { # url file label
     local out
+    # Each server starts its load on a quiet disk: the data file just written and the previous
+    # server's data would otherwise be written back during this load, slowing its fsyncs.
+    sync
+    sleep 1
     out=$("$LPLOAD" -u "$1/write?db=bench" -f "$2" -b "$BATCH" -c "$CONC" -l "$3") ||
         die "lpload failed against $3"
     log "$out"
