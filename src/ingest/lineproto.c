@@ -68,6 +68,9 @@
 #define LP_DEFAULT_MAX_TAGS 256
 #define LP_DEFAULT_MAX_FIELDS 1024
 #define LP_DEFAULT_MAX_BODY ((size_t)256 << 20)
+/* parse_fields_quick remembers the keys of this many first fields, each up to this long. */
+#define LP_QUICK_KEYS 4
+#define LP_QUICK_KEY_MAX 24
 /* Past this many fields a repeated key is found by sorting instead of by a linear search. */
 #define LP_LINEAR_DUP_FIELDS 32
 
@@ -130,6 +133,9 @@ struct lp_parser {
     char *num;
     size_t num_cap;
     lp_series_guess guess; /* lp_parser_set_guess */
+    /* parse_fields_quick: the keys of the first fields of the last line it took (copies) */
+    char quick_key[LP_QUICK_KEYS][LP_QUICK_KEY_MAX];
+    unsigned char quick_key_len[LP_QUICK_KEYS]; /* 0 = none */
 };
 
 /* Thrown (by return value) out of the line parser; the error is already filled in. */
@@ -980,7 +986,10 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
  * escapes) with numeric values, no key twice, and a plain timestamp (time_quick). Fills out
  * and ln->pos exactly as parse_entry would and returns LP_POINT; returns 0, having changed
  * only scratch state, for any other line (a string or boolean value, an escape, an error, no
- * timestamp, ...), which parse_entry then parses the full way. */
+ * timestamp, a line over max_line_bytes, ...), which parse_entry then parses the full way.
+ * Two shortcuts: a key equal to the same field's key on the last line this took (a copy in
+ * quick_key) followed by '=' needs no class scan; and a plain decimal value is converted in
+ * the pass that finds its end. */
 static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt_point *hit,
                               vt_point *out)
 {
@@ -993,23 +1002,60 @@ static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt
             !grow_array((void **)&p->fields, &p->fields_cap, nf + 1, sizeof *p->fields))
             return 0;
         const char *k = c;
-        while (c < end) {
-            unsigned char b = (unsigned char)*c;
-            if (b >= 0x80 || b == '\\' || !(lp_class[b] & C_KEY))
-                break;
-            c++;
+        size_t kl = nf < LP_QUICK_KEYS ? p->quick_key_len[nf] : 0;
+        if (kl && (size_t)(end - c) > kl && c[kl] == '=' && vt_mem_eq(c, p->quick_key[nf], kl)) {
+            c += kl; /* the key of this field on the last line: valid key bytes, as scanned */
+        } else {
+            while (c < end) {
+                unsigned char b = (unsigned char)*c;
+                if (b >= 0x80 || b == '\\' || !(lp_class[b] & C_KEY))
+                    break;
+                c++;
+            }
+            if (c == k || c >= end || *c != '=')
+                return 0;
+            if (nf < LP_QUICK_KEYS) {
+                size_t n = (size_t)(c - k);
+                p->quick_key_len[nf] = n < LP_QUICK_KEY_MAX ? (unsigned char)n : 0;
+                if (n < LP_QUICK_KEY_MAX)
+                    memcpy(p->quick_key[nf], k, n);
+            }
         }
-        if (c == k || c >= end || *c != '=')
-            return 0;
         vt_field *f = &p->fields[nf];
         f->key = (vt_str){k, (size_t)(c - k)};
         const char *v = ++c;
         if (c >= end || !((*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
             return 0;
-        while (c < end && (lp_class[(unsigned char)*c] & C_FVAL))
-            c++;
-        if (parse_number(p, v, (size_t)(c - v), &f->value) != 0)
-            return 0;
+        /* a plain decimal ([-]digits[.digits], at most 15 digits) that ends the value is read
+         * in this one pass, as parse_f64's first step would read it; anything else is scanned
+         * to its end and given to parse_number */
+        bool neg = *c == '-', dot = false;
+        uint64_t m = 0;
+        unsigned nd = 0, nfr = 0;
+        for (c += neg; c < end; c++) {
+            unsigned d = (unsigned)(unsigned char)*c - '0';
+            if (d <= 9) {
+                m = m * 10 + d;
+                nd++;
+                nfr += dot;
+            } else if (*c == '.' && !dot) {
+                dot = true;
+            } else {
+                break;
+            }
+        }
+        if (nd > 0 && nd <= 15 && (c >= end || !(lp_class[(unsigned char)*c] & C_FVAL))) {
+            double x = (double)m;
+            if (nfr > 0)
+                x /= pow10_exact[nfr];
+            f->value.type = VT_TYPE_FLOAT;
+            f->value.v.f = neg ? -x : x;
+        } else {
+            while (c < end && (lp_class[(unsigned char)*c] & C_FVAL))
+                c++;
+            if (parse_number(p, v, (size_t)(c - v), &f->value) != 0)
+                return 0;
+        }
         for (size_t i = 0; i < nf; i++)
             if (vt_str_eq(p->fields[i].key, f->key))
                 return 0;
@@ -1031,8 +1077,11 @@ static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt
     while (c < end && *c == ' ')
         c++;
     const char *after = take_eol(c, end);
-    if (after == NULL || (size_t)(c - ln->start) > p->opts.limits.max_line_bytes)
+    if (after == NULL)
         return 0;
+    const char *phys_end = after > ln->start && after[-1] == '\n' ? after - 1 : after;
+    if ((size_t)(phys_end - ln->start) > p->opts.limits.max_line_bytes)
+        return 0; /* next_entry's "line too long", measured the same way (note 6) */
     ln->pos = after;
     p->nfields = nf;
     out->measurement = hit->measurement;
@@ -1373,36 +1422,68 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
     while (ln.line_start > p->body && ln.line_start[-1] != '\n')
         ln.line_start--;
 
-    int r;
-    const char *nl = memchr(c, '\n', (size_t)(end - c));
-    const char *phys_end = nl ? nl : end;
-    if ((size_t)(phys_end - c) > p->opts.limits.max_line_bytes) {
-        ln.pos = phys_end;
-        r = lp_fail(p, &ln, c, "line too long (%zu > %zu bytes)", (size_t)(phys_end - c),
-                    p->opts.limits.max_line_bytes);
-    } else if (!span) {
-        r = parse_entry(p, &ln, out, NULL, NULL, NULL);
-    } else {
-        const char *se = NULL;
-        size_t avail = (size_t)(phys_end - c), g;
-        if (p->guess && (g = p->guess(ctx, c, avail)) > 0 && g < avail && c[g] == ' ' &&
-            c[g - 1] != '\\')
-            se = c + g; /* lineproto.h: the scan would stop there too */
-        else
-            se = series_span_end(c, phys_end);
-        vt_point hit;
-        if (se && se > c && *c != '#' &&
-            lookup(ctx, c, (size_t)(se - c), &hit) &&
-            hit.ntags <= p->opts.limits.max_tags) {
-            r = parse_entry(p, &ln, out, &hit, se, NULL);
-            span->hit = r == LP_POINT;
-        } else {
-            const char *parsed_end = NULL;
-            r = parse_entry(p, &ln, out, NULL, NULL, &parsed_end);
-            if (r != LP_POINT || parsed_end != se)
-                se = NULL; /* only a parsed point's series part is remembered; for one,
-                            * parsed_end == se always holds (series_span_end): defensive */
+    int r = LP_ERROR;
+    const char *nl = NULL;
+    bool quick = false;
+    const char *se = NULL;   /* the series part's end, from the guess */
+    bool looked_up = false;  /* lookup was asked about c..se (it has side effects: once) */
+    vt_point hit;
+    bool have_hit = false;
+    if (span && p->guess) {
+        /* Note 7: the cache's guess. Its bytes hold no newline and a space follows them, so
+         * they end the series part wherever the line ends; and when the rest of the line takes
+         * parse_fields_quick, which stops at the line end and checks the length itself, the
+         * newline scan below is not needed at all. */
+        size_t avail = (size_t)(end - c), g;
+        if ((g = p->guess(ctx, c, avail)) > 0 && g < avail && c[g] == ' ' && c[g - 1] != '\\') {
+            se = c + g;
+            if (*c != '#') {
+                looked_up = true;
+                have_hit = lookup(ctx, c, g, &hit) && hit.ntags <= p->opts.limits.max_tags;
+            }
+            if (have_hit) {
+                p->ntags = p->nfields = 0;
+                p->arena_len = 0;
+                p->measurement.ptr = NULL;
+                p->measurement.len = 0;
+                if (parse_fields_quick(p, &ln, se, &hit, out) == LP_POINT) {
+                    r = LP_POINT;
+                    quick = true;
+                    if (ln.pos > c && ln.pos[-1] == '\n')
+                        nl = ln.pos - 1;
+                }
+            }
         }
+    }
+    if (!quick) {
+        nl = memchr(c, '\n', (size_t)(end - c));
+        const char *phys_end = nl ? nl : end;
+        if ((size_t)(phys_end - c) > p->opts.limits.max_line_bytes) {
+            ln.pos = phys_end;
+            r = lp_fail(p, &ln, c, "line too long (%zu > %zu bytes)", (size_t)(phys_end - c),
+                        p->opts.limits.max_line_bytes);
+            se = NULL;
+        } else if (!span) {
+            r = parse_entry(p, &ln, out, NULL, NULL, NULL);
+        } else {
+            if (!se)
+                se = series_span_end(c, phys_end);
+            if (!looked_up && se && se > c && *c != '#')
+                have_hit = lookup(ctx, c, (size_t)(se - c), &hit) &&
+                           hit.ntags <= p->opts.limits.max_tags;
+            if (have_hit) {
+                r = parse_entry(p, &ln, out, &hit, se, NULL);
+            } else {
+                const char *parsed_end = NULL;
+                r = parse_entry(p, &ln, out, NULL, NULL, &parsed_end);
+                if (r != LP_POINT || parsed_end != se)
+                    se = NULL; /* only a parsed point's series part is remembered; for one,
+                                * parsed_end == se always holds (series_span_end): defensive */
+            }
+        }
+    }
+    if (span) {
+        span->hit = have_hit && r == LP_POINT;
         if (r == LP_POINT && se) {
             span->raw = c;
             span->len = (size_t)(se - c);
