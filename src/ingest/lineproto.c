@@ -1430,10 +1430,10 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
     vt_point hit;
     bool have_hit = false;
     if (span && p->guess) {
-        /* Note 7: the cache's guess. Its bytes hold no newline and a space follows them, so
-         * they end the series part wherever the line ends; and when the rest of the line takes
-         * parse_fields_quick, which stops at the line end and checks the length itself, the
-         * newline scan below is not needed at all. */
+        /* The caller's guess (lineproto.h, lp_series_guess). Its bytes hold no newline and a
+         * space follows them, so they end the series part wherever the line ends; and when the
+         * rest of the line takes parse_fields_quick, which stops at the line end and checks the
+         * length itself, the newline scan below is not needed at all. */
         size_t avail = (size_t)(end - c), g;
         if ((g = p->guess(ctx, c, avail)) > 0 && g < avail && c[g] == ' ' && c[g - 1] != '\\') {
             se = c + g;

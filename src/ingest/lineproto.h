@@ -115,9 +115,10 @@ bool lp_point_equal(const vt_point *a, const vt_point *b);
  * (copied: they live in the parser's scratch storage). */
 typedef bool (*lp_series_lookup)(void *ctx, const char *raw, size_t len, vt_point *series);
 /* Optional, for lp_parser_next_cached (same ctx): guess(ctx, line, avail) returns n > 0 when
- * line[0..n) (n < avail; avail is the line's length) equals, byte for byte, a series part
- * that an earlier LP_POINT reported in its span, else 0. When line[n] is then a space, the
- * parser takes line[0..n) as the series part without scanning for it: such a part has no
+ * line[0..n) (n < avail; avail counts the bytes from line to the end of the body, as the
+ * line's end is not looked for yet) equals, byte for byte, a series part that an earlier
+ * LP_POINT reported in its span, else 0. When line[n] is then a space, the parser takes
+ * line[0..n) as the series part without scanning for it: such a part has no newline, no
  * unescaped space and does not end with a backslash, so the scan would end at line[n] too.
  * The lookup that follows gets exactly those bytes. */
 typedef size_t (*lp_series_guess)(void *ctx, const char *line, size_t avail);
