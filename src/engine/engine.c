@@ -78,13 +78,14 @@
  *      file per worker and report the problems in MANIFEST order afterwards.
  *  12. Provisional segments. A flush writes its segment with the quick encoders (encoding.c
  *      note 10: ENC_QUICK, floats as Gorilla) and marks it provisional (segment.c header
- *      flags); compactions write with the best encoders. So the CPU of the exhaustive encoding search is spent once per point, by
- *      the compaction that rewrites the flushed data anyway, and not by the flush that runs
- *      under ingest. A database whose only segment is provisional has nothing to merge, so
- *      compact_begin takes it alone: cold compaction (cold_due) and engine_compact rewrite it;
- *      the trigger compaction (compact_trigger segments) never meets that case. With
- *      compact_cold_seconds = 0 and fewer flushes than compact_trigger, a database keeps its
- *      provisional segments: readable like any other, only larger (~4x on the demo set).
+ *      flags); compactions write with the best encoders. So the CPU of the exhaustive encoding
+ *      search is spent once per point, by the compaction that rewrites the flushed data
+ *      anyway, and not by the flush that runs under ingest. A database whose only segment is
+ *      provisional has nothing to merge, so compact_begin takes it alone: cold compaction
+ *      (cold_due) and engine_compact rewrite it; the trigger compaction (compact_trigger
+ *      segments) never meets that case. With compact_cold_seconds = 0 and fewer flushes than
+ *      compact_trigger, a database keeps its provisional segments: readable like any other,
+ *      only larger (~4x on the demo set).
  *  13. Series hints (engine_series_hint). The node keeps, per cached series key, the series
  *      the last apply found, so the next apply skips the index probe. A hint is followed only
  *      when its db is the edb being written and its epoch equals that edb's series_epoch.

@@ -628,37 +628,48 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /*
+ * The common shape of a float, [-]digits[.digits] with 1 to 15 digits, read from s up to the
+ * first byte that does not continue it (at most end): *stop = that byte. Returns false, *out
+ * untouched, when there are no digits or more than 15. The value is exact: the digits fit a
+ * double and one correctly rounded division scales them, as parse_f64's general scan would.
+ */
+static inline bool plain_decimal(const char *s, const char *end, const char **stop, double *out)
+{
+    bool neg = s < end && *s == '-', dot = false;
+    uint64_t m = 0;
+    unsigned nd = 0, nfr = 0;
+    const char *c = s + neg;
+    for (; c < end; c++) {
+        unsigned d = (unsigned)(unsigned char)*c - '0';
+        if (d <= 9) {
+            m = m * 10 + d;
+            nd++;
+            nfr += dot;
+        } else if (*c == '.' && !dot) {
+            dot = true;
+        } else {
+            break;
+        }
+    }
+    *stop = c;
+    if (nd == 0 || nd > 15)
+        return false;
+    double v = (double)m;
+    if (nfr > 0)
+        v /= pow10_exact[nfr];
+    *out = neg ? -v : v;
+    return true;
+}
+
+/*
  * Go's strconv.ParseFloat(s, 64) syntax (decimal or hex, '_' separators), without inf/NaN.
  * Returns 0 ok, -1 syntax, -2 out of range.
  */
 static int parse_f64(lp_parser *p, const char *s, size_t n, double *out)
 {
-    /* the common shape first: [-]digits[.digits] with at most 15 digits, which the general
-     * scan below would take to the same exact fast path (one correctly rounded division) */
-    {
-        size_t j = s[0] == '-' ? 1 : 0, nd = 0, nfr = 0;
-        uint64_t m = 0;
-        bool dot = false;
-        for (; j < n; j++) {
-            unsigned d = (unsigned)(unsigned char)s[j] - '0';
-            if (d <= 9) {
-                m = m * 10 + d;
-                nd++;
-                nfr += dot;
-            } else if (s[j] == '.' && !dot) {
-                dot = true;
-            } else {
-                break;
-            }
-        }
-        if (j == n && nd > 0 && nd <= 15) {
-            double v = (double)m;
-            if (nfr > 0)
-                v /= pow10_exact[nfr];
-            *out = s[0] == '-' ? -v : v;
-            return 0;
-        }
-    }
+    const char *stop;
+    if (plain_decimal(s, s + n, &stop, out) && stop == s + n)
+        return 0; /* the common shape first */
     size_t i = 0;
     if (n > 0 && (s[0] == '-' || s[0] == '+'))
         i = 1;
@@ -990,6 +1001,15 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
  * Two shortcuts: a key equal to the same field's key on the last line this took (a copy in
  * quick_key) followed by '=' needs no class scan; and a plain decimal value is converted in
  * the pass that finds its end. */
+/* Empties the per-entry scratch (tags, fields, arena, measurement) before an entry. */
+static void scratch_begin_entry(lp_parser *p)
+{
+    p->ntags = p->nfields = 0;
+    p->arena_len = 0;
+    p->measurement.ptr = NULL;
+    p->measurement.len = 0;
+}
+
 static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt_point *hit,
                               vt_point *out)
 {
@@ -1026,30 +1046,12 @@ static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt
         const char *v = ++c;
         if (c >= end || !((*c >= '0' && *c <= '9') || *c == '-' || *c == '.'))
             return 0;
-        /* a plain decimal ([-]digits[.digits], at most 15 digits) that ends the value is read
-         * in this one pass, as parse_f64's first step would read it; anything else is scanned
-         * to its end and given to parse_number */
-        bool neg = *c == '-', dot = false;
-        uint64_t m = 0;
-        unsigned nd = 0, nfr = 0;
-        for (c += neg; c < end; c++) {
-            unsigned d = (unsigned)(unsigned char)*c - '0';
-            if (d <= 9) {
-                m = m * 10 + d;
-                nd++;
-                nfr += dot;
-            } else if (*c == '.' && !dot) {
-                dot = true;
-            } else {
-                break;
-            }
-        }
-        if (nd > 0 && nd <= 15 && (c >= end || !(lp_class[(unsigned char)*c] & C_FVAL))) {
-            double x = (double)m;
-            if (nfr > 0)
-                x /= pow10_exact[nfr];
+        /* a plain decimal that ends the value is read in this one pass; anything else is
+         * scanned to its end (what plain_decimal read is part of it) and given to
+         * parse_number */
+        bool plain = plain_decimal(c, end, &c, &f->value.v.f);
+        if (plain && (c >= end || !(lp_class[(unsigned char)*c] & C_FVAL))) {
             f->value.type = VT_TYPE_FLOAT;
-            f->value.v.f = neg ? -x : x;
         } else {
             while (c < end && (lp_class[(unsigned char)*c] & C_FVAL))
                 c++;
@@ -1106,10 +1108,7 @@ static int parse_entry(lp_parser *p, lp_line *ln, vt_point *out, const vt_point 
     char cb[8];
     bool bad, oom;
 
-    p->ntags = p->nfields = 0;
-    p->arena_len = 0;
-    p->measurement.ptr = NULL;
-    p->measurement.len = 0;
+    scratch_begin_entry(p);
     const char *tags_at = c;
     if (hit) {
         if (parse_fields_quick(p, ln, series_end, hit, out) == LP_POINT)
@@ -1442,10 +1441,7 @@ static int next_entry(lp_parser *p, vt_point *out, lp_error *err, lp_series_look
                 have_hit = lookup(ctx, c, g, &hit) && hit.ntags <= p->opts.limits.max_tags;
             }
             if (have_hit) {
-                p->ntags = p->nfields = 0;
-                p->arena_len = 0;
-                p->measurement.ptr = NULL;
-                p->measurement.len = 0;
+                scratch_begin_entry(p);
                 if (parse_fields_quick(p, &ln, se, &hit, out) == LP_POINT) {
                     r = LP_POINT;
                     quick = true;
