@@ -105,7 +105,8 @@
  *      swap); a stale value only sends a writer to the slow path, which checks the real size
  *      under the shared lock. The waits are timed (50 ms) so a flush that fails, or a size
  *      that shrank by a delete, never leaves a writer asleep. Peak memory is then about
- *      memtable_max_bytes + memtable_bytes (the one being flushed) + the series index.
+ *      memtable_max_bytes + memtable_bytes (the one being flushed) + the series index; the
+ *      column heap (colheap.h) keeps up to memtable_bytes of free slabs mapped between flushes.
  *  15. Apply fast path (apply_point_fast). A steady writer sends each series with the same
  *      fields interval after interval; once the series' slot in the active memtable has a
  *      column for each, a point is appended straight to those columns. A column exists only
@@ -180,7 +181,7 @@ struct engine {
     edb **dbs; /* sorted by name */
     size_t ndbs, dcap;
     memtable *active, *imm;
-    mt_pool mtpool; /* column arrays of flushed memtables, for the next (under lock) */
+    colheap *colheap; /* the memtables' column arrays (under lock) */
     uint64_t checkpoint, applied, next_segment_id;
     uint32_t next_db_id;
     atomic_bool failed; /* sticky (note 5); engine_failed reads it without the lock */
@@ -884,7 +885,7 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     *work = false;
     if (e->active->points == 0)
         return VT_OK;
-    memtable *fresh = memtable_new(e->active->gen + 1, &e->mtpool);
+    memtable *fresh = memtable_new(e->active->gen + 1, e->colheap);
     if (!fresh)
         return vt_err_set(err, VT_ENOMEM, "flush: out of memory");
     job->parts = calloc(e->ndbs ? e->ndbs : 1, sizeof *job->parts);
@@ -896,15 +897,6 @@ static vt_rc flush_begin(engine *e, flush_job *job, bool *work, vt_err *err)
     for (size_t i = 0; i < m->nseries; i++) {
         mt_series *ms = m->series[i];
         ms->series->mt_imm = ms;
-        /* each field's count: the first capacity of its column in the next memtable */
-        sidx_series *s = ms->series;
-        for (size_t c = 0; c < ms->ncols; c++)
-            for (size_t f = 0; f < s->nfields; f++)
-                if (s->fields[f].name == ms->cols[c].name) {
-                    s->fields[f].mt_points =
-                        ms->cols[c].n > UINT32_MAX ? UINT32_MAX : (uint32_t)ms->cols[c].n;
-                    break;
-                }
     }
     for (size_t d = 0; d < e->ndbs; d++) {
         bool has = false;
@@ -1959,7 +1951,7 @@ static void engine_free(engine *e)
     free(e->dbs);
     memtable_free(e->active);
     memtable_free(e->imm);
-    mt_pool_free(&e->mtpool);
+    colheap_free(e->colheap);
     vt_buf_free(&e->keybuf);
     pthread_rwlock_destroy(&e->lock);
     pthread_mutex_destroy(&e->bg_mu);
@@ -2005,8 +1997,8 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     size_t nfiles = 0, nopened = 0;
     vt_rc rc;
     e->dir = strdup(dir);
-    mt_pool_init(&e->mtpool, e->opt.memtable_bytes);
-    e->active = memtable_new(1, &e->mtpool);
+    e->colheap = colheap_new(e->opt.memtable_bytes);
+    e->active = e->colheap ? memtable_new(1, e->colheap) : NULL;
     if (!e->dir || !e->active) {
         rc = vt_err_set(err, VT_ENOMEM, "engine: out of memory");
         goto fail;
@@ -2229,26 +2221,6 @@ done:
     return rc;
 }
 
-static void memtable_forget_db(memtable *m, edb *d)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < m->nseries; i++) {
-        mt_series *ms = m->series[i];
-        if (ms->db == d) {
-            for (size_t c = 0; c < ms->ncols; c++) {
-                m->points -= ms->cols[c].n;
-                free(ms->cols[c].time);
-                free(ms->cols[c].val);
-            }
-            free(ms->cols);
-            free(ms);
-        } else {
-            m->series[k++] = ms;
-        }
-    }
-    m->nseries = k;
-}
-
 vt_rc engine_drop_db(engine *e, const char *name, uint64_t seq, vt_err *err)
 {
     token_take(e);
@@ -2267,7 +2239,7 @@ vt_rc engine_drop_db(engine *e, const char *name, uint64_t seq, vt_err *err)
     edb *d = e->dbs[at];
     memmove(e->dbs + at, e->dbs + at + 1, (e->ndbs - at - 1) * sizeof *e->dbs);
     e->ndbs--;
-    memtable_forget_db(e->active, d);
+    memtable_remove_db(e->active, d);
     uint64_t ckpt = meta_checkpoint(e);
     rc = publish_manifest(e, ckpt, err);
     if (rc != VT_OK) {
@@ -2411,7 +2383,7 @@ vt_rc engine_truncate_db(engine *e, const char *name, uint64_t seq, vt_err *err)
         goto done;
     }
     /* its buffered points go only once the new empty store is published */
-    memtable_forget_db(e->active, d);
+    memtable_remove_db(e->active, d);
     e->checkpoint = ckpt;
     d->meta = NULL;
     for (size_t i = 0; i < d->nsegs; i++)
@@ -2669,8 +2641,7 @@ static vt_rc apply_point(engine *e, edb *d, const vt_point *p, const uint8_t *ke
                 if (fi < 0)
                     return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
             }
-            c = memtable_column(m, ms, s->fields[fi].name, s->fields[fi].len, s->fields[fi].type,
-                                s->fields[fi].mt_points);
+            c = memtable_column(m, ms, s->fields[fi].name, s->fields[fi].len, s->fields[fi].type);
             if (!c)
                 return vt_err_set(err, VT_ENOMEM, "apply: out of memory");
         }
@@ -3563,6 +3534,9 @@ void engine_get_stats(engine *e, engine_stats *st)
     }
     st->memtable_points = e->active->points + (e->imm ? e->imm->points : 0);
     st->memtable_bytes = e->active->bytes + (e->imm ? e->imm->bytes : 0);
+    colheap_stats hs;
+    colheap_get_stats(e->colheap, &hs);
+    st->memtable_heap_bytes = hs.mapped_bytes;
     st->flushes = e->flushes;
     st->compactions = e->compactions;
     st->write_stalls = atomic_load(&e->write_stalls);

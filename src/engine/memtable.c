@@ -3,22 +3,19 @@
  *
  * Memory accounting: bytes counts the capacity of every column array, the string chunks and
  * a fixed overhead per series and column; growth doubles, so appends are amortised O(1) and
- * there is no allocation per point. A column may start with room for the field's count in the
- * previous memtable (memtable_column's cap_hint: no growth copies for a steady writer); its
- * bytes are still counted as if it had grown by doubling (acct_cap), so the flush trigger
- * sees the same sizes as without the hint. What is allocated may then exceed what is counted
- * by at most the hinted room not yet used: the previous memtable's size.
+ * there is no allocation per point.
  *
- * Column arrays come from an mt_pool when the memtable has one (the engine's): capacities are
- * powers of two, so an array freed with a flushed memtable fits the same column in the next
- * one. The pool keeps freed arrays, up to its byte bound, on one free list per size; the
- * next memtable takes them back instead of asking malloc for memory the kernel must fault in
- * page by page (a steady writer's memtables then reuse the same, already mapped, memory).
- * Blocks past the bound, arrays outgrown by a column, and every block of a pool-less memtable
- * go back to malloc. The fresh memtable of a swap reserves its columns (capacity hints) while
- * the previous one is still being flushed, so it takes the arrays of the memtable flushed
- * before that: the pool holds about one memtable between a flush's end and the next swap, the
- * memory malloc would otherwise have kept or unmapped.
+ * Column arrays come from the engine's column heap (colheap.h) when the memtable has one:
+ * power-of-two blocks in huge-page slabs. An outgrown array goes back to the heap at once and
+ * merges with its free neighbours, and a flushed memtable's arrays go back when it is freed,
+ * so a steady writer's memtables reuse memory that is already mapped instead of asking malloc
+ * for fresh pages that fault in one by one. A memtable without a heap (NULL) uses malloc.
+ *
+ * Columns start empty and grow by doubling. (Until 2026-12, a new memtable reserved each
+ * column's count in the previous one, to spare the growth copies. With huge-page slabs that
+ * made the whole next memtable resident at once, while the previous one was still being
+ * flushed: +20 MiB peak RSS in bench/ingest. The copies from reused slabs cost nothing
+ * measurable: docs/BENCHMARKS.md, 2026-12-07 session 11.)
  */
 #include "engine/memtable.h"
 
@@ -26,7 +23,6 @@
 #include <string.h>
 
 #define MT_CHUNK_BYTES (64u * 1024u)
-#define MT_HINT_MAX ((size_t)1 << 16) /* largest first capacity taken from a hint */
 
 struct mt_chunk {
     mt_chunk *next;
@@ -34,76 +30,37 @@ struct mt_chunk {
     char data[];
 };
 
-/* ---- column array pool ---- */
+/* ---- column arrays: from the engine's column heap, or malloc when the memtable has none ---- */
 
-/* The size class of a block of bytes bytes (a power of two): log2(bytes). */
-static unsigned pool_class(size_t bytes)
+static void *array_get(memtable *m, size_t bytes)
 {
-    return (unsigned)(sizeof(unsigned long long) * 8 - 1 -
-                      (size_t)__builtin_clzll((unsigned long long)bytes));
+    return m->heap ? colheap_alloc(m->heap, bytes) : malloc(bytes);
 }
 
-void mt_pool_init(mt_pool *p, size_t max_bytes)
+static void array_put(memtable *m, void *b, size_t bytes)
 {
-    memset(p, 0, sizeof *p);
-    p->max_bytes = max_bytes;
-}
-
-void mt_pool_free(mt_pool *p)
-{
-    for (unsigned c = 0; c < MT_POOL_CLASSES; c++)
-        while (p->free[c]) {
-            void *b = p->free[c];
-            memcpy(&p->free[c], b, sizeof(void *));
-            free(b);
-        }
-    p->bytes = 0;
-}
-
-/* A block of bytes bytes (a power of two, at least a pointer's size). */
-static void *pool_get(mt_pool *p, size_t bytes)
-{
-    unsigned c = pool_class(bytes);
-    if (p && c < MT_POOL_CLASSES && p->free[c]) {
-        void *b = p->free[c];
-        memcpy(&p->free[c], b, sizeof(void *)); /* the next block's address, kept in b */
-        p->bytes -= bytes;
-        p->reused++;
-        return b;
-    }
-    return malloc(bytes);
-}
-
-static void pool_put(mt_pool *p, void *b, size_t bytes)
-{
-    if (!b)
-        return;
-    unsigned c = pool_class(bytes);
-    if (!p || c >= MT_POOL_CLASSES || p->bytes + bytes > p->max_bytes) {
+    if (m->heap)
+        colheap_release(m->heap, b, bytes);
+    else
         free(b);
-        return;
-    }
-    memcpy(b, &p->free[c], sizeof(void *));
-    p->free[c] = b;
-    p->bytes += bytes;
 }
 
 static void column_release(memtable *m, mt_column *c)
 {
     size_t es = seg_type_size(c->type);
-    pool_put(m->pool, c->time, c->cap * sizeof *c->time);
-    pool_put(m->pool, c->val, c->cap * es);
+    array_put(m, c->time, c->cap * sizeof *c->time);
+    array_put(m, c->val, c->cap * es);
     c->time = NULL;
     c->val = NULL;
     c->cap = 0;
 }
 
-memtable *memtable_new(uint64_t gen, mt_pool *pool)
+memtable *memtable_new(uint64_t gen, colheap *heap)
 {
     memtable *m = calloc(1, sizeof *m);
     if (m) {
         m->gen = gen;
-        m->pool = pool;
+        m->heap = heap;
     }
     return m;
 }
@@ -149,41 +106,34 @@ mt_series *memtable_add_series(memtable *m, void *db, sidx_series *s)
     return ms;
 }
 
-/* Grows c to room for at least cap values (a power of two: pool sizes); false on out-of-memory
- * (c unchanged). Accounting is the caller's (memtable_append: by the doubling rule, whatever
- * was reserved). */
-static bool column_reserve(memtable *m, mt_column *c, size_t cap)
+/* Doubles c's capacity (8 for an empty column; capacities are powers of two, like the heap's
+ * blocks) and counts the new room in m->bytes; false on out-of-memory (c unchanged). */
+static bool column_grow(memtable *m, mt_column *c)
 {
     size_t es = seg_type_size(c->type);
-    if (cap <= c->cap)
-        return true;
-    if (cap > SIZE_MAX / 64)
+    if (c->cap > SIZE_MAX / 64)
         return false;
-    size_t pow2 = 8;
-    while (pow2 < cap)
-        pow2 *= 2;
-    int64_t *nt = pool_get(m->pool, pow2 * sizeof *nt);
-    void *nv = nt ? pool_get(m->pool, pow2 * es) : NULL;
+    size_t pow2 = c->cap ? c->cap * 2 : 8;
+    int64_t *nt = array_get(m, pow2 * sizeof *nt);
+    void *nv = nt ? array_get(m, pow2 * es) : NULL;
     if (!nv) {
-        pool_put(m->pool, nt, pow2 * sizeof *nt);
+        array_put(m, nt, pow2 * sizeof *nt);
         return false;
     }
     if (c->n) {
         memcpy(nt, c->time, c->n * sizeof *nt);
         memcpy(nv, c->val, c->n * es);
     }
-    /* the outgrown arrays go back to malloc, not to the pool: a pool full of small arrays
-     * would have no room left for the full-size ones the next memtable asks for */
-    free(c->time);
-    free(c->val);
+    array_put(m, c->time, c->cap * sizeof *c->time);
+    array_put(m, c->val, c->cap * es);
+    m->bytes += (pow2 - c->cap) * (sizeof *c->time + es);
     c->time = nt;
     c->val = nv;
     c->cap = pow2;
     return true;
 }
 
-mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
-                           vt_type type, size_t cap_hint)
+mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen, vt_type type)
 {
     mt_column *have = mt_series_column(ms, name, nlen);
     if (have)
@@ -203,12 +153,6 @@ mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t 
     c->nlen = nlen;
     c->type = type;
     c->sorted = true;
-    /* room for as many points as the field had in the last memtable (capped): no growth
-     * copies when the writer's rate is steady; growth by doubling from there otherwise */
-    if (cap_hint > MT_HINT_MAX)
-        cap_hint = MT_HINT_MAX;
-    if (cap_hint)
-        (void)column_reserve(m, c, cap_hint); /* on failure appends grow it as usual */
     return c;
 }
 
@@ -243,16 +187,8 @@ static const char *store_string(memtable *m, vt_str s)
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
 {
     size_t es = seg_type_size(c->type);
-    if (c->n == c->cap && !column_reserve(m, c, c->cap ? c->cap * 2 : 8))
+    if (c->n == c->cap && !column_grow(m, c))
         return false;
-    if (c->n == c->acct_cap) {
-        /* counted as if the column grew by doubling from 8, reserved ahead or not: a hinted
-         * column makes the memtable neither flush sooner nor later than before (a memtable
-         * "full" as soon as every series had its first point would flush almost empty) */
-        size_t na = c->acct_cap ? c->acct_cap * 2 : 8;
-        m->bytes += (na - c->acct_cap) * (sizeof *c->time + es);
-        c->acct_cap = na;
-    }
     uint8_t *slot = (uint8_t *)c->val + c->n * es;
     /* constant sizes, so each copy is a store and not a call to memcpy */
     switch (c->type) {
@@ -322,6 +258,19 @@ void memtable_remove_series(memtable *m, mt_series *const *v, size_t n)
     for (size_t i = 0; i < m->nseries; i++) {
         mt_series *ms = m->series[i];
         if (ms->db == NULL)
+            series_slot_free(m, ms);
+        else
+            m->series[k++] = ms;
+    }
+    m->nseries = k;
+}
+
+void memtable_remove_db(memtable *m, const void *db)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->nseries; i++) {
+        mt_series *ms = m->series[i];
+        if (ms->db == db)
             series_slot_free(m, ms);
         else
             m->series[k++] = ms;

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "common/point.h"
+#include "engine/colheap.h"
 #include "engine/segment.h"
 #include "engine/series_index.h"
 
@@ -27,7 +28,6 @@ typedef struct mt_column {
     size_t nlen;
     vt_type type;
     size_t n, cap;
-    size_t acct_cap; /* the capacity counted in the memtable's bytes (memtable.c) */
     int64_t *time;
     void *val; /* double / int64_t / uint64_t / bool / vt_str by type */
     bool sorted; /* times strictly ascending in arrival order */
@@ -42,20 +42,6 @@ typedef struct mt_series {
 
 typedef struct mt_chunk mt_chunk;
 
-/* Column arrays freed with one memtable, kept for the next (memtable.c). Free lists per
- * power-of-two size up to 2^(MT_POOL_CLASSES - 1) bytes, at most max_bytes in all. Not
- * thread-safe: used under the same lock as the memtables that share it. */
-#define MT_POOL_CLASSES 26
-typedef struct mt_pool {
-    void *free[MT_POOL_CLASSES];
-    size_t bytes, max_bytes;
-    uint64_t reused; /* blocks handed out again */
-} mt_pool;
-
-void mt_pool_init(mt_pool *p, size_t max_bytes);
-/* Frees every kept block (the memtables that used the pool must be gone first). */
-void mt_pool_free(mt_pool *p);
-
 typedef struct memtable {
     uint64_t gen;
     mt_series **series; /* in creation order */
@@ -63,12 +49,13 @@ typedef struct memtable {
     size_t bytes;    /* memory held, for the flush trigger */
     uint64_t points; /* appended (duplicates included) */
     mt_chunk *chunks; /* string storage */
-    mt_pool *pool;    /* NULL: column arrays come from malloc and go back to it */
+    colheap *heap;    /* column arrays; NULL: from malloc */
     bool oom;
 } memtable;
 
-/* A memtable whose column arrays come from pool (may be NULL), which must outlive it. */
-memtable *memtable_new(uint64_t gen, mt_pool *pool);
+/* A memtable whose column arrays come from heap (NULL: malloc), which must outlive it and is
+ * used under the same lock. */
+memtable *memtable_new(uint64_t gen, colheap *heap);
 void memtable_free(memtable *m);
 
 /* Adds a series slot; NULL on out-of-memory. */
@@ -82,11 +69,9 @@ static inline mt_column *mt_series_column(const mt_series *ms, const char *name,
     return NULL;
 }
 
-/* Column of field (name owned by the caller, lives as long as the memtable); NULL on OOM. A
- * new column starts with room for cap_hint values (at most 65,536; 0: none until the first
- * append): the engine passes the field's count in the previous memtable. */
-mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen,
-                           vt_type type, size_t cap_hint);
+/* Column of field (name owned by the caller, lives as long as the memtable), empty when new;
+ * NULL on OOM. */
+mt_column *memtable_column(memtable *m, mt_series *ms, const char *name, size_t nlen, vt_type type);
 /* Appends one value (of the column's type); false on out-of-memory. */
 bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v);
 
@@ -95,6 +80,8 @@ bool memtable_append(memtable *m, mt_column *c, int64_t time, const vt_value *v)
 size_t mt_column_delete(memtable *m, mt_column *c, int64_t tmin, int64_t tmax);
 /* Removes and frees the slots v[0..n) (all in m); their points are gone. */
 void memtable_remove_series(memtable *m, mt_series *const *v, size_t n);
+/* Removes and frees every slot of database db (ms->db == db); their points are gone. */
+void memtable_remove_db(memtable *m, const void *db);
 /* True when some column of ms holds a point. */
 bool mt_series_has_points(const mt_series *ms);
 

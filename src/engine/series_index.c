@@ -441,7 +441,7 @@ int sidx_series_add_field(sidx_series *s, const char *name, size_t len, vt_type 
         return -1;
     memcpy(copy, name, len);
     copy[len] = '\0';
-    s->fields[s->nfields] = (sidx_field){copy, len, type, 0};
+    s->fields[s->nfields] = (sidx_field){copy, len, type};
     return (int)s->nfields++;
 }
 

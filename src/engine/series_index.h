@@ -58,8 +58,6 @@ typedef struct sidx_field {
     char *name; /* NUL-terminated, owned */
     size_t len;
     vt_type type;
-    uint32_t mt_points; /* points of this field in the last memtable flushed: the first
-                         * capacity of its next memtable column (engine.c, flush_begin) */
 } sidx_field;
 
 typedef struct sidx_series {

@@ -1492,7 +1492,7 @@ static void test_memtable_out_of_order_snapshot(void **state)
             sidx_series dummy;
             memset(&dummy, 0, sizeof dummy);
             mt_series *ms = memtable_add_series(m, NULL, &dummy);
-            mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT, 0);
+            mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT);
             assert_non_null(c);
             int64_t (*ref)[2] = malloc((n + 1) * sizeof *ref);
             assert_non_null(ref);
@@ -1532,123 +1532,113 @@ static void test_memtable_out_of_order_snapshot(void **state)
     }
 }
 
-/* A field's column in a new memtable starts with room for as many points as it had in the
- * previous one (capped at 65,536), so a steady writer never pays for growth copies; the
- * memtable still counts its bytes as if the column had grown by doubling, so it flushes at the
- * same fill as without the hint (counting the reserved room made a memtable "full" as soon as
- * every series had its first point: flushes of a few points each). */
-static void test_memtable_capacity_hint(void **state)
+/* A column grows by doubling from 8 values, every growth keeps what it held, and the memtable
+ * counts each column's capacity (times and values) in its bytes: the flush trigger. */
+static void test_memtable_growth(void **state)
 {
     (void)state;
-    /* the memtable itself */
-    memtable *m = memtable_new(1, NULL);
-    assert_non_null(m);
-    sidx_series dummy;
-    memset(&dummy, 0, sizeof dummy);
-    mt_series *ms = memtable_add_series(m, NULL, &dummy);
-    assert_non_null(ms);
-    mt_column *c = memtable_column(m, ms, "value", 5, VT_TYPE_FLOAT, 1000);
-    assert_non_null(c);
-    assert_int_equal(c->cap, 1024); /* capacities are powers of two (pool sizes) */
-    uint64_t base = m->bytes;
-    vt_value v = {.type = VT_TYPE_FLOAT};
-    for (int i = 0; i < 1024; i++) {
-        v.v.f = i;
-        assert_true(memtable_append(m, c, i, &v));
-        assert_ptr_not_equal(c->time, NULL);
+    for (int with_heap = 0; with_heap < 2; with_heap++) {
+        colheap *heap = with_heap ? colheap_new(0) : NULL;
+        memtable *m = memtable_new(1, heap);
+        assert_non_null(m);
+        sidx_series dummy;
+        memset(&dummy, 0, sizeof dummy);
+        mt_series *ms = memtable_add_series(m, NULL, &dummy);
+        assert_non_null(ms);
+        mt_column *c = memtable_column(m, ms, "value", 5, VT_TYPE_FLOAT);
+        assert_non_null(c);
+        assert_int_equal(c->cap, 0);
+        uint64_t base = m->bytes;
+        vt_value v = {.type = VT_TYPE_FLOAT};
+        for (int i = 0; i < 1025; i++) {
+            v.v.f = i;
+            assert_true(memtable_append(m, c, i, &v));
+            size_t want = 8;
+            while (want < (size_t)i + 1)
+                want *= 2;
+            assert_int_equal(c->cap, want);
+            assert_int_equal(m->bytes - base, want * 16);
+        }
+        for (int i = 0; i <= 1024; i++) /* the growth copies kept every point */
+            assert_true(c->time[i] == i && ((const double *)c->val)[i] == i);
+        memtable_free(m);
+        colheap_free(heap);
     }
-    assert_int_equal(c->cap, 1024);                /* never grown */
-    assert_int_equal(m->bytes - base, 1024 * 16); /* counted as 8, 16, ..., 1024 */
-    v.v.f = 1024;
-    assert_true(memtable_append(m, c, 1024, &v)); /* past the hint: doubling as usual */
-    assert_int_equal(c->cap, 2048);
-    for (int i = 0; i <= 1024; i++) /* the growth copied every point */
-        assert_true(c->time[i] == i && ((const double *)c->val)[i] == i);
-    mt_column *big = memtable_column(m, ms, "other", 5, VT_TYPE_FLOAT, 1000000);
-    assert_int_equal(big->cap, 65536); /* the cap */
-    memtable_free(m);
-
-    /* through the engine: the hint is the field's count at the flush */
-    char dir[64];
-    make_dir(dir, sizeof dir);
-    engine *e = open_engine(dir, NULL);
-    vt_err err;
-    vt_err_clear(&err);
-    must(engine_create_db(e, "db", 1, &err), &err);
-    batch(e, 2, 1, 0, 1000); /* p0: 1,000 points */
-    must(engine_flush(e, &err), &err);
-    engine_stats st;
-    put1(e, 3, "db", "p0", 5000, 1.0);
-    engine_get_stats(e, &st);
-    /* one point counts as 8 values (+ the series slots), not as the 1,000 reserved (16,000) */
-    assert_true(st.memtable_bytes < 8000);
-    assert_true(read_one(e, "db", "p0", 5000) == 1.0);
-    close_engine(e);
-    rm_rf(dir);
 }
 
-/* The column pool (memtable.c): arrays freed with one memtable serve the next, up to the
- * pool's bound; a reused array holds only what the new memtable writes. */
-static void test_memtable_pool(void **state)
+/* The column heap under memtables (memtable.c): arrays freed with one memtable serve the next
+ * (no new slab mapped after the first round), a reused array holds only what the new memtable
+ * writes, and nothing stays handed out once the memtables are gone. */
+static void test_memtable_heap(void **state)
 {
     (void)state;
-    mt_pool pool;
-    mt_pool_init(&pool, 64 * 1024);
-    sidx_series dummy;
-    memset(&dummy, 0, sizeof dummy);
+    colheap *heap = colheap_new(4 * COLHEAP_SLAB_BYTES);
+    assert_non_null(heap);
+    sidx_series dummy[3];
+    memset(dummy, 0, sizeof dummy);
     vt_value v = {.type = VT_TYPE_INT};
-    const void *first[3] = {NULL, NULL, NULL};
+    uint64_t maps_after_first = 0;
     for (int round = 0; round < 3; round++) {
-        memtable *m = memtable_new((uint64_t)round + 1, &pool);
+        memtable *m = memtable_new((uint64_t)round + 1, heap);
         assert_non_null(m);
-        mt_series *ms = memtable_add_series(m, NULL, &dummy);
-        assert_non_null(memtable_column(m, ms, "v", 1, VT_TYPE_INT, 0));
-        mt_column *b = memtable_column(m, ms, "b", 1, VT_TYPE_BOOL, 0);
-        assert_non_null(b);
-        mt_column *c = &ms->cols[0]; /* the second column may have moved the first */
-        for (int64_t i = 0; i < 1000; i++) { /* grows 8 .. 1024: the small arrays recycle too */
-            v.v.i = i * 10 + round;
-            assert_true(memtable_append(m, c, i, &v));
-            vt_value bv = {.type = VT_TYPE_BOOL, .v.b = (i + round) % 2 == 0};
-            assert_true(memtable_append(m, b, i, &bv));
+        mt_column *cols[3], *bools[3];
+        for (int s = 0; s < 3; s++) {
+            mt_series *ms = memtable_add_series(m, NULL, &dummy[s]);
+            assert_non_null(ms);
+            assert_non_null(memtable_column(m, ms, "v", 1, VT_TYPE_INT));
+            bools[s] = memtable_column(m, ms, "b", 1, VT_TYPE_BOOL);
+            assert_non_null(bools[s]);
+            cols[s] = &ms->cols[0]; /* the second column may have moved the first */
         }
-        if (round == 0) {
-            first[0] = c->time;
-            first[1] = c->val;
-            first[2] = b->time;
-        } else { /* 8 KiB blocks of round 0 (both columns' times, v's values), taken back */
-            const void *mine[2] = {c->time, c->val};
-            for (int k = 0; k < 2; k++)
-                assert_true(mine[k] == first[0] || mine[k] == first[1] || mine[k] == first[2]);
+        for (int64_t i = 0; i < 5000; i++) /* grow 8 .. 8192, interleaved across series */
+            for (int s = 0; s < 3; s++) {
+                v.v.i = i * 10 + round + s * 1000000;
+                assert_true(memtable_append(m, cols[s], i, &v));
+                vt_value bv = {.type = VT_TYPE_BOOL, .v.b = (i + round + s) % 2 == 0};
+                assert_true(memtable_append(m, bools[s], i, &bv));
+            }
+        colheap_stats hs;
+        colheap_get_stats(heap, &hs);
+        if (round == 0)
+            maps_after_first = hs.slab_maps;
+        else
+            assert_true(hs.slab_maps == maps_after_first);
+        for (int s = 0; s < 3; s++) {
+            seg_col out;
+            seg_col_init(&out, VT_TYPE_INT);
+            assert_true(mt_column_snapshot(cols[s], INT64_MIN, INT64_MAX, &out));
+            assert_int_equal(out.n, 5000);
+            for (size_t i = 0; i < out.n; i++)
+                assert_true(out.time[i] == (int64_t)i &&
+                            ((const int64_t *)out.val)[i] ==
+                                (int64_t)i * 10 + round + s * 1000000);
+            seg_col_free(&out);
+            for (size_t i = 0; i < bools[s]->n; i++)
+                assert_true(((const bool *)bools[s]->val)[i] ==
+                            ((i + (size_t)round + (size_t)s) % 2 == 0));
         }
-        seg_col out;
-        seg_col_init(&out, VT_TYPE_INT);
-        assert_true(mt_column_snapshot(c, INT64_MIN, INT64_MAX, &out));
-        assert_int_equal(out.n, 1000);
-        for (size_t i = 0; i < out.n; i++)
-            assert_true(out.time[i] == (int64_t)i &&
-                        ((const int64_t *)out.val)[i] == (int64_t)i * 10 + round);
-        seg_col_free(&out);
-        for (size_t i = 0; i < b->n; i++)
-            assert_true(((const bool *)b->val)[i] == ((i + (size_t)round) % 2 == 0));
         memtable_free(m);
-        assert_true(pool.bytes <= pool.max_bytes);
-        assert_true(pool.bytes > 0);
+        colheap_get_stats(heap, &hs);
+        assert_int_equal(hs.used_bytes, 0);
+        assert_int_equal(hs.free_slabs, hs.slabs); /* everything merged back into whole slabs */
     }
-    assert_true(pool.reused > 0);
-    mt_pool_free(&pool);
-    assert_int_equal(pool.bytes, 0);
+    colheap_free(heap);
 
-    /* a bound of 0 keeps nothing */
-    mt_pool_init(&pool, 0);
-    memtable *m = memtable_new(1, &pool);
-    mt_series *ms = memtable_add_series(m, NULL, &dummy);
-    mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT, 100);
+    /* a heap that keeps no free slab unmaps them as the memtable goes */
+    heap = colheap_new(0);
+    memtable *m = memtable_new(1, heap);
+    mt_series *ms = memtable_add_series(m, NULL, &dummy[0]);
+    mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT);
     assert_true(memtable_append(m, c, 1, &v));
+    colheap_stats hs;
+    colheap_get_stats(heap, &hs);
+    assert_int_equal(hs.slabs, 1);
     memtable_free(m);
-    assert_int_equal(pool.bytes, 0);
-    assert_true(pool.reused == 0);
-    mt_pool_free(&pool);
+    colheap_get_stats(heap, &hs);
+    assert_int_equal(hs.slabs, 0);
+    assert_int_equal(hs.mapped_bytes, 0);
+    assert_int_equal(hs.slab_unmaps, 1);
+    colheap_free(heap);
 }
 
 /* Cold flush: with flush_cold_ms, once no write came for that long the memtable is flushed
@@ -2227,8 +2217,8 @@ int main(void)
         cmocka_unit_test(test_cold_flush),
         cmocka_unit_test(test_provisional_segments),
         cmocka_unit_test(test_series_hints),
-        cmocka_unit_test(test_memtable_capacity_hint),
-        cmocka_unit_test(test_memtable_pool),
+        cmocka_unit_test(test_memtable_growth),
+        cmocka_unit_test(test_memtable_heap),
         cmocka_unit_test(test_memtable_out_of_order_snapshot),
         cmocka_unit_test(test_fault_flush),
         cmocka_unit_test(test_fault_compact),

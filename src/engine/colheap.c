@@ -1,0 +1,283 @@
+/*
+ * engine/colheap.c — see colheap.h.
+ *
+ * NOTES ON THE DESIGN
+ *  1. Slabs. A slab is COLHEAP_SLAB_BYTES (2 MiB) of anonymous memory at an address aligned to
+ *     its size: mmap twice the size, unmap the unaligned ends, madvise(MADV_HUGEPAGE) (an error
+ *     there, e.g. huge pages disabled, only means 4 KiB pages). The slab's descriptor lives on
+ *     the C heap, in h->slabs sorted by address, so a block finds its slab by binary search.
+ *  2. Buddy blocks. Sizes are 2^k bytes, COLHEAP_MIN_SHIFT <= k <= COLHEAP_SLAB_SHIFT, a block
+ *     of 2^k at an offset that is a multiple of 2^k. Its buddy is the block at offset ^ 2^k:
+ *     together they make the block of 2^(k+1) at offset & ~2^k. Allocation takes the smallest
+ *     free block that fits and splits it, putting the upper halves on the free lists; release
+ *     merges the block with its buddy while the buddy is free and whole, up to the slab.
+ *  3. Free lists and the free map. One doubly linked list per size; a free block holds its own
+ *     links in its first 16 bytes. Whether the buddy is free cannot be read from the buddy (a
+ *     block in use holds arbitrary data), so each slab keeps a free map: one byte per
+ *     COLHEAP_MIN_BLOCK unit, k at the first unit of a free block of 2^k, 0 elsewhere.
+ *  4. Whole free slabs are the free blocks of size 2^COLHEAP_SLAB_SHIFT. Up to keep_free slabs
+ *     of them stay mapped (a flushed memtable's memory, for the next one); past that a slab
+ *     that becomes whole is unmapped. Blocks larger than a slab have mappings of their own
+ *     (aligned like a slab, advised the same), unmapped when released.
+ *  5. AddressSanitizer does not watch mmap'd memory, so in sanitizer builds the heap poisons a
+ *     free block (all but its links) and unpoisons a block it hands out; every mapping is
+ *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
+ *     maps it next.
+ */
+#include "engine/colheap.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define COLHEAP_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COLHEAP_ASAN 1
+#endif
+#endif
+
+#ifdef COLHEAP_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define NSIZES (COLHEAP_SLAB_SHIFT - COLHEAP_MIN_SHIFT + 1)
+#define MAP_UNITS (COLHEAP_SLAB_BYTES >> COLHEAP_MIN_SHIFT)
+
+typedef struct free_block {
+    struct free_block *prev, *next;
+} free_block;
+
+typedef struct slab {
+    char *base;
+    uint8_t free_map[MAP_UNITS]; /* note 3 */
+} slab;
+
+struct colheap {
+    slab **slabs; /* sorted by base */
+    size_t nslabs, slab_cap;
+    free_block *free[NSIZES]; /* index: shift - COLHEAP_MIN_SHIFT */
+    size_t keep_free, free_slabs;
+    size_t used_bytes, own_bytes; /* own_bytes: blocks larger than a slab */
+    uint64_t slab_maps, slab_unmaps;
+};
+
+size_t colheap_block_size(size_t bytes)
+{
+    if (bytes == 0 || bytes > (SIZE_MAX >> 2))
+        return 0;
+    size_t size = COLHEAP_MIN_BLOCK;
+    while (size < bytes)
+        size <<= 1;
+    return size;
+}
+
+static unsigned shift_of(size_t size)
+{
+    return (unsigned)(63 - __builtin_clzll((unsigned long long)size));
+}
+
+/* len bytes at an address aligned to COLHEAP_SLAB_BYTES (len a multiple of it), advised for
+ * huge pages; NULL when it cannot be mapped. */
+static char *map_aligned(size_t len)
+{
+    size_t span = len + COLHEAP_SLAB_BYTES;
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t at = ((uintptr_t)raw + COLHEAP_SLAB_BYTES - 1) & ~(uintptr_t)(COLHEAP_SLAB_BYTES - 1);
+    char *base = (char *)at;
+    if (base > raw)
+        munmap(raw, (size_t)(base - raw));
+    char *end = raw + span;
+    if (end > base + len)
+        munmap(base + len, (size_t)(end - (base + len)));
+    (void)madvise(base, len, MADV_HUGEPAGE); /* advice only (note 1) */
+    return base;
+}
+
+static void unmap(char *base, size_t len)
+{
+    UNPOISON(base, len);
+    munmap(base, len);
+}
+
+colheap *colheap_new(size_t keep_free_bytes)
+{
+    colheap *h = calloc(1, sizeof *h);
+    if (h)
+        h->keep_free = keep_free_bytes / COLHEAP_SLAB_BYTES;
+    return h;
+}
+
+void colheap_free(colheap *h)
+{
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->nslabs; i++) {
+        unmap(h->slabs[i]->base, COLHEAP_SLAB_BYTES);
+        free(h->slabs[i]);
+    }
+    free(h->slabs);
+    free(h);
+}
+
+/* The index in h->slabs of the slab holding p, or of where a slab at p would go. */
+static size_t slab_index(const colheap *h, const void *p)
+{
+    size_t lo = 0, hi = h->nslabs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((const char *)p < h->slabs[mid]->base + COLHEAP_SLAB_BYTES)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void list_push(colheap *h, slab *s, char *block, unsigned shift)
+{
+    free_block *b = (free_block *)block;
+    UNPOISON(b, sizeof *b);
+    b->prev = NULL;
+    b->next = h->free[shift - COLHEAP_MIN_SHIFT];
+    if (b->next)
+        b->next->prev = b;
+    h->free[shift - COLHEAP_MIN_SHIFT] = b;
+    s->free_map[(size_t)(block - s->base) >> COLHEAP_MIN_SHIFT] = (uint8_t)shift;
+    POISON(block + sizeof *b, ((size_t)1 << shift) - sizeof *b);
+}
+
+static void list_remove(colheap *h, slab *s, char *block, unsigned shift)
+{
+    free_block *b = (free_block *)block;
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        h->free[shift - COLHEAP_MIN_SHIFT] = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    s->free_map[(size_t)(block - s->base) >> COLHEAP_MIN_SHIFT] = 0;
+}
+
+/* Maps a slab and puts it on the list of whole free slabs; false when out of memory. */
+static bool slab_add(colheap *h)
+{
+    if (h->nslabs == h->slab_cap) {
+        size_t cap = h->slab_cap ? h->slab_cap * 2 : 16;
+        slab **v = realloc(h->slabs, cap * sizeof *v);
+        if (!v)
+            return false;
+        h->slabs = v;
+        h->slab_cap = cap;
+    }
+    slab *s = calloc(1, sizeof *s);
+    if (!s)
+        return false;
+    s->base = map_aligned(COLHEAP_SLAB_BYTES);
+    if (!s->base) {
+        free(s);
+        return false;
+    }
+    size_t at = slab_index(h, s->base);
+    memmove(&h->slabs[at + 1], &h->slabs[at], (h->nslabs - at) * sizeof *h->slabs);
+    h->slabs[at] = s;
+    h->nslabs++;
+    h->slab_maps++;
+    list_push(h, s, s->base, COLHEAP_SLAB_SHIFT);
+    h->free_slabs++;
+    return true;
+}
+
+void *colheap_alloc(colheap *h, size_t bytes)
+{
+    size_t size = colheap_block_size(bytes);
+    if (size == 0)
+        return NULL;
+    if (size > COLHEAP_SLAB_BYTES) { /* note 4 */
+        char *own = map_aligned(size);
+        if (own) {
+            h->used_bytes += size;
+            h->own_bytes += size;
+        }
+        return own;
+    }
+    unsigned want = shift_of(size), have = want;
+    while (have <= COLHEAP_SLAB_SHIFT && !h->free[have - COLHEAP_MIN_SHIFT])
+        have++;
+    if (have > COLHEAP_SLAB_SHIFT) {
+        if (!slab_add(h))
+            return NULL;
+        have = COLHEAP_SLAB_SHIFT;
+    }
+    char *block = (char *)h->free[have - COLHEAP_MIN_SHIFT];
+    slab *s = h->slabs[slab_index(h, block)];
+    list_remove(h, s, block, have);
+    if (have == COLHEAP_SLAB_SHIFT)
+        h->free_slabs--;
+    while (have > want) { /* split: the upper half stays free */
+        have--;
+        list_push(h, s, block + ((size_t)1 << have), have);
+    }
+    UNPOISON(block, size);
+    h->used_bytes += size;
+    return block;
+}
+
+void colheap_release(colheap *h, void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    size_t size = colheap_block_size(bytes);
+    h->used_bytes -= size;
+    if (size > COLHEAP_SLAB_BYTES) {
+        h->own_bytes -= size;
+        unmap(p, size);
+        return;
+    }
+    size_t at = slab_index(h, p);
+    slab *s = h->slabs[at];
+    size_t off = (size_t)((char *)p - s->base);
+    unsigned shift = shift_of(size);
+    while (shift < COLHEAP_SLAB_SHIFT) { /* merge with the buddy while it is free and whole */
+        size_t buddy = off ^ ((size_t)1 << shift);
+        if (s->free_map[buddy >> COLHEAP_MIN_SHIFT] != shift)
+            break;
+        list_remove(h, s, s->base + buddy, shift);
+        off &= ~((size_t)1 << shift);
+        shift++;
+    }
+    if (shift < COLHEAP_SLAB_SHIFT) {
+        list_push(h, s, s->base + off, shift);
+        return;
+    }
+    if (h->free_slabs < h->keep_free) { /* note 4 */
+        list_push(h, s, s->base, COLHEAP_SLAB_SHIFT);
+        h->free_slabs++;
+        return;
+    }
+    unmap(s->base, COLHEAP_SLAB_BYTES);
+    free(s);
+    memmove(&h->slabs[at], &h->slabs[at + 1], (h->nslabs - at - 1) * sizeof *h->slabs);
+    h->nslabs--;
+    h->slab_unmaps++;
+}
+
+void colheap_get_stats(const colheap *h, colheap_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->mapped_bytes = h->nslabs * COLHEAP_SLAB_BYTES + h->own_bytes;
+    st->used_bytes = h->used_bytes;
+    st->slabs = h->nslabs;
+    st->free_slabs = h->free_slabs;
+    st->slab_maps = h->slab_maps;
+    st->slab_unmaps = h->slab_unmaps;
+}

@@ -1,0 +1,206 @@
+/* tests/unit/test_colheap.c — the memtables' column heap (engine/colheap.c): sizes, alignment,
+ * no two blocks overlapping under random use, buddies merging back into whole slabs, the bound
+ * on kept free slabs, and blocks larger than a slab. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/colheap.h"
+
+static void test_block_size(void **state)
+{
+    (void)state;
+    assert_int_equal(colheap_block_size(0), 0);
+    assert_int_equal(colheap_block_size(1), COLHEAP_MIN_BLOCK);
+    assert_int_equal(colheap_block_size(64), 64);
+    assert_int_equal(colheap_block_size(65), 128);
+    assert_int_equal(colheap_block_size(4096), 4096);
+    assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES), COLHEAP_SLAB_BYTES);
+    assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES + 1), 2 * COLHEAP_SLAB_BYTES);
+    assert_int_equal(colheap_block_size(SIZE_MAX), 0);
+    colheap *h = colheap_new(0);
+    assert_non_null(h);
+    assert_null(colheap_alloc(h, 0));
+    assert_null(colheap_alloc(h, SIZE_MAX));
+    colheap_free(h);
+}
+
+typedef struct live {
+    unsigned char *p;
+    size_t bytes;
+    unsigned char tag;
+} live;
+
+static void fill(const live *b)
+{
+    memset(b->p, b->tag, b->bytes);
+}
+
+static void check(const live *b)
+{
+    for (size_t i = 0; i < b->bytes; i++)
+        if (b->p[i] != b->tag)
+            fail_msg("block of %zu bytes at %p: byte %zu is %u, want %u (overlapped)", b->bytes,
+                     (void *)b->p, i, b->p[i], b->tag);
+}
+
+/* Random allocations and releases: every block is aligned to its size, keeps what was written
+ * into it (no block overlaps another), and the heap's count of bytes handed out is exact. */
+static void test_random_use(void **state)
+{
+    (void)state;
+    srand(42);
+    colheap *h = colheap_new(64 * COLHEAP_SLAB_BYTES);
+    assert_non_null(h);
+    enum { SLOTS = 300 };
+    live v[SLOTS];
+    memset(v, 0, sizeof v);
+    size_t handed = 0;
+    for (int op = 0; op < 6000; op++) {
+        int i = rand() % SLOTS;
+        if (v[i].p) {
+            check(&v[i]);
+            colheap_release(h, v[i].p, v[i].bytes);
+            handed -= colheap_block_size(v[i].bytes);
+            v[i].p = NULL;
+            continue;
+        }
+        unsigned shift = (unsigned)(rand() % 20); /* up to 512 KiB, mostly small */
+        size_t bytes = ((size_t)1 << shift) + (size_t)(rand() % 3) * ((size_t)1 << shift) / 4;
+        v[i].p = colheap_alloc(h, bytes);
+        assert_non_null(v[i].p);
+        v[i].bytes = bytes;
+        v[i].tag = (unsigned char)(op % 251 + 1);
+        size_t size = colheap_block_size(bytes);
+        assert_true(((uintptr_t)v[i].p & (size - 1)) == 0);
+        fill(&v[i]);
+        handed += size;
+        colheap_stats st;
+        colheap_get_stats(h, &st);
+        assert_int_equal(st.used_bytes, handed);
+        assert_true(st.mapped_bytes >= st.used_bytes);
+    }
+    for (int i = 0; i < SLOTS; i++)
+        if (v[i].p) {
+            check(&v[i]);
+            colheap_release(h, v[i].p, v[i].bytes);
+        }
+    colheap_stats st;
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.used_bytes, 0);
+    assert_true(st.slabs > 0);
+    assert_int_equal(st.free_slabs, st.slabs); /* every buddy merged back */
+    assert_int_equal(st.slab_unmaps, 0);       /* all within the bound of 64 slabs */
+    colheap_free(h);
+}
+
+/* A slab cut into the smallest blocks, released in random order, is whole again: the next
+ * slab-sized block takes it, and no slab is mapped for it. */
+static void test_merge_to_slab(void **state)
+{
+    (void)state;
+    srand(7);
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES);
+    size_t n = COLHEAP_SLAB_BYTES / COLHEAP_MIN_BLOCK;
+    void **v = malloc(n * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = colheap_alloc(h, 1);
+        assert_non_null(v[i]);
+        memset(v[i], 0x5a, COLHEAP_MIN_BLOCK);
+    }
+    colheap_stats st;
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 1);
+    assert_int_equal(st.used_bytes, COLHEAP_SLAB_BYTES);
+    for (size_t i = n - 1; i > 0; i--) { /* shuffle */
+        size_t j = (size_t)rand() % (i + 1);
+        void *t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        colheap_release(h, v[i], 1);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.free_slabs, 1);
+    void *whole = colheap_alloc(h, COLHEAP_SLAB_BYTES);
+    assert_non_null(whole);
+    memset(whole, 1, COLHEAP_SLAB_BYTES);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slab_maps, 1);
+    assert_int_equal(st.free_slabs, 0);
+    colheap_release(h, whole, COLHEAP_SLAB_BYTES);
+    free(v);
+    colheap_free(h);
+}
+
+/* Whole free slabs past keep_free_bytes are unmapped; those within it are kept for reuse. */
+static void test_keep_bound(void **state)
+{
+    (void)state;
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES); /* keep one */
+    void *b[3];
+    for (int i = 0; i < 3; i++) {
+        b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
+        assert_non_null(b[i]);
+        memset(b[i], i, COLHEAP_SLAB_BYTES);
+    }
+    colheap_stats st;
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 3);
+    assert_int_equal(st.mapped_bytes, 3 * COLHEAP_SLAB_BYTES);
+    for (int i = 0; i < 3; i++)
+        colheap_release(h, b[i], COLHEAP_SLAB_BYTES);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 1);
+    assert_int_equal(st.free_slabs, 1);
+    assert_int_equal(st.slab_unmaps, 2);
+    assert_int_equal(st.mapped_bytes, COLHEAP_SLAB_BYTES);
+    void *again = colheap_alloc(h, 1000); /* from the kept slab */
+    assert_non_null(again);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slab_maps, 3);
+    colheap_release(h, again, 1000);
+    colheap_free(h);
+}
+
+/* A block larger than a slab has a mapping of its own, gone when released. */
+static void test_big_block(void **state)
+{
+    (void)state;
+    colheap *h = colheap_new(0);
+    size_t bytes = 5 * COLHEAP_SLAB_BYTES / 2; /* 5 MiB: an 8 MiB block */
+    unsigned char *p = colheap_alloc(h, bytes);
+    assert_non_null(p);
+    assert_true(((uintptr_t)p & (COLHEAP_SLAB_BYTES - 1)) == 0);
+    memset(p, 0xa5, bytes);
+    assert_true(p[bytes - 1] == 0xa5);
+    colheap_stats st;
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 0);
+    assert_int_equal(st.used_bytes, 4 * COLHEAP_SLAB_BYTES);
+    assert_int_equal(st.mapped_bytes, 4 * COLHEAP_SLAB_BYTES);
+    colheap_release(h, p, bytes);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.used_bytes, 0);
+    assert_int_equal(st.mapped_bytes, 0);
+    colheap_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_block_size),
+        cmocka_unit_test(test_random_use),
+        cmocka_unit_test(test_merge_to_slab),
+        cmocka_unit_test(test_keep_bound),
+        cmocka_unit_test(test_big_block),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
