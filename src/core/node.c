@@ -139,6 +139,7 @@ typedef struct node_batch {
     series_cache cache;
     vt_buf record; /* journal payload under construction */
     record_points_scratch rscratch; /* of record_points_encode */
+    engine_type_cache *types;       /* of engine_check_types (engine.c note 16); may be NULL */
     struct node_batch *next_free;
 } node_batch;
 
@@ -325,6 +326,7 @@ static void batch_free(node_batch *b)
     vt_buf_free(&b->strings);
     vt_buf_free(&b->record);
     record_points_scratch_free(&b->rscratch);
+    engine_type_cache_free(b->types);
     free(b);
 }
 
@@ -343,6 +345,7 @@ static node_batch *batch_get(node *n)
     vt_buf_init(&b->strings);
     vt_buf_init(&b->keybuf);
     vt_buf_init(&b->record);
+    b->types = engine_type_cache_new(); /* NULL (out of memory): checks take the lock */
     return b;
 }
 
@@ -1504,7 +1507,7 @@ vt_rc node_write_observed(node *n, const char *db, const char *rp, lp_precision 
         vt_err terr;
         vt_err_clear(&terr);
         rc = engine_check_types(n->eng, store, b->points, b->npoints, b->rejected, &nrejected,
-                                &terr);
+                                b->types, &terr);
         if (rc != VT_OK && rc != VT_ETYPE) {
             *err = terr;
             goto done;

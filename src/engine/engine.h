@@ -104,13 +104,21 @@ vt_rc engine_truncate_db(engine *e, const char *name, uint64_t seq, vt_err *err)
  * series left empty disappear). Journaled by the caller, idempotent on replay. */
 vt_rc engine_drop_before(engine *e, uint64_t seq, const char *name, int64_t cutoff, vt_err *err);
 
+/* A writer's memory of the field types it found (engine_check_types; engine.c note 16). One per
+ * writer, not thread-safe; freed with engine_type_cache_free (NULL is fine). */
+typedef struct engine_type_cache engine_type_cache;
+engine_type_cache *engine_type_cache_new(void);
+void engine_type_cache_free(engine_type_cache *tc);
+
 /* Type check before journaling: for each point, rejected[i] is set to true (and *nrejected
  * counted) when one of its fields has a type other than the one stored for that
  * (measurement, field) — or than an earlier point of the same batch. err gets InfluxDB's message
  * for the first conflict: `field type conflict: input field "f" on measurement "m" is type
- * integer, already exists as type float`. Returns VT_ENOTFOUND when db does not exist. */
+ * integer, already exists as type float`. Returns VT_ENOTFOUND when db does not exist. With a
+ * cache (may be NULL), a batch whose fields all have types the cache learned is checked
+ * without the engine lock, and a locked check teaches the cache the types it found. */
 vt_rc engine_check_types(engine *e, const char *db, const vt_point *pts, size_t n,
-                         bool *rejected, size_t *nrejected, vt_err *err);
+                         bool *rejected, size_t *nrejected, engine_type_cache *tc, vt_err *err);
 
 /* Applies the points of journal record seq to db. Points whose types conflict are skipped and
  * counted in *skipped (may be NULL). Idempotent (LWW). */
@@ -325,6 +333,7 @@ typedef struct engine_stats {
     uint64_t compactions;
     uint64_t corrupt_blocks; /* seen by reads */
     uint64_t write_stalls;   /* writes that waited in engine_write_admit */
+    uint64_t locked_type_checks; /* engine_check_types that took the lock (note 16) */
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *st);
 

@@ -427,7 +427,7 @@ static void test_type_conflict(void **state)
     bool rej[3];
     size_t nrej = 0;
     /* within one batch: the earlier point fixes the type */
-    must(engine_check_types(e, "db", p, 3, rej, &nrej, &err), &err);
+    must(engine_check_types(e, "db", p, 3, rej, &nrej, NULL, &err), &err);
     assert_int_equal(nrej, 1);
     assert_false(rej[0]);
     assert_true(rej[1]);
@@ -442,13 +442,107 @@ static void test_type_conflict(void **state)
     close_engine(e);
     e = open_engine(dir, NULL);
     vt_err_clear(&err);
-    must(engine_check_types(e, "db", &p[1], 1, rej, &nrej, &err), &err);
+    must(engine_check_types(e, "db", &p[1], 1, rej, &nrej, NULL, &err), &err);
     assert_int_equal(nrej, 1);
     assert_non_null(strstr(err.msg, "is type integer, already exists as type float"));
-    assert_int_equal(engine_check_types(e, "nope", p, 1, rej, &nrej, &err), VT_ENOTFOUND);
+    assert_int_equal(engine_check_types(e, "nope", p, 1, rej, &nrej, NULL, &err), VT_ENOTFOUND);
     engine_stats st;
     engine_get_stats(e, &st);
     assert_int_equal(st.series, 2);
+    close_engine(e);
+    rm_rf(dir);
+}
+
+/* Writers' type caches (engine.c note 16): a batch of known (measurement, field) pairs is
+ * checked without the lock and answers as the locked check does; a new field is never cached
+ * (the first batch to use it decides nothing for the next); removing the measurement, or
+ * dropping the database, invalidates what every cache learned. */
+static void test_type_cache(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    engine *e = open_engine(dir, NULL);
+    vt_err err;
+    vt_err_clear(&err);
+    must(engine_create_db(e, "db", 0, &err), &err);
+    must(engine_create_db(e, "db2", 0, &err), &err);
+    put1(e, 3, "db", "p0", 1000, 1.0); /* power.value: float */
+    engine_type_cache *tc = engine_type_cache_new();
+    assert_non_null(tc);
+    pt_buf f, i;
+    mk_float(&f, "p0", 2000, 2.0);
+    mk_float(&i, "p0", 3000, 0);
+    i.field.value = (vt_value){.type = VT_TYPE_INT, .v.i = 3};
+    vt_point mixed[2] = {f.pt, i.pt};
+    bool rej[2];
+    size_t nrej = 9;
+    engine_stats st;
+    for (int round = 0; round < 2; round++) { /* locked (learns), then from the cache */
+        vt_err_clear(&err);
+        must(engine_check_types(e, "db", mixed, 2, rej, &nrej, tc, &err), &err);
+        assert_int_equal(nrej, 1);
+        assert_false(rej[0]);
+        assert_true(rej[1]);
+        assert_string_equal(err.msg, "field type conflict: input field \"value\" on measurement "
+                                     "\"power\" is type integer, already exists as type float");
+        engine_get_stats(e, &st);
+        assert_int_equal(st.locked_type_checks, 1);
+    }
+    /* another store: its own types, through the lock */
+    vt_err_clear(&err);
+    must(engine_check_types(e, "db2", &i.pt, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 0);
+    engine_get_stats(e, &st);
+    assert_int_equal(st.locked_type_checks, 2);
+
+    /* a new field: accepted as integer, then as float (still new): never cached as a type */
+    vt_field nf = {vt_str_c("fresh"), {.type = VT_TYPE_INT, .v.i = 1}};
+    vt_point np = {vt_str_c("power"), &f.tag, 1, &nf, 1, 4000};
+    must(engine_check_types(e, "db", &np, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 0);
+    nf.value = (vt_value){.type = VT_TYPE_FLOAT, .v.f = 1.5};
+    must(engine_check_types(e, "db", &np, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 0);
+
+    /* the measurement goes (its last series deleted) and comes back as integer: the cache,
+     * which knew float, must not answer */
+    must(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), &err); /* re-learn db */
+    uint64_t id = series_id(e, "db", "p0");
+    must(engine_delete(e, 4, "db", &id, 1, INT64_MIN, INT64_MAX, &err), &err);
+    size_t skipped = 9;
+    must(engine_apply(e, 5, "db", &i.pt, 1, &skipped, &err), &err);
+    assert_int_equal(skipped, 0);
+    vt_err_clear(&err);
+    must(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 1);
+    assert_non_null(strstr(err.msg, "is type float, already exists as type integer"));
+    must(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), &err); /* cached now */
+    assert_int_equal(nrej, 1);
+
+    /* the database dropped and made again, with float: the cache (integer) must not answer */
+    engine_get_stats(e, &st);
+    uint64_t locked = st.locked_type_checks;
+    must(engine_drop_db(e, "db", 6, &err), &err);
+    must(engine_create_db(e, "db", 7, &err), &err);
+    put1(e, 8, "db", "p0", 1000, 1.0);
+    vt_err_clear(&err);
+    must(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 0);
+    engine_get_stats(e, &st);
+    assert_int_equal(st.locked_type_checks, locked + 1);
+    /* a truncated database (its policy's data dropped) keeps its name, loses its types */
+    must(engine_truncate_db(e, "db", 9, &err), &err);
+    must(engine_apply(e, 10, "db", &i.pt, 1, &skipped, &err), &err);
+    assert_int_equal(skipped, 0);
+    vt_err_clear(&err);
+    must(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), &err);
+    assert_int_equal(nrej, 1);
+    assert_non_null(strstr(err.msg, "already exists as type integer"));
+    /* and a dropped database is "not found", not answered from a cache */
+    must(engine_drop_db(e, "db", 11, &err), &err);
+    assert_int_equal(engine_check_types(e, "db", &f.pt, 1, rej, &nrej, tc, &err), VT_ENOTFOUND);
+    engine_type_cache_free(tc);
     close_engine(e);
     rm_rf(dir);
 }
@@ -1873,7 +1967,7 @@ static void test_drop_series_and_measurement(void **state)
     vt_point pi = {vt_str_c("power"), &ta, 1, &fi, 1, 100};
     bool rej = false;
     size_t nrej = 0;
-    must(engine_check_types(e, "db", &pi, 1, &rej, &nrej, &E), &E);
+    must(engine_check_types(e, "db", &pi, 1, &rej, &nrej, NULL, &E), &E);
     assert_false(rej);
     size_t skipped = 9;
     must(engine_apply(e, 8, "db", &pi, 1, &skipped, &E), &E);
@@ -2210,6 +2304,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_all_types),
         cmocka_unit_test(test_lww),
         cmocka_unit_test(test_type_conflict),
+        cmocka_unit_test(test_type_cache),
         cmocka_unit_test(test_apply_fast_path),
         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_corrupt_block),

@@ -683,7 +683,7 @@ static void series_cache_same_data(bool periodic)
             if (r != LP_POINT)
                 continue;
             size_t nrej = 0;
-            assert_int_equal(engine_check_types(e, "db", &pt, 1, rejected, &nrej, &err) ==
+            assert_int_equal(engine_check_types(e, "db", &pt, 1, rejected, &nrej, NULL, &err) ==
                                  VT_ENOTFOUND,
                              false);
             if (nrej)
