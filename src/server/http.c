@@ -1031,14 +1031,17 @@ vt_rc http_server_start(node *n, const http_options *opts, http_server **out, vt
         mhd_flags |= MHD_USE_EPOLL;
     else
         mhd_flags |= MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+    /* the pool size goes last: with a thread per connection there is none, and MHD warns at
+     * every start when told a size of 0, so the list ends there instead */
     s->daemon = MHD_start_daemon(
         mhd_flags, 0, NULL, NULL, http_access, s, MHD_OPTION_EXTERNAL_LOGGER, http_mhd_logger, s,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)s->threads, MHD_OPTION_CONNECTION_LIMIT,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)s->opts.connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)s->opts.connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_cb, s, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape_cb, s,
+        s->threads ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned int)s->threads,
+        MHD_OPTION_END);
     if (!s->daemon) {
         close(s->listen_fd);
         pthread_mutex_destroy(&s->body_pool_mu);
