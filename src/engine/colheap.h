@@ -41,7 +41,8 @@ typedef struct colheap_stats {
 
 /* A heap keeping up to keep_free_bytes of whole free slabs mapped; NULL on out-of-memory. */
 colheap *colheap_new(size_t keep_free_bytes);
-/* Unmaps every slab and mapping: blocks still handed out are gone with them. NULL is fine. */
+/* Unmaps every slab: blocks still handed out from slabs are gone with them. A block larger
+ * than a slab has a mapping the heap does not track: release it first. NULL is fine. */
 void colheap_free(colheap *h);
 
 /* The size a request of bytes bytes is given: the next power of two, at least
