@@ -248,24 +248,8 @@ static void series_slot_free(memtable *m, mt_series *ms)
     free(ms);
 }
 
-void memtable_remove_series(memtable *m, mt_series *const *v, size_t n)
-{
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < n; i++)
-        v[i]->db = NULL; /* marks the victims */
-    size_t k = 0;
-    for (size_t i = 0; i < m->nseries; i++) {
-        mt_series *ms = m->series[i];
-        if (ms->db == NULL)
-            series_slot_free(m, ms);
-        else
-            m->series[k++] = ms;
-    }
-    m->nseries = k;
-}
-
-void memtable_remove_db(memtable *m, const void *db)
+/* Removes and frees the slots of database db (NULL: the slots marked as victims). */
+static void remove_slots_of(memtable *m, const void *db)
 {
     size_t k = 0;
     for (size_t i = 0; i < m->nseries; i++) {
@@ -276,6 +260,21 @@ void memtable_remove_db(memtable *m, const void *db)
             m->series[k++] = ms;
     }
     m->nseries = k;
+}
+
+void memtable_remove_series(memtable *m, mt_series *const *v, size_t n)
+{
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        v[i]->db = NULL; /* marks the victims */
+    remove_slots_of(m, NULL);
+}
+
+void memtable_remove_db(memtable *m, const void *db)
+{
+    if (db)
+        remove_slots_of(m, db);
 }
 
 bool mt_series_has_points(const mt_series *ms)

@@ -456,7 +456,7 @@ static void test_type_conflict(void **state)
 /* Writers' type caches (engine.c note 16): a batch of known (measurement, field) pairs is
  * checked without the lock and answers as the locked check does; a new field is never cached
  * (the first batch to use it decides nothing for the next); removing the measurement, or
- * dropping the database, invalidates what every cache learned. */
+ * dropping or truncating the database, invalidates what every cache learned. */
 static void test_type_cache(void **state)
 {
     (void)state;
