@@ -466,7 +466,8 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "volta_node_failed %d\n",
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
-        st.series, st.segments, st.provisional_segments, st.memtable_bytes, st.memtable_heap_bytes, st.write_stalls, st.corrupt_blocks,
+        st.series, st.segments, st.provisional_segments, st.memtable_bytes, st.memtable_heap_bytes,
+        st.write_stalls, st.corrupt_blocks,
         node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);
