@@ -992,15 +992,6 @@ static int parse_value(lp_parser *p, lp_line *ln, const char *c, vt_value *v, co
     }
 }
 
-/* The fields and timestamp of an entry whose series part came from the cache (hit; c is the
- * space that ends it), when the rest has the common shape: fields of plain ASCII keys (no
- * escapes) with numeric values, no key twice, and a plain timestamp (time_quick). Fills out
- * and ln->pos exactly as parse_entry would and returns LP_POINT; returns 0, having changed
- * only scratch state, for any other line (a string or boolean value, an escape, an error, no
- * timestamp, a line over max_line_bytes, ...), which parse_entry then parses the full way.
- * Two shortcuts: a key equal to the same field's key on the last line this took (a copy in
- * quick_key) followed by '=' needs no class scan; and a plain decimal value is converted in
- * the pass that finds its end. */
 /* Empties the per-entry scratch (tags, fields, arena, measurement) before an entry. */
 static void scratch_begin_entry(lp_parser *p)
 {
@@ -1010,6 +1001,15 @@ static void scratch_begin_entry(lp_parser *p)
     p->measurement.len = 0;
 }
 
+/* The fields and timestamp of an entry whose series part came from the cache (hit; c is the
+ * space that ends it), when the rest has the common shape: fields of plain ASCII keys (no
+ * escapes) with numeric values, no key twice, and a plain timestamp (time_quick). Fills out
+ * and ln->pos exactly as parse_entry would and returns LP_POINT; returns 0, having changed
+ * only scratch state, for any other line (a string or boolean value, an escape, an error, no
+ * timestamp, a line over max_line_bytes, ...), which parse_entry then parses the full way.
+ * Two shortcuts: a key equal to the same field's key on the last line this took (a copy in
+ * quick_key) followed by '=' needs no class scan; and a plain decimal value is converted in
+ * the pass that finds its end. */
 static int parse_fields_quick(lp_parser *p, lp_line *ln, const char *c, const vt_point *hit,
                               vt_point *out)
 {
