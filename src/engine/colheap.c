@@ -19,13 +19,24 @@
  *     of them stay mapped (a flushed memtable's memory, for the next one); past that a slab
  *     that becomes whole is unmapped. Blocks larger than a slab have mappings of their own
  *     (aligned like a slab, advised the same), unmapped when released.
- *  5. AddressSanitizer does not watch mmap'd memory, so in sanitizer builds the heap poisons a
+ *  5. The reserve. Mapping a slab is cheap; touching it is not: the first write to fresh memory
+ *     costs the kernel a zeroed huge page and, on a virtual machine, the hypervisor its backing
+ *     (measured: ~4 ms per 2 MiB slab on the PVM machines of bench/). A slab mapped by
+ *     colheap_alloc is touched by the memtable append that asked for it, and appends run one at
+ *     a time (core/node.c), so every writer waited. With reserve_slabs > 0 a thread of the heap
+ *     ("volta-heap") keeps up to that many slabs mapped and touched ahead of need; slab_add
+ *     takes one from it before mapping its own, and wakes the thread when it fell below its
+ *     target. The thread starts when the heap maps its first slab, so a heap that is never
+ *     written to (an engine opened to be read) costs nothing. The reserve is the only state shared with the thread: h->reserve, under
+ *     h->reserve_mu. A slab in the reserve is in no list, map or count of the heap's.
+ *  6. AddressSanitizer does not watch mmap'd memory, so in sanitizer builds the heap poisons a
  *     free block (all but its links) and unpoisons a block it hands out; every mapping is
  *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
  *     maps it next.
  */
 #include "engine/colheap.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +78,17 @@ struct colheap {
     size_t keep_free, free_slabs;
     size_t used_bytes, own_bytes; /* own_bytes: blocks larger than a slab */
     uint64_t slab_maps, slab_unmaps;
+    uint64_t reserve_taken; /* slabs slab_add took from the reserve */
+
+    /* note 5: shared with the reserve thread, under reserve_mu */
+    pthread_mutex_t reserve_mu;
+    pthread_cond_t reserve_cv;
+    char **reserve; /* bases of touched slabs, reserve_target of room */
+    size_t nreserve, reserve_target;
+    uint64_t reserve_maps;
+    bool reserve_stop, reserve_thread;
+    bool reserve_tried; /* the thread was started, or failed to (not under reserve_mu) */
+    pthread_t reserve_tid;
 };
 
 size_t colheap_block_size(size_t bytes)
@@ -109,11 +131,50 @@ static void unmap(char *base, size_t len)
     munmap(base, len);
 }
 
-colheap *colheap_new(size_t keep_free_bytes)
+/* Writes one byte per 4 KiB page, so that every page of the slab is mapped (one fault per huge
+ * page when the kernel gives huge pages, one per page otherwise). */
+static void touch(char *base)
+{
+    for (size_t off = 0; off < COLHEAP_SLAB_BYTES; off += 4096)
+        ((volatile char *)base)[off] = 0;
+}
+
+/* The reserve thread (note 5): fills the reserve up to its target, then sleeps until slab_add
+ * takes from it or colheap_free stops it. A slab it cannot map is tried again when woken. */
+static void *reserve_main(void *arg)
+{
+    colheap *h = arg;
+    pthread_mutex_lock(&h->reserve_mu);
+    while (!h->reserve_stop) {
+        if (h->nreserve >= h->reserve_target) {
+            pthread_cond_wait(&h->reserve_cv, &h->reserve_mu);
+            continue;
+        }
+        pthread_mutex_unlock(&h->reserve_mu);
+        char *base = map_aligned(COLHEAP_SLAB_BYTES);
+        if (base)
+            touch(base);
+        pthread_mutex_lock(&h->reserve_mu);
+        if (!base) {
+            pthread_cond_wait(&h->reserve_cv, &h->reserve_mu);
+            continue;
+        }
+        h->reserve[h->nreserve++] = base;
+        h->reserve_maps++;
+    }
+    pthread_mutex_unlock(&h->reserve_mu);
+    return NULL;
+}
+
+colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes)
 {
     colheap *h = calloc(1, sizeof *h);
-    if (h)
-        h->keep_free = keep_free_bytes / COLHEAP_SLAB_BYTES;
+    if (!h)
+        return NULL;
+    h->keep_free = keep_free_bytes / COLHEAP_SLAB_BYTES;
+    pthread_mutex_init(&h->reserve_mu, NULL);
+    pthread_cond_init(&h->reserve_cv, NULL);
+    h->reserve_target = reserve_bytes / COLHEAP_SLAB_BYTES; /* the thread starts with use */
     return h;
 }
 
@@ -121,6 +182,18 @@ void colheap_free(colheap *h)
 {
     if (!h)
         return;
+    if (h->reserve_thread) {
+        pthread_mutex_lock(&h->reserve_mu);
+        h->reserve_stop = true;
+        pthread_cond_signal(&h->reserve_cv);
+        pthread_mutex_unlock(&h->reserve_mu);
+        pthread_join(h->reserve_tid, NULL);
+    }
+    for (size_t i = 0; i < h->nreserve; i++)
+        unmap(h->reserve[i], COLHEAP_SLAB_BYTES);
+    free(h->reserve);
+    pthread_cond_destroy(&h->reserve_cv);
+    pthread_mutex_destroy(&h->reserve_mu);
     for (size_t i = 0; i < h->nslabs; i++) {
         unmap(h->slabs[i]->base, COLHEAP_SLAB_BYTES);
         free(h->slabs[i]);
@@ -168,7 +241,35 @@ static void list_remove(colheap *h, slab *s, char *block, unsigned shift)
     s->free_map[(size_t)(block - s->base) >> COLHEAP_MIN_SHIFT] = 0;
 }
 
-/* Maps a slab and puts it on the list of whole free slabs; false when out of memory. */
+/* A touched slab from the reserve, or NULL when it is empty; wakes the reserve thread to make
+ * up for it (note 5). */
+static char *reserve_take(colheap *h)
+{
+    if (!h->reserve_thread) {
+        if (h->reserve_target == 0 || h->reserve_tried)
+            return NULL;
+        /* the first slab the heap needs starts the thread; without it (no memory, no thread)
+         * the heap still works, mapping its own slabs */
+        h->reserve_tried = true;
+        h->reserve = calloc(h->reserve_target, sizeof *h->reserve);
+        if (h->reserve)
+            h->reserve_thread = pthread_create(&h->reserve_tid, NULL, reserve_main, h) == 0;
+        if (!h->reserve_thread)
+            return NULL;
+        pthread_setname_np(h->reserve_tid, "volta-heap");
+        return NULL;
+    }
+    char *base = NULL;
+    pthread_mutex_lock(&h->reserve_mu);
+    if (h->nreserve > 0)
+        base = h->reserve[--h->nreserve];
+    pthread_cond_signal(&h->reserve_cv);
+    pthread_mutex_unlock(&h->reserve_mu);
+    return base;
+}
+
+/* Puts a slab, from the reserve or mapped now, on the list of whole free slabs; false when out
+ * of memory. */
 static bool slab_add(colheap *h)
 {
     if (h->nslabs == h->slab_cap) {
@@ -182,16 +283,21 @@ static bool slab_add(colheap *h)
     slab *s = calloc(1, sizeof *s);
     if (!s)
         return false;
-    s->base = map_aligned(COLHEAP_SLAB_BYTES);
-    if (!s->base) {
-        free(s);
-        return false;
+    s->base = reserve_take(h);
+    if (s->base) {
+        h->reserve_taken++;
+    } else {
+        s->base = map_aligned(COLHEAP_SLAB_BYTES);
+        if (!s->base) {
+            free(s);
+            return false;
+        }
+        h->slab_maps++;
     }
     size_t at = slab_index(h, s->base);
     memmove(&h->slabs[at + 1], &h->slabs[at], (h->nslabs - at) * sizeof *h->slabs);
     h->slabs[at] = s;
     h->nslabs++;
-    h->slab_maps++;
     list_push(h, s, s->base, COLHEAP_SLAB_SHIFT);
     h->free_slabs++;
     return true;
@@ -271,9 +377,14 @@ void colheap_release(colheap *h, void *p, size_t bytes)
     h->slab_unmaps++;
 }
 
-void colheap_get_stats(const colheap *h, colheap_stats *st)
+void colheap_get_stats(colheap *h, colheap_stats *st)
 {
     memset(st, 0, sizeof *st);
+    pthread_mutex_lock(&h->reserve_mu);
+    st->reserve_slabs = h->nreserve;
+    st->reserve_maps = h->reserve_maps;
+    pthread_mutex_unlock(&h->reserve_mu);
+    st->reserve_taken = h->reserve_taken;
     st->mapped_bytes = h->nslabs * COLHEAP_SLAB_BYTES + h->own_bytes;
     st->used_bytes = h->used_bytes;
     st->slabs = h->nslabs;

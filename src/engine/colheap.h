@@ -15,7 +15,10 @@
  * and are released with the size they were asked with. Blocks up to COLHEAP_SLAB_BYTES come
  * from slabs; larger ones get a mapping of their own, unmapped when released. Whole free slabs
  * stay mapped up to keep_free_bytes (the memory the next memtable will want); past that they
- * are unmapped. Not thread-safe: the engine uses it under its lock, like the memtables.
+ * are unmapped. A heap made with a reserve has a thread that keeps that many slabs mapped and
+ * touched ahead of need (colheap.c note 5), so that an append growing a column does not pay for
+ * faulting fresh memory in. Not thread-safe otherwise: the engine uses it under its lock, like
+ * the memtables.
  * In AddressSanitizer builds free blocks are poisoned, so a read of a released array is caught.
  */
 #ifndef ENGINE_COLHEAP_H
@@ -36,13 +39,19 @@ typedef struct colheap_stats {
     size_t used_bytes;               /* in blocks handed out (rounded sizes) */
     size_t slabs;                    /* mapped slabs, free or not */
     size_t free_slabs;               /* slabs with no block handed out */
-    uint64_t slab_maps, slab_unmaps; /* since colheap_new */
+    uint64_t slab_maps, slab_unmaps; /* since colheap_new; slab_maps: by colheap_alloc itself */
+    size_t reserve_slabs;            /* touched slabs waiting in the reserve (not in slabs) */
+    uint64_t reserve_maps;           /* slabs the reserve thread mapped */
+    uint64_t reserve_taken;          /* slabs colheap_alloc took from the reserve */
 } colheap_stats;
 
-/* A heap keeping up to keep_free_bytes of whole free slabs mapped; NULL on out-of-memory. */
-colheap *colheap_new(size_t keep_free_bytes);
-/* Unmaps every slab: blocks still handed out from slabs are gone with them. A block larger
- * than a slab has a mapping the heap does not track: release it first. NULL is fine. */
+/* A heap keeping up to keep_free_bytes of whole free slabs mapped and, when reserve_bytes holds
+ * a slab or more, a reserve of that many touched slabs (rounded down to whole slabs) filled by a
+ * thread of its own, started by the first allocation that needs a slab; NULL on out-of-memory. */
+colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes);
+/* Stops the reserve thread; unmaps the reserve and every slab: blocks still handed out from slabs
+ * are gone with them. A block larger than a slab has a mapping the heap does not track: release it
+ * first. NULL is fine. */
 void colheap_free(colheap *h);
 
 /* The size a request of bytes bytes is given: the next power of two, at least
@@ -54,6 +63,7 @@ void *colheap_alloc(colheap *h, size_t bytes);
 /* Gives back p (NULL is fine), which colheap_alloc(h, bytes) returned. */
 void colheap_release(colheap *h, void *p, size_t bytes);
 
-void colheap_get_stats(const colheap *h, colheap_stats *st);
+/* Takes the reserve's mutex for a moment; otherwise under the caller's lock like the rest. */
+void colheap_get_stats(colheap *h, colheap_stats *st);
 
 #endif

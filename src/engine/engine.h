@@ -326,6 +326,7 @@ typedef struct engine_stats {
     uint64_t memtable_points;
     uint64_t memtable_bytes;
     uint64_t memtable_heap_bytes; /* mapped by the column heap (colheap.h), free slabs included */
+    uint64_t memtable_heap_reserve_bytes; /* touched slabs in the heap's reserve (not above) */
     unsigned segments;
     unsigned provisional_segments; /* written by flushes, not yet compacted (engine.c note 12) */
     uint64_t segment_bytes;

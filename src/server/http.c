@@ -453,6 +453,10 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "free, and whole free slabs kept for the next memtable).\n"
         "# TYPE volta_engine_memtable_heap_bytes gauge\n"
         "volta_engine_memtable_heap_bytes %" PRIu64 "\n"
+        "# HELP volta_engine_memtable_heap_reserve_bytes Memory mapped and touched ahead of need "
+        "for memtable columns, not yet in the heap (a quarter of memtable_bytes).\n"
+        "# TYPE volta_engine_memtable_heap_reserve_bytes gauge\n"
+        "volta_engine_memtable_heap_reserve_bytes %" PRIu64 "\n"
         "# HELP volta_engine_write_stalls_total Writes that waited for a flush because the "
         "memtable reached memtable_max_bytes (back-pressure).\n"
         "# TYPE volta_engine_write_stalls_total counter\n"
@@ -467,7 +471,7 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
         st.series, st.segments, st.provisional_segments, st.memtable_bytes, st.memtable_heap_bytes,
-        st.write_stalls, st.corrupt_blocks,
+        st.memtable_heap_reserve_bytes, st.write_stalls, st.corrupt_blocks,
         node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);

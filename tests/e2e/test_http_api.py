@@ -3,6 +3,7 @@ import gzip
 import json
 import re
 import signal
+import time
 
 import pytest
 import requests
@@ -279,11 +280,17 @@ def test_metrics(srv):
     assert metric(srv, "volta_journal_last_seq") >= 2  # create + write
     for name in ("volta_engine_series", "volta_engine_segments",
                  "volta_engine_provisional_segments", "volta_engine_memtable_bytes",
-                 "volta_engine_memtable_heap_bytes"):
+                 "volta_engine_memtable_heap_bytes", "volta_engine_memtable_heap_reserve_bytes"):
         assert re.search(r"^%s \d+$" % name, r.text, re.M), name
     # the accepted point sits in the memtable, in a 2 MiB slab of the column heap
     assert metric(srv, "volta_engine_memtable_bytes") > 0
     assert metric(srv, "volta_engine_memtable_heap_bytes") == 2 * 1024 * 1024
+    # and the heap's thread keeps a quarter of the 24 MiB memtable, three slabs, touched ahead
+    deadline = time.monotonic() + 60
+    while (metric(srv, "volta_engine_memtable_heap_reserve_bytes") != 6 * 1024 * 1024
+           and time.monotonic() < deadline):
+        time.sleep(0.05)
+    assert metric(srv, "volta_engine_memtable_heap_reserve_bytes") == 6 * 1024 * 1024
 
 
 def test_sigterm_and_restart(volta_server):

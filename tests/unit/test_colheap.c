@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/colheap.h"
 
@@ -24,7 +25,7 @@ static void test_block_size(void **state)
     assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES), COLHEAP_SLAB_BYTES);
     assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES + 1), 2 * COLHEAP_SLAB_BYTES);
     assert_int_equal(colheap_block_size(SIZE_MAX), 0);
-    colheap *h = colheap_new(0);
+    colheap *h = colheap_new(0, 0);
     assert_non_null(h);
     assert_null(colheap_alloc(h, 0));
     assert_null(colheap_alloc(h, SIZE_MAX));
@@ -56,7 +57,7 @@ static void test_random_use(void **state)
 {
     (void)state;
     srand(42);
-    colheap *h = colheap_new(64 * COLHEAP_SLAB_BYTES);
+    colheap *h = colheap_new(64 * COLHEAP_SLAB_BYTES, 0);
     assert_non_null(h);
     enum { SLOTS = 300 };
     live v[SLOTS];
@@ -106,7 +107,7 @@ static void test_merge_to_slab(void **state)
 {
     (void)state;
     srand(7);
-    colheap *h = colheap_new(COLHEAP_SLAB_BYTES);
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0);
     size_t n = COLHEAP_SLAB_BYTES / COLHEAP_MIN_BLOCK;
     void **v = malloc(n * sizeof *v);
     assert_non_null(v);
@@ -144,7 +145,7 @@ static void test_merge_to_slab(void **state)
 static void test_keep_bound(void **state)
 {
     (void)state;
-    colheap *h = colheap_new(COLHEAP_SLAB_BYTES); /* keep one */
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0); /* keep one */
     void *b[3];
     for (int i = 0; i < 3; i++) {
         b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
@@ -174,7 +175,7 @@ static void test_keep_bound(void **state)
 static void test_big_block(void **state)
 {
     (void)state;
-    colheap *h = colheap_new(0);
+    colheap *h = colheap_new(0, 0);
     size_t bytes = 5 * COLHEAP_SLAB_BYTES / 2; /* 5 MiB: an 8 MiB block */
     unsigned char *p = colheap_alloc(h, bytes);
     assert_non_null(p);
@@ -193,6 +194,74 @@ static void test_big_block(void **state)
     colheap_free(h);
 }
 
+/* Waits (without a time limit: ctest's timeout bounds it) until the reserve holds n slabs. */
+static void wait_reserve(colheap *h, size_t n)
+{
+    colheap_stats st;
+    for (;;) {
+        colheap_get_stats(h, &st);
+        if (st.reserve_slabs == n)
+            return;
+        assert_true(st.reserve_slabs < n);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* With a reserve, slabs come from the reserve thread while it has any (colheap.c note 5): the
+ * heap maps none itself, the thread makes up for those taken, and an empty reserve only means
+ * the heap maps its own. Freeing the heap stops the thread and unmaps the reserve (LeakSanitizer
+ * and ASan watch the rest). */
+static void test_reserve(void **state)
+{
+    (void)state;
+    colheap *h = colheap_new(0, 3 * COLHEAP_SLAB_BYTES + 1000); /* whole slabs only: 3 */
+    colheap_stats st;
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.reserve_maps, 0); /* no thread before the first slab */
+    void *first = colheap_alloc(h, 100);  /* maps its own and starts the thread */
+    assert_non_null(first);
+    wait_reserve(h, 3);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 1);
+    assert_int_equal(st.slab_maps, 1);
+    assert_int_equal(st.mapped_bytes, COLHEAP_SLAB_BYTES);
+    assert_int_equal(st.reserve_maps, 3);
+    colheap_release(h, first, 100); /* keep_free 0: unmapped */
+    void *b[2];
+    for (int i = 0; i < 2; i++) {
+        b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
+        assert_non_null(b[i]);
+        memset(b[i], 0x11 * (i + 1), COLHEAP_SLAB_BYTES);
+    }
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 2);
+    assert_int_equal(st.slab_maps, 1);
+    assert_int_equal(st.reserve_taken, 2);
+    wait_reserve(h, 3); /* made up for */
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.reserve_maps, 5);
+    assert_true(((unsigned char *)b[0])[COLHEAP_SLAB_BYTES - 1] == 0x11);
+    assert_true(((unsigned char *)b[1])[0] == 0x22);
+    for (int i = 0; i < 2; i++)
+        colheap_release(h, b[i], COLHEAP_SLAB_BYTES); /* keep_free 0: unmapped */
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slabs, 0);
+    assert_int_equal(st.slab_unmaps, 3);
+    colheap_free(h);
+
+    /* less than a slab: no reserve, no thread; the heap maps its own */
+    h = colheap_new(0, COLHEAP_SLAB_BYTES - 1);
+    void *p = colheap_alloc(h, 100);
+    assert_non_null(p);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slab_maps, 1);
+    assert_int_equal(st.reserve_slabs, 0);
+    assert_int_equal(st.reserve_taken, 0);
+    colheap_release(h, p, 100);
+    colheap_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_merge_to_slab),
         cmocka_unit_test(test_keep_bound),
         cmocka_unit_test(test_big_block),
+        cmocka_unit_test(test_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1632,7 +1632,7 @@ static void test_memtable_growth(void **state)
 {
     (void)state;
     for (int with_heap = 0; with_heap < 2; with_heap++) {
-        colheap *heap = with_heap ? colheap_new(0) : NULL;
+        colheap *heap = with_heap ? colheap_new(0, 0) : NULL;
         memtable *m = memtable_new(1, heap);
         assert_non_null(m);
         sidx_series dummy;
@@ -1666,7 +1666,7 @@ static void test_memtable_growth(void **state)
 static void test_memtable_heap(void **state)
 {
     (void)state;
-    colheap *heap = colheap_new(4 * COLHEAP_SLAB_BYTES);
+    colheap *heap = colheap_new(4 * COLHEAP_SLAB_BYTES, 0);
     assert_non_null(heap);
     sidx_series dummy[3];
     memset(dummy, 0, sizeof dummy);
@@ -1719,7 +1719,7 @@ static void test_memtable_heap(void **state)
     colheap_free(heap);
 
     /* a heap that keeps no free slab unmaps them as the memtable goes */
-    heap = colheap_new(0);
+    heap = colheap_new(0, 0);
     memtable *m = memtable_new(1, heap);
     mt_series *ms = memtable_add_series(m, NULL, &dummy[0]);
     mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT);
