@@ -12,6 +12,7 @@ static atomic_ulong countdown[VT_FAULT_OP_COUNT];
 static atomic_int sticky_flag[VT_FAULT_OP_COUNT];
 static atomic_int fired_sticky[VT_FAULT_OP_COUNT];
 static atomic_ulong injected;
+static _Atomic(vt_fsync_hook) fsync_hook; /* tests only */
 
 void vt_fault_arm(vt_fault_op op, unsigned long nth, int sticky)
 {
@@ -30,6 +31,7 @@ void vt_fault_reset(void)
     }
     atomic_store(&injected, 0);
     atomic_store(&armed_any, 0);
+    atomic_store(&fsync_hook, NULL);
 }
 
 unsigned long vt_fault_injected(void)
@@ -121,8 +123,21 @@ int vt_io_pwrite_all(int fd, const void *buf, size_t len, off_t off)
     return 0;
 }
 
+void vt_fault_set_fsync_hook(vt_fsync_hook hook)
+{
+    atomic_store(&fsync_hook, hook);
+}
+
+static void run_fsync_hook(int fd)
+{
+    vt_fsync_hook hook = atomic_load_explicit(&fsync_hook, memory_order_relaxed);
+    if (hook)
+        hook(fd);
+}
+
 int vt_io_fsync(int fd)
 {
+    run_fsync_hook(fd);
     if (fault_fires(VT_FAULT_FSYNC)) {
         errno = EIO;
         return -1;
@@ -132,6 +147,7 @@ int vt_io_fsync(int fd)
 
 int vt_io_fdatasync(int fd)
 {
+    run_fsync_hook(fd);
     if (fault_fires(VT_FAULT_FSYNC)) {
         errno = EIO;
         return -1;

@@ -38,6 +38,12 @@ unsigned long vt_fault_injected(void);
 void vt_fault_set_query_delay_ms(unsigned ms);
 unsigned vt_fault_query_delay_ms(void);
 
+/* Tests: a function called at the start of every vt_io_fsync / vt_io_fdatasync, before the
+ * fault check, with the descriptor (NULL: none, the default). It may block, to hold a sync in
+ * flight while the test does something else. */
+typedef void (*vt_fsync_hook)(int fd);
+void vt_fault_set_fsync_hook(vt_fsync_hook hook);
+
 /* The wrapped system calls. They behave like write(2)/fsync(2)/rename(2), failing with EIO
  * when a fault fires. vt_io_write_all loops over short writes; returns 0 or -1 (errno set). */
 int vt_io_write_all(int fd, const void *buf, size_t len);

@@ -42,21 +42,35 @@
  *    under j->mu. A record is never rewritten in place.
  * 3. Seqs are assigned under j->mu in write order; written_seq is the last seq whose write()
  *    returned, durable_seq the last seq known to be on stable storage. durable_seq <= written_seq.
- * 4. Group commit (journal_sync_to): if durable_seq already covers the seq, return. If a sync is
- *    running (syncing), wait on j->cv and look again. Otherwise become the leader: note
- *    target = written_seq and the active fd, set syncing, drop the mutex, fdatasync, retake the
- *    mutex, publish durable_seq = target, clear syncing, broadcast. Every record written before
- *    the leader's fdatasync started rides on it. Under FSYNC_ALWAYS a syncer thread (eager_main)
+ * 4. Group commit (journal_sync_to): if durable_seq already covers the seq, return. If a sync in
+ *    flight will cover it (its target >= seq), or JNL_SYNC_SLOTS syncs are in flight, wait on
+ *    j->cv and look again. Otherwise become a leader: take a free slot, note target =
+ *    written_seq, drop the mutex, fdatasync the slot's descriptor, retake the mutex, publish
+ *    durable_seq = max(durable_seq, target), free the slot, broadcast. Every record written
+ *    before a leader's fdatasync started rides on it: fdatasync makes durable everything
+ *    written to the file before the call, whatever other syncs run (it waits for pages another
+ *    sync is writing back). Two syncs may be in flight, so a record written while one runs is
+ *    synced at once by a second rather than after the first: the mean wait for the disk falls
+ *    from about 1.5 syncs to 1 (bench/ingest: 3-4 % more points/s).
+ *    Each slot syncs its own descriptor, the active segment opened again (sync_fds_open): a
+ *    writeback error is reported once per open file description, so with one shared
+ *    descriptor one sync could take the error meant for the other, which would then publish
+ *    records that never reached the disk. With a descriptor each, an error that hit any
+ *    record up to a target fails that target's sync. A sync that succeeds after another
+ *    failed publishes nothing.
+ *    Under FSYNC_ALWAYS a syncer thread (eager_main)
  *    is woken by every journal_write and leads a sync at once, so the fdatasync of a record
  *    runs while its writer still works between journal_write and journal_sync_to (the engine
  *    apply, core/node.c): one client alone got 6-20 % more points/s (docs/BENCHMARKS.md). A
- *    writer that finds no sync running still leads one itself. Whoever leads, a failed
- *    fdatasync fails the journal (note 6): the leader gets VT_EIO, writers waiting VT_EFATAL.
+ *    writer that finds no sync covering its record still leads one itself. Whoever leads, a
+ *    failed fdatasync fails the journal (note 6): the leader gets VT_EIO, writers waiting
+ *    VT_EFATAL.
  * 5. Rolling to a new segment happens in journal_write, before a record, once the active segment
  *    holds at least one record and has reached segment_bytes. The roller waits until no sync runs
- *    (so the fd a leader is syncing is never closed under it), fsyncs the old segment and
+ *    (so a descriptor a leader is syncing is never closed under it), fsyncs the old segment and
  *    publishes durable_seq = written_seq, closes it, then creates the new one: create (O_EXCL),
- *    write the header, fsync the file, fsync the directory. Hence every segment but the last is
+ *    write the header, fsync the file, fsync the directory, open it for the sync slots (note
+ *    4). Hence every segment but the last is
  *    complete and durable, and a new seq is never reported durable before its predecessors'.
  * 6. Sticky failure: any failed write or fsync on a segment (or the directory fsync of a new
  *    segment) sets j->failed with a message. Every later write/sync/append returns VT_EFATAL; an
@@ -107,6 +121,8 @@
 #define JNL_DEFAULT_MAX_RECORD (256u << 20)
 /* Payloads up to this size are copied behind their header and written in one write() */
 #define JNL_COPY_MAX (64u << 10)
+/* Syncs that may be in flight at once (design note 4) */
+#define JNL_SYNC_SLOTS 2
 
 struct journal {
     char *dir;
@@ -127,7 +143,10 @@ struct journal {
     uint64_t next_seq;   /* seq the next record gets */
     uint64_t durable_seq;
     int64_t last_time;   /* time of the last record (times never decrease) */
-    bool syncing;
+    int sync_fd[JNL_SYNC_SLOTS]; /* the active segment opened again, one per sync (note 4) */
+    bool sync_busy[JNL_SYNC_SLOTS];
+    unsigned syncing;         /* syncs in flight */
+    uint64_t sync_target_max; /* the highest target of a sync in flight */
     bool failed;
     char fail_msg[384];
     vt_buf rec;          /* reusable record buffer */
@@ -373,6 +392,34 @@ static vt_rc journal_fatal(journal *j, vt_err *err)
                       j->dir, j->fail_msg);
 }
 
+/* Closes the sync descriptors (note 4). mu held, no sync in flight. */
+static void sync_fds_close(journal *j)
+{
+    for (int i = 0; i < JNL_SYNC_SLOTS; i++) {
+        if (j->sync_fd[i] >= 0)
+            close(j->sync_fd[i]);
+        j->sync_fd[i] = -1;
+    }
+}
+
+/* Opens the active segment once per sync slot (note 4), after its descriptor j->fd was made
+ * and synced. mu held (or j not yet shared), no sync in flight. */
+static vt_rc sync_fds_open(journal *j, vt_err *err)
+{
+    char path[PATH_MAX];
+    if (!jnl_seg_path(path, sizeof path, j->dir, j->seg_first))
+        return vt_err_set(err, VT_EINVAL, "journal: path too long in %s", j->dir);
+    for (int i = 0; i < JNL_SYNC_SLOTS; i++) {
+        j->sync_fd[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (j->sync_fd[i] < 0) {
+            vt_err_set(err, VT_EIO, "journal: open %s to sync it: %s", path, strerror(errno));
+            sync_fds_close(j);
+            return VT_EIO;
+        }
+    }
+    return VT_OK;
+}
+
 static bool segs_push(journal *j, uint64_t first)
 {
     if (j->nsegs == j->segs_cap) {
@@ -441,6 +488,7 @@ static vt_rc journal_roll(journal *j, vt_err *err)
         j->durable_seq = written;
         pthread_cond_broadcast(&j->cv);
     }
+    sync_fds_close(j);
     close(j->fd);
     j->fd = -1;
     vt_err e;
@@ -454,6 +502,11 @@ static vt_rc journal_roll(journal *j, vt_err *err)
     }
     j->seg_first = j->next_seq;
     j->seg_size = JNL_SEG_HDR_SIZE;
+    rc = sync_fds_open(j, &e);
+    if (rc != VT_OK) {
+        journal_fail(j, "%s", e.msg);
+        return vt_err_set(err, rc, "%s; the journal refuses writes until restart", e.msg);
+    }
     return VT_OK;
 }
 
@@ -472,20 +525,31 @@ static vt_rc journal_sync_locked(journal *j, uint64_t seq, vt_err *err)
         if (seq >= j->next_seq)
             return vt_err_set(err, VT_EINVAL, "journal: sync to seq %" PRIu64 ", but only %" PRIu64 " written",
                               seq, j->next_seq - 1);
-        if (j->syncing) {
-            pthread_cond_wait(&j->cv, &j->mu);
+        if (j->syncing > 0 && (seq <= j->sync_target_max || j->syncing >= JNL_SYNC_SLOTS)) {
+            pthread_cond_wait(&j->cv, &j->mu); /* a sync in flight covers seq, or no slot */
             continue;
         }
         /* leader */
+        int slot = 0;
+        while (j->sync_busy[slot])
+            slot++;
         uint64_t target = j->next_seq - 1;
-        int fd = j->fd;
-        j->syncing = true;
+        int fd = j->sync_fd[slot];
+        j->sync_busy[slot] = true;
+        j->syncing++;
+        if (target > j->sync_target_max)
+            j->sync_target_max = target;
         pthread_mutex_unlock(&j->mu);
         atomic_fetch_add(&j->fsyncs, 1);
         int r = vt_io_fdatasync(fd);
         int e = errno;
         pthread_mutex_lock(&j->mu);
-        j->syncing = false;
+        j->sync_busy[slot] = false;
+        j->syncing--;
+        if (r == 0 && j->failed) {
+            pthread_cond_broadcast(&j->cv); /* the other sync failed: publish nothing */
+            return journal_fatal(j, err);
+        }
         if (r != 0) {
             char path[PATH_MAX];
             jnl_seg_path(path, sizeof path, j->dir, j->seg_first);
@@ -705,6 +769,8 @@ vt_rc journal_open(const char *dir, const journal_options *opts, journal **out,
         return vt_err_set(err, VT_ENOMEM, "journal: out of memory");
     j->dirfd = -1;
     j->fd = -1;
+    for (int i = 0; i < JNL_SYNC_SLOTS; i++)
+        j->sync_fd[i] = -1;
     resolve_options(opts, &j->opts);
     vt_buf_init(&j->rec);
     atomic_init(&j->fsyncs, 0);
@@ -762,6 +828,9 @@ vt_rc journal_open(const char *dir, const journal_options *opts, journal **out,
     j->seg_first = j->segs[j->nsegs - 1];
     j->first_seq = j->next_seq > j->segs[0] ? j->segs[0] : 0;
     j->durable_seq = j->next_seq - 1;
+    rc = sync_fds_open(j, err);
+    if (rc != VT_OK)
+        goto fail;
 
     if (j->opts.fsync != JOURNAL_FSYNC_NEVER) {
         void *(*main_fn)(void *) =
@@ -782,6 +851,7 @@ vt_rc journal_open(const char *dir, const journal_options *opts, journal **out,
     return VT_OK;
 
 fail:
+    sync_fds_close(j);
     if (j->fd >= 0)
         close(j->fd);
     if (j->dirfd >= 0)
@@ -813,6 +883,7 @@ void journal_close(journal *j)
         (void)journal_sync_locked(j, j->next_seq - 1, NULL); /* a failure here has nobody to tell */
     while (j->syncing)
         pthread_cond_wait(&j->cv, &j->mu);
+    sync_fds_close(j);
     pthread_mutex_unlock(&j->mu);
 
     if (j->fd >= 0)

@@ -910,6 +910,137 @@ static void test_live_reader_concurrent(void **state)
     remove_dir(dir);
 }
 
+/* ---- two syncs in flight (design note 4) ----
+ * The fsync hook holds the first fdatasync (the syncer's, for record 1) until a second one has
+ * started (a writer's, for record 2, written meanwhile): it proves the second sync does not
+ * wait for the first. With fail_second, the second fails instead, and the first, released once
+ * the journal has failed, succeeds: it must not publish record 1 as durable. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int entered, inflight, max_inflight;
+    bool fail_second;
+    journal *j;
+} overlap = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, false, NULL};
+
+static void overlap_hook(int fd)
+{
+    (void)fd;
+    pthread_mutex_lock(&overlap.mu);
+    int me = ++overlap.entered;
+    overlap.inflight++;
+    if (overlap.inflight > overlap.max_inflight)
+        overlap.max_inflight = overlap.inflight;
+    pthread_cond_broadcast(&overlap.cv);
+    if (me == 1) {
+        /* the first sync: held until the second started (and, with fail_second, until the
+         * journal failed); bounded, so a regression fails the test instead of hanging it */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 30;
+        while (overlap.entered < 2 || (overlap.fail_second && !journal_failed(overlap.j))) {
+            if (pthread_cond_timedwait(&overlap.cv, &overlap.mu, &until) != 0)
+                break;
+        }
+    } else if (me == 2 && overlap.fail_second) {
+        vt_fault_arm(VT_FAULT_FSYNC, 1, 0); /* this very call fails */
+    }
+    overlap.inflight--;
+    pthread_mutex_unlock(&overlap.mu);
+}
+
+/* the journal's failure is set by the failing sync after its fdatasync returns: wake the
+ * first sync's wait to look again */
+static void *overlap_poke_main(void *p)
+{
+    (void)p;
+    for (int i = 0; i < 30000; i++) {
+        pthread_mutex_lock(&overlap.mu);
+        bool done = overlap.entered >= 2 && journal_failed(overlap.j);
+        pthread_cond_broadcast(&overlap.cv);
+        pthread_mutex_unlock(&overlap.mu);
+        if (done)
+            break;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return NULL;
+}
+
+typedef struct overlap_writer {
+    journal *j;
+    uint64_t seq;
+    vt_rc rc;
+} overlap_writer;
+
+static void *overlap_writer_main(void *p)
+{
+    overlap_writer *w = p;
+    uint8_t b[64];
+    memset(b, 0x5c, sizeof b);
+    vt_err err;
+    w->rc = journal_write(w->j, JOURNAL_REC_WRITE, b, sizeof b, &w->seq, &err);
+    if (w->rc == VT_OK)
+        w->rc = journal_sync_to(w->j, w->seq, &err);
+    return NULL;
+}
+
+static void run_overlap(bool fail_second)
+{
+    char dir[64];
+    make_dir(dir, sizeof dir);
+    journal *j = open_ok(dir, JOURNAL_FSYNC_ALWAYS, 1u << 20, NULL);
+    pthread_mutex_lock(&overlap.mu);
+    overlap.entered = overlap.inflight = overlap.max_inflight = 0;
+    overlap.fail_second = fail_second;
+    overlap.j = j;
+    pthread_mutex_unlock(&overlap.mu);
+    vt_fault_set_fsync_hook(overlap_hook);
+
+    overlap_writer w1 = {.j = j};
+    pthread_t t1, poke;
+    assert_int_equal(pthread_create(&t1, NULL, overlap_writer_main, &w1), 0);
+    pthread_mutex_lock(&overlap.mu); /* the first sync is held */
+    while (overlap.entered < 1)
+        pthread_cond_wait(&overlap.cv, &overlap.mu);
+    pthread_mutex_unlock(&overlap.mu);
+    assert_int_equal(pthread_create(&poke, NULL, overlap_poke_main, NULL), 0);
+
+    overlap_writer w2 = {.j = j};
+    overlap_writer_main(&w2); /* record 2 leads the second sync */
+    pthread_join(t1, NULL);
+    pthread_join(poke, NULL);
+    vt_fault_reset();
+
+    assert_int_equal(w1.seq, 1);
+    assert_int_equal(w2.seq, 2);
+    assert_int_equal(overlap.max_inflight, 2);
+    if (!fail_second) {
+        assert_int_equal(w1.rc, VT_OK);
+        assert_int_equal(w2.rc, VT_OK);
+        assert_int_equal(overlap.entered, 2);
+        assert_false(journal_failed(j));
+    } else {
+        /* VT_EIO when the writer led the failed sync, VT_EFATAL when the syncer did */
+        assert_true(w2.rc == VT_EIO || w2.rc == VT_EFATAL);
+        assert_int_equal(w1.rc, VT_EFATAL); /* its sync succeeded, after the failure */
+        assert_true(journal_failed(j));
+    }
+    journal_close(j);
+}
+
+static void test_two_syncs_in_flight(void **state)
+{
+    (void)state;
+    run_overlap(false);
+}
+
+static void test_two_syncs_one_fails(void **state)
+{
+    (void)state;
+    run_overlap(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -928,6 +1059,8 @@ int main(void)
         cmocka_unit_test(test_verify_counts),
         cmocka_unit_test(test_live_reader),
         cmocka_unit_test(test_live_reader_concurrent),
+        cmocka_unit_test(test_two_syncs_in_flight),
+        cmocka_unit_test(test_two_syncs_one_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
