@@ -10,7 +10,8 @@
  *    accepted lines copied one by one), so replay never meets a bad line.
  * 3. Seq order without one long critical section: journal_write (under the journal's own mutex)
  *    assigns the seq and writes the record; then the writer waits for its turn under apply_lock
- *    (every record before its seq applied: apply_turn_wait) and applies. So the engine sees
+ *    (every record before its seq applied: apply_turn_wait, on a condition of its own, which
+ *    the end of the previous turn signals) and applies. So the engine sees
  *    records in seq order, live and on replay, and last-write-wins resolves the same way both
  *    times; yet one writer's journal write (the kernel copying the body into the page cache)
  *    overlaps another's engine apply. Everything that does not need the order is done before:
@@ -161,7 +162,7 @@ struct node {
     journal *jr;
     engine *eng;
     pthread_mutex_t apply_lock; /* turns of engine applies in seq order (note 3) */
-    pthread_cond_t apply_turn;
+    struct turn_waiter *turn_waiters; /* writers waiting for their turn (under apply_lock) */
     uint64_t applied_upto; /* every record <= this seq has been applied (or failed to) */
     pthread_mutex_t pool_lock;
     node_batch *free_batches;
@@ -1299,7 +1300,6 @@ vt_rc node_open(const char *datadir, const node_options *opts, node **out, node_
         return vt_err_set(err, VT_ENOMEM, "out of memory");
     n->lock_fd = -1;
     pthread_mutex_init(&n->apply_lock, NULL);
-    pthread_cond_init(&n->apply_turn, NULL);
     pthread_mutex_init(&n->pool_lock, NULL);
     pthread_mutex_init(&n->maint_lock, NULL);
     pthread_cond_init(&n->maint_cond, NULL);
@@ -1421,7 +1421,6 @@ vt_rc node_close(node *n, vt_err *err)
     if (n->lock_fd >= 0)
         close(n->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&n->apply_lock);
-    pthread_cond_destroy(&n->apply_turn);
     pthread_mutex_destroy(&n->pool_lock);
     pthread_mutex_destroy(&n->maint_lock);
     pthread_cond_destroy(&n->maint_cond);
@@ -1446,11 +1445,31 @@ static vt_rc check_name(const char *name, vt_err *err)
     return VT_OK;
 }
 
+/* A writer waiting for its turn, on a condition of its own: the end of a turn wakes the writer
+ * whose turn comes next, not every writer waiting (each of which would wake, take apply_lock
+ * and sleep again: two context switches apiece, on a machine whose cores are all busy). */
+typedef struct turn_waiter {
+    uint64_t seq;
+    pthread_cond_t cv;
+    struct turn_waiter *next;
+} turn_waiter;
+
 /* apply_lock held: waits until every record before seq has been applied (note 3). */
 static void apply_turn_wait(node *n, uint64_t seq)
 {
+    if (n->applied_upto + 1 >= seq)
+        return;
+    turn_waiter w = {.seq = seq, .next = n->turn_waiters};
+    pthread_cond_init(&w.cv, NULL);
+    n->turn_waiters = &w;
     while (n->applied_upto + 1 < seq)
-        pthread_cond_wait(&n->apply_turn, &n->apply_lock);
+        pthread_cond_wait(&w.cv, &n->apply_lock);
+    for (turn_waiter **p = &n->turn_waiters; *p; p = &(*p)->next)
+        if (*p == &w) {
+            *p = w.next;
+            break;
+        }
+    pthread_cond_destroy(&w.cv);
 }
 
 /* apply_lock held: record seq is applied (or failed); the next one may go. */
@@ -1458,7 +1477,9 @@ static void apply_turn_done(node *n, uint64_t seq)
 {
     if (seq > n->applied_upto)
         n->applied_upto = seq;
-    pthread_cond_broadcast(&n->apply_turn);
+    for (turn_waiter *w = n->turn_waiters; w; w = w->next)
+        if (w->seq <= n->applied_upto + 1)
+            pthread_cond_signal(&w->cv);
 }
 
 vt_rc node_write(node *n, const char *db, const char *rp, lp_precision precision,
