@@ -27,8 +27,9 @@
  *     ("volta-heap") keeps up to that many slabs mapped and touched ahead of need; slab_add
  *     takes one from it before mapping its own, and wakes the thread when it fell below its
  *     target. The thread starts when the heap maps its first slab, so a heap that is never
- *     written to (an engine opened to be read) costs nothing. The reserve is the only state shared with the thread: h->reserve, under
- *     h->reserve_mu. A slab in the reserve is in no list, map or count of the heap's.
+ *     written to (an engine opened to be read) costs nothing. The reserve is the only state
+ *     shared with the thread: h->reserve, under h->reserve_mu. A slab in the reserve is in no
+ *     list, map or count of the heap's.
  *  6. AddressSanitizer does not watch mmap'd memory, so in sanitizer builds the heap poisons a
  *     free block (all but its links) and unpoisons a block it hands out; every mapping is
  *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
