@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 
 typedef struct pending_rec {
     uint64_t seq;
@@ -259,6 +260,7 @@ static void advance(applier *a, uint64_t seq, int64_t t, uint64_t records)
 static void *applier_main(void *arg)
 {
     applier *a = arg;
+    vt_thread_name("volta-applier");
     unsigned backoff = 0;
     int64_t last_log = 0;
     vt_err e;

@@ -138,6 +138,12 @@ static const char *set_compact_trigger(volta_config *cfg, const cfg_value *v)
     return NULL;
 }
 
+static const char *set_background_nice(volta_config *cfg, const cfg_value *v)
+{
+    cfg->node.engine.background_nice = (int)v->num;
+    return NULL;
+}
+
 static const char *set_block_points(volta_config *cfg, const cfg_value *v)
 {
     cfg->node.engine.block_points = (size_t)v->num;
@@ -310,6 +316,7 @@ static const cfg_key cfg_keys[] = {
     {"engine", "compact_cold_seconds", CFG_INT, 0, 604800, set_compact_cold},
     {"engine", "flush_cold_seconds", CFG_INT, 0, 604800, set_flush_cold},
     {"engine", "block_points", CFG_INT, 1, 1000000, set_block_points},
+    {"engine", "background_nice", CFG_INT, 0, 19, set_background_nice},
     {"ingest", "landing", CFG_STRING, 0, 0, set_ingest_landing},
     {"ingest", "database", CFG_STRING, 0, 0, set_ingest_database},
     {"ingest", "watch", CFG_BOOL, 0, 0, set_ingest_watch},

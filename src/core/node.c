@@ -86,6 +86,7 @@
 
 #include "common/buf.h"
 #include "common/durable.h"
+#include "common/thread.h"
 #include "core/record.h"
 #include "engine/series_index.h"
 
@@ -197,6 +198,7 @@ void node_options_default(node_options *opts)
     opts->engine.memtable_bytes = 24u << 20; /* InfluxDB: cache-snapshot-memory-size 25 MB */
     opts->engine.compact_trigger = 8;
     opts->engine.block_points = 1024;
+    opts->engine.background_nice = 10; /* common/thread.h */
     opts->engine.compact_cold_ms = 60000;
     opts->engine.background = true;
     opts->limits.max_body_bytes = 32u << 20;
@@ -1258,6 +1260,7 @@ unsigned node_trim_journal(node *n, vt_err *err)
 static void *maintenance_main(void *arg)
 {
     node *n = arg;
+    vt_thread_name("volta-maint");
     pthread_mutex_lock(&n->maint_lock);
     while (!n->maint_stop) {
         struct timespec ts;

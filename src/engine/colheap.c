@@ -29,7 +29,9 @@
  *     target. The thread starts when the heap maps its first slab, so a heap that is never
  *     written to (an engine opened to be read) costs nothing. The reserve is the only state
  *     shared with the thread: h->reserve, under h->reserve_mu. A slab in the reserve is in no
- *     list, map or count of the heap's.
+ *     list, map or count of the heap's. The thread runs reserve_nice nice steps below the
+ *     writer that started it (common/thread.h): its work is ahead of need, and when it falls
+ *     behind, slab_add maps and touches a slab itself, as without a reserve.
  *  6. AddressSanitizer does not watch mmap'd memory, so in sanitizer builds the heap poisons a
  *     free block (all but its links) and unpoisons a block it hands out; every mapping is
  *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
@@ -42,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "common/thread.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define COLHEAP_ASAN 1
@@ -89,6 +93,7 @@ struct colheap {
     uint64_t reserve_maps;
     bool reserve_stop, reserve_thread;
     bool reserve_tried; /* the thread was started, or failed to (not under reserve_mu) */
+    int reserve_nice;   /* the thread lowers its priority by this much (colheap_new) */
     pthread_t reserve_tid;
 };
 
@@ -145,6 +150,8 @@ static void touch(char *base)
 static void *reserve_main(void *arg)
 {
     colheap *h = arg;
+    vt_thread_name("volta-heap");
+    vt_thread_nicer(h->reserve_nice); /* refused: it fills the reserve at normal priority */
     pthread_mutex_lock(&h->reserve_mu);
     while (!h->reserve_stop) {
         if (h->nreserve >= h->reserve_target) {
@@ -167,7 +174,7 @@ static void *reserve_main(void *arg)
     return NULL;
 }
 
-colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes)
+colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes, int reserve_nice)
 {
     colheap *h = calloc(1, sizeof *h);
     if (!h)
@@ -176,6 +183,7 @@ colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes)
     pthread_mutex_init(&h->reserve_mu, NULL);
     pthread_cond_init(&h->reserve_cv, NULL);
     h->reserve_target = reserve_bytes / COLHEAP_SLAB_BYTES; /* the thread starts with use */
+    h->reserve_nice = reserve_nice;
     return h;
 }
 
@@ -255,9 +263,6 @@ static char *reserve_take(colheap *h)
         h->reserve = calloc(h->reserve_target, sizeof *h->reserve);
         if (h->reserve)
             h->reserve_thread = pthread_create(&h->reserve_tid, NULL, reserve_main, h) == 0;
-        if (!h->reserve_thread)
-            return NULL;
-        pthread_setname_np(h->reserve_tid, "volta-heap");
         return NULL;
     }
     char *base = NULL;

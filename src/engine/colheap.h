@@ -47,8 +47,10 @@ typedef struct colheap_stats {
 
 /* A heap keeping up to keep_free_bytes of whole free slabs mapped and, when reserve_bytes holds
  * a slab or more, a reserve of that many touched slabs (rounded down to whole slabs) filled by a
- * thread of its own, started by the first allocation that needs a slab; NULL on out-of-memory. */
-colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes);
+ * thread of its own ("volta-heap"), started by the first allocation that needs a slab, which
+ * runs reserve_nice nice steps below that allocating thread (common/thread.h; 0 = the same
+ * priority); NULL on out-of-memory. */
+colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes, int reserve_nice);
 /* Stops the reserve thread; unmaps the reserve and every slab: blocks still handed out from slabs
  * are gone with them. A block larger than a slab has a mapping the heap does not track: release it
  * first. NULL is fine. */

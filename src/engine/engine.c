@@ -108,6 +108,11 @@
  *      memtable_max_bytes + memtable_bytes (the one being flushed) + the series index; the
  *      column heap (colheap.h) keeps up to memtable_bytes of free slabs mapped between flushes
  *      and, once written to, memtable_bytes / 4 of touched slabs in reserve.
+ *      The background thread ("volta-engine") runs background_nice nice steps below its
+ *      opener (common/thread.h): when the CPUs are all busy, writers and queries get them
+ *      first, and this back-pressure is what still lets a flush that fell behind run (the
+ *      writers wait, the flusher alone has work). bench/ingest: +3.6 to +4.7 % points/s at
+ *      4 connections; a 13 M-point load with compactions: no change in stalls or points/s.
  *  15. Apply fast path (apply_point_fast). A steady writer sends each series with the same
  *      fields interval after interval; once the series' slot in the active memtable has a
  *      column for each, a point is appended straight to those columns. A column exists only
@@ -143,6 +148,7 @@
 
 #include "common/buf.h"
 #include "common/durable.h"
+#include "common/thread.h"
 #include "engine/manifest.h"
 #include "engine/memtable.h"
 #include "engine/segment.h"
@@ -1436,6 +1442,8 @@ static bool cold_due(engine *e)
 static void *bg_main(void *arg)
 {
     engine *e = arg;
+    vt_thread_name("volta-engine");
+    vt_thread_nicer(e->opt.background_nice); /* refused: the work runs at normal priority */
     pthread_mutex_lock(&e->bg_mu);
     for (;;) {
         while (!e->stop && (!e->flush_wanted || e->busy)) {
@@ -2017,7 +2025,8 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     e->dir = strdup(dir);
     /* a quarter of a memtable touched ahead of need (colheap.c note 5); none below 8 MiB of
      * memtable (less than a slab) */
-    e->colheap = colheap_new(e->opt.memtable_bytes, e->opt.memtable_bytes / 4);
+    e->colheap = colheap_new(e->opt.memtable_bytes, e->opt.memtable_bytes / 4,
+                             e->opt.background ? e->opt.background_nice : 0);
     e->active = e->colheap ? memtable_new(1, e->colheap) : NULL;
     if (!e->dir || !e->active) {
         rc = vt_err_set(err, VT_ENOMEM, "engine: out of memory");

@@ -59,6 +59,10 @@ typedef struct engine_options {
     unsigned flush_cold_ms;
     size_t block_points;        /* max points per block; default 1024 (as InfluxDB: range queries decode less) */
     bool background;            /* flush/compact on a background thread (serve) or inline (tools) */
+    /* background only: the flush/compaction thread and the memtable heap's reserve thread run
+     * this many nice steps below the thread that opened the engine / first wrote (0 = the
+     * same priority, the default; the node sets 10: common/thread.h says why) */
+    int background_nice;
 } engine_options;
 
 typedef struct engine_open_info {

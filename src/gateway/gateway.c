@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 
 #define GW_POLL_MS 200
 
@@ -63,6 +64,7 @@ static void poll_once(gateway *gw)
 static void *poller_main(void *arg)
 {
     gateway *gw = arg;
+    vt_thread_name("volta-gateway");
     pthread_mutex_lock(&gw->mu);
     while (!gw->stop) {
         struct timespec until;

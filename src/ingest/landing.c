@@ -27,6 +27,7 @@
 
 #include "common/durable.h"
 #include "common/log.h"
+#include "common/thread.h"
 
 #define QUIET_NS 1000000000LL /* files younger than this wait for the next pass */
 
@@ -197,6 +198,7 @@ struct landing {
 static void *landing_main(void *arg)
 {
     landing *l = arg;
+    vt_thread_name("volta-landing");
     int64_t next_rescan = 0, debounce_at = 0;
     for (;;) {
         int64_t now = wall_ns();

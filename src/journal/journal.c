@@ -114,6 +114,7 @@
 #include "common/crc32c.h"
 #include "common/durable.h"
 #include "common/faultinj.h"
+#include "common/thread.h"
 #include "journal/journal_int.h"
 
 #define JNL_DEFAULT_INTERVAL_MS 100u
@@ -569,6 +570,7 @@ static vt_rc journal_sync_locked(journal *j, uint64_t seq, vt_err *err)
 static void *eager_main(void *arg)
 {
     journal *j = arg;
+    vt_thread_name("volta-journal");
     pthread_mutex_lock(&j->mu);
     for (;;) {
         while (!j->stopping && (j->failed || j->durable_seq >= j->next_seq - 1))
@@ -584,6 +586,7 @@ static void *eager_main(void *arg)
 static void *interval_main(void *arg)
 {
     journal *j = arg;
+    vt_thread_name("volta-journal");
     pthread_mutex_lock(&j->mu);
     while (!j->stopping) {
         struct timespec ts;

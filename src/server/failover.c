@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/thread.h"
 #include "engine/engine.h"
 #include "meta/meta.h"
 #include "server/metrics.h"
@@ -221,6 +222,7 @@ static void tick(failover *f)
 static void *monitor(void *arg)
 {
     failover *f = arg;
+    vt_thread_name("volta-failover");
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
         pthread_mutex_unlock(&f->mu);

@@ -1,6 +1,7 @@
 """End-to-end tests of volta's HTTP API (docs/API.md) with requests and python3-influxdb."""
 import gzip
 import json
+import os
 import re
 import signal
 import time
@@ -291,6 +292,42 @@ def test_metrics(srv):
            and time.monotonic() < deadline):
         time.sleep(0.05)
     assert metric(srv, "volta_engine_memtable_heap_reserve_bytes") == 6 * 1024 * 1024
+
+
+def thread_nices(pid):
+    """{thread name: [nice values]} of process pid, from /proc (Linux)."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+        out.setdefault(name, []).append(int(fields[16]))  # field 19: nice
+    return out
+
+
+def test_background_threads_run_nicer(srv):
+    """[engine] background_nice (default 10): the engine's flush/compaction thread and the
+    memtable heap's reserve thread run 10 nice steps below the request threads."""
+    create_db(srv, "nice")
+    r = requests.post(srv.url + "/write?db=nice", data=b"m v=1 1\n", timeout=10)
+    assert r.status_code == 204
+    deadline = time.monotonic() + 60
+    t = thread_nices(srv.proc.pid)
+    while "volta-heap" not in t and time.monotonic() < deadline:
+        time.sleep(0.05)
+        t = thread_nices(srv.proc.pid)
+    base = os.getpriority(os.PRIO_PROCESS, srv.proc.pid)  # the main thread's
+    want = min(base + 10, 19)
+    assert t.get("volta-engine") == [want], t
+    assert t.get("volta-heap") == [want], t
+    # the request threads, and the other named ones, keep the server's priority
+    assert t.get("MHD-listen") == [base], t
+    assert all(n == base for n in t.get("MHD-connection", [])), t
+    assert t.get("volta-maint") == [base], t
 
 
 def test_sigterm_and_restart(volta_server):

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/thread.h"
 #include "engine/colheap.h"
+#include "thread_probe.h"
 
 static void test_block_size(void **state)
 {
@@ -25,7 +27,7 @@ static void test_block_size(void **state)
     assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES), COLHEAP_SLAB_BYTES);
     assert_int_equal(colheap_block_size(COLHEAP_SLAB_BYTES + 1), 2 * COLHEAP_SLAB_BYTES);
     assert_int_equal(colheap_block_size(SIZE_MAX), 0);
-    colheap *h = colheap_new(0, 0);
+    colheap *h = colheap_new(0, 0, 0);
     assert_non_null(h);
     assert_null(colheap_alloc(h, 0));
     assert_null(colheap_alloc(h, SIZE_MAX));
@@ -57,7 +59,7 @@ static void test_random_use(void **state)
 {
     (void)state;
     srand(42);
-    colheap *h = colheap_new(64 * COLHEAP_SLAB_BYTES, 0);
+    colheap *h = colheap_new(64 * COLHEAP_SLAB_BYTES, 0, 0);
     assert_non_null(h);
     enum { SLOTS = 300 };
     live v[SLOTS];
@@ -107,7 +109,7 @@ static void test_merge_to_slab(void **state)
 {
     (void)state;
     srand(7);
-    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0);
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0, 0);
     size_t n = COLHEAP_SLAB_BYTES / COLHEAP_MIN_BLOCK;
     void **v = malloc(n * sizeof *v);
     assert_non_null(v);
@@ -145,7 +147,7 @@ static void test_merge_to_slab(void **state)
 static void test_keep_bound(void **state)
 {
     (void)state;
-    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0); /* keep one */
+    colheap *h = colheap_new(COLHEAP_SLAB_BYTES, 0, 0); /* keep one */
     void *b[3];
     for (int i = 0; i < 3; i++) {
         b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
@@ -175,7 +177,7 @@ static void test_keep_bound(void **state)
 static void test_big_block(void **state)
 {
     (void)state;
-    colheap *h = colheap_new(0, 0);
+    colheap *h = colheap_new(0, 0, 0);
     size_t bytes = 5 * COLHEAP_SLAB_BYTES / 2; /* 5 MiB: an 8 MiB block */
     unsigned char *p = colheap_alloc(h, bytes);
     assert_non_null(p);
@@ -215,7 +217,7 @@ static void wait_reserve(colheap *h, size_t n)
 static void test_reserve(void **state)
 {
     (void)state;
-    colheap *h = colheap_new(0, 3 * COLHEAP_SLAB_BYTES + 1000); /* whole slabs only: 3 */
+    colheap *h = colheap_new(0, 3 * COLHEAP_SLAB_BYTES + 1000, 0); /* whole slabs only: 3 */
     colheap_stats st;
     colheap_get_stats(h, &st);
     assert_int_equal(st.reserve_maps, 0); /* no thread before the first slab */
@@ -251,7 +253,7 @@ static void test_reserve(void **state)
     colheap_free(h);
 
     /* less than a slab: no reserve, no thread; the heap maps its own */
-    h = colheap_new(0, COLHEAP_SLAB_BYTES - 1);
+    h = colheap_new(0, COLHEAP_SLAB_BYTES - 1, 0);
     void *p = colheap_alloc(h, 100);
     assert_non_null(p);
     colheap_get_stats(h, &st);
@@ -260,6 +262,25 @@ static void test_reserve(void **state)
     assert_int_equal(st.reserve_taken, 0);
     colheap_release(h, p, 100);
     colheap_free(h);
+}
+
+/* The reserve thread is named and lowers its own priority by the heap's reserve_nice
+ * (common/thread.h), not its creator's. */
+static void test_reserve_priority(void **state)
+{
+    (void)state;
+    int base = vt_thread_nice();
+    colheap *h = colheap_new(0, 2 * COLHEAP_SLAB_BYTES, 6);
+    void *p = colheap_alloc(h, 100); /* starts the thread */
+    assert_non_null(p);
+    wait_reserve(h, 2);
+    int nice = -100;
+    assert_true(thread_probe_nice("volta-heap", &nice));
+    assert_int_equal(nice, base + 6 > 19 ? 19 : base + 6);
+    assert_int_equal(vt_thread_nice(), base);
+    colheap_release(h, p, 100);
+    colheap_free(h);
+    assert_false(thread_probe_nice("volta-heap", &nice)); /* joined */
 }
 
 int main(void)
@@ -271,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_keep_bound),
         cmocka_unit_test(test_big_block),
         cmocka_unit_test(test_reserve),
+        cmocka_unit_test(test_reserve_priority),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

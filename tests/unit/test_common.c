@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,8 @@
 #include "common/error.h"
 #include "common/faultinj.h"
 #include "common/filehash.h"
+#include "common/thread.h"
+#include "thread_probe.h"
 
 #include <inttypes.h>
 #include <xxhash.h>
@@ -284,6 +288,64 @@ static void test_filehash_paths_agree(void **state)
 
 /* vt_big_calloc: zeroed, 64-byte aligned, writable to the last byte, on both paths (calloc
  * below VT_BIG_MIN, a populated mapping from it on); overflow is NULL; free(NULL) is fine. */
+/* common/thread.h: a thread lowers its own priority, not its creator's; clamped at 19 */
+typedef struct nicer_probe {
+    int base, by;
+    int after, after_clamp, seen_by_name, seen_ok;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool measured, done;
+} nicer_probe;
+
+static void *nicer_main(void *arg)
+{
+    nicer_probe *p = arg;
+    vt_thread_name("vt-nicer-probe-long-name"); /* truncated to 15 bytes */
+    assert_int_equal(vt_thread_nicer(p->by), 0);
+    p->after = vt_thread_nice();
+    pthread_mutex_lock(&p->mu);
+    p->measured = true;
+    pthread_cond_broadcast(&p->cv);
+    while (!p->done)
+        pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    assert_int_equal(vt_thread_nicer(0), 0); /* nothing */
+    assert_int_equal(vt_thread_nice(), p->after);
+    assert_int_equal(vt_thread_nicer(100), 0);
+    p->after_clamp = vt_thread_nice();
+    return NULL;
+}
+
+static void test_thread_nicer(void **state)
+{
+    (void)state;
+    nicer_probe p = {.base = vt_thread_nice(), .by = 3};
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, nicer_main, &p), 0);
+    pthread_mutex_lock(&p.mu);
+    while (!p.measured)
+        pthread_cond_wait(&p.cv, &p.mu);
+    pthread_mutex_unlock(&p.mu);
+    int want = p.base + 3 > 19 ? 19 : p.base + 3;
+    assert_int_equal(p.after, want);
+    /* the kernel sees the name and the priority on that thread alone */
+    int nice = -100;
+    assert_true(thread_probe_nice("vt-nicer-probe-", &nice)); /* 15 bytes kept */
+    assert_int_equal(nice, want);
+    assert_int_equal(vt_thread_nice(), p.base);
+    pthread_mutex_lock(&p.mu);
+    p.done = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(th, NULL);
+    assert_int_equal(p.after_clamp, 19);
+    assert_int_equal(vt_thread_nice(), p.base);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+}
+
 static void test_bigalloc(void **state)
 {
     (void)state;
@@ -364,7 +426,7 @@ int main(void)
         cmocka_unit_test(test_varint_malformed),   cmocka_unit_test(test_buf_printf_and_cstr),
         cmocka_unit_test(test_durable_publish),    cmocka_unit_test(test_fault_nth_and_sticky),
         cmocka_unit_test(test_error_mapping),      cmocka_unit_test(test_filehash_paths_agree),
-        cmocka_unit_test(test_bigalloc),
+        cmocka_unit_test(test_bigalloc),          cmocka_unit_test(test_thread_nicer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

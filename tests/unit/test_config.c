@@ -33,6 +33,7 @@ static void test_defaults(void **state)
     node_options_default(&def);
     assert_int_equal(cfg.node.journal.fsync, def.journal.fsync);
     assert_int_equal(cfg.node.engine.memtable_bytes, def.engine.memtable_bytes);
+    assert_int_equal(cfg.node.engine.background_nice, 10);
 }
 
 static void test_good_file(void **state)
@@ -52,6 +53,7 @@ static void test_good_file(void **state)
                        "memtable_bytes = 16777216\n"
                        "memtable_max_bytes = 33554432\n"
                        "compact_trigger = 4\n"
+                       "background_nice = 3\n"
                        "block_points = 500"; /* no final newline */
     volta_config cfg;
     vt_err err;
@@ -68,6 +70,7 @@ static void test_good_file(void **state)
     assert_int_equal(cfg.node.engine.memtable_max_bytes, 33554432);
     assert_int_equal(cfg.node.engine.compact_trigger, 4);
     assert_int_equal(cfg.node.engine.block_points, 500);
+    assert_int_equal(cfg.node.engine.background_nice, 3);
 
     assert_int_equal(load("[journal]\nfsync = \"never\"\n", &cfg, &err), VT_OK);
     assert_int_equal(cfg.node.journal.fsync, JOURNAL_FSYNC_NEVER);
@@ -116,6 +119,8 @@ static void test_errors(void **state)
         {"[journal]\nfsync = true\n", VT_EINVAL, "volta.toml:2:9: journal.fsync must be a string"},
         {"[engine]\ncompact_trigger = 1\n", VT_EINVAL,
          "volta.toml:2:19: engine.compact_trigger = 1 is out of range (2..1000)"},
+        {"[engine]\nbackground_nice = 20\n", VT_EINVAL,
+         "volta.toml:2:19: engine.background_nice = 20 is out of range (0..19)"},
         {"[engine]\nblock_points = 99999999999999999999999\n", VT_ELIMIT,
          "volta.toml:2:16: integer too large"},
         {"[server]\nthreads = 1__0\n", VT_EPARSE, "volta.toml:2:13: '_' must stand between digits"},

@@ -22,10 +22,12 @@
 
 #include "common/buf.h"
 #include "common/faultinj.h"
+#include "common/thread.h"
 #include "engine/engine.h"
 #include "engine/memtable.h"
 #include "engine/segment.h"
 #include "engine/series_index.h"
+#include "thread_probe.h"
 
 /* ---- helpers ---- */
 
@@ -962,7 +964,14 @@ static void test_background(void **state)
     o.background = true;
     o.memtable_bytes = 64 * 1024;
     o.compact_trigger = 3;
+    o.background_nice = 4;
+    int base = vt_thread_nice();
     engine *e = open_background_db(dir, &o);
+    /* the background thread is named and runs 4 nice steps down (common/thread.h) */
+    int nice = -100;
+    assert_true(thread_probe_wait("volta-engine", &nice));
+    assert_int_equal(nice, base + 4 > 19 ? 19 : base + 4);
+    assert_int_equal(vt_thread_nice(), base);
     vt_err err;
     vt_err_clear(&err);
     for (int round = 0; round < 40; round++)
@@ -1632,7 +1641,7 @@ static void test_memtable_growth(void **state)
 {
     (void)state;
     for (int with_heap = 0; with_heap < 2; with_heap++) {
-        colheap *heap = with_heap ? colheap_new(0, 0) : NULL;
+        colheap *heap = with_heap ? colheap_new(0, 0, 0) : NULL;
         memtable *m = memtable_new(1, heap);
         assert_non_null(m);
         sidx_series dummy;
@@ -1666,7 +1675,7 @@ static void test_memtable_growth(void **state)
 static void test_memtable_heap(void **state)
 {
     (void)state;
-    colheap *heap = colheap_new(4 * COLHEAP_SLAB_BYTES, 0);
+    colheap *heap = colheap_new(4 * COLHEAP_SLAB_BYTES, 0, 0);
     assert_non_null(heap);
     sidx_series dummy[3];
     memset(dummy, 0, sizeof dummy);
@@ -1719,7 +1728,7 @@ static void test_memtable_heap(void **state)
     colheap_free(heap);
 
     /* a heap that keeps no free slab unmaps them as the memtable goes */
-    heap = colheap_new(0, 0);
+    heap = colheap_new(0, 0, 0);
     memtable *m = memtable_new(1, heap);
     mt_series *ms = memtable_add_series(m, NULL, &dummy[0]);
     mt_column *c = memtable_column(m, ms, "v", 1, VT_TYPE_INT);
