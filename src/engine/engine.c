@@ -132,6 +132,26 @@
  *      re-checks under the exclusive lock (a concurrent write or delete between check and apply
  *      shows as a skipped point), so a check that raced with a drop is no less right than one
  *      that ran just before it.
+ *  17. Memory during a long compaction. The background thread does both flushes and
+ *      compactions, and a compaction of a large database runs for seconds. Before, a memtable
+ *      that filled up meanwhile waited for the compaction to end, growing to
+ *      memtable_max_bytes with writers stalled at that bound; and every page of the inputs the
+ *      compaction read stayed mapped in the process. On a 13.35 M-point load (bench/ingest
+ *      --days 1095) that made the peak RSS 157 MiB: 95 anonymous, 62 of segment files. Now:
+ *        - compact_write calls compact_yield before each series: when the memtable has reached
+ *          memtable_bytes, the compacting thread flushes it there and then (flush_unlocked, as
+ *          bg_flush does; it holds the token, so nothing else changes segment lists). The
+ *          flushed segment joins the end of its database's list; compact_finish replaces only
+ *          the first nold segments, so the list stays in id order (the merged segment's id was
+ *          drawn in compact_begin, before the flush's) and last-write-wins order holds: the
+ *          flushed points are newer than every input's. A failed flush fails the engine
+ *          (note 5) and stops the compaction, which then publishes nothing.
+ *          volta_engine_compaction_flushes_total counts these flushes.
+ *        - once a series is merged, seg_release_series_pages gives back the input pages that
+ *          hold only that series' blocks (madvise MADV_DONTNEED on the read-only file
+ *          mapping: the page cache keeps them; a query reading them maps them again).
+ *      Compactions run inline with the lock held (engine_compact, tools) never flush: the
+ *      lock is not re-entrant and the caller asked for a compaction alone.
  */
 #include "engine/engine.h"
 
@@ -220,6 +240,7 @@ struct engine {
     atomic_size_t active_bytes;      /* active->bytes as of the last apply or swap */
     atomic_uint_fast64_t swaps;      /* memtable swaps (flush_begin) */
     atomic_uint_fast64_t write_stalls;
+    atomic_uint_fast64_t compaction_flushes; /* flushes run by a compaction (note 17) */
     atomic_uint_fast64_t locked_type_checks; /* engine_check_types that took the lock */
 };
 
@@ -1030,7 +1051,10 @@ typedef struct compact_job {
     size_t nold;
     uint64_t seg_id;
     seg_reader *merged;
+    bool background; /* run by the background thread without the lock: may flush (note 17) */
 } compact_job;
+
+static vt_rc compact_yield(engine *e, vt_err *err);
 
 typedef struct accum_ctx {
     seg_col *col;
@@ -1103,6 +1127,8 @@ static vt_rc compact_write(engine *e, compact_job *job, vt_err *err)
     began = true;
     for (size_t i = 0; i < nids; i++) {
         uint64_t sid = ids[i];
+        if (job->background && (rc = compact_yield(e, err)) != VT_OK)
+            goto cleanup; /* the flush failed: the engine refuses writes now (note 5) */
         size_t nf = 0, fcap = 0;
         const seg_series *newest = NULL;
         for (size_t k = 0; k < job->nold; k++) {
@@ -1176,6 +1202,9 @@ static vt_rc compact_write(engine *e, compact_job *job, vt_err *err)
             if (rc != VT_OK)
                 goto cleanup_def;
         }
+        /* the inputs' pages of this series are read: out of the process's memory (note 17) */
+        for (size_t k = 0; k < job->nold; k++)
+            seg_release_series_pages(job->old[k], sid);
         if (written > 0) {
             ndefs++; /* else every point was deleted: the series is left out */
             continue;
@@ -1362,6 +1391,7 @@ static void bg_compact(engine *e, unsigned min_segs, bool cold)
         pthread_rwlock_unlock(&e->lock);
         if (rc != VT_OK || !work)
             return;
+        cj.background = true;
         rc = compact_write(e, &cj, &err);
         pthread_rwlock_wrlock(&e->lock);
         rc = compact_finish(e, &cj, rc, &err);
@@ -1371,27 +1401,51 @@ static void bg_compact(engine *e, unsigned min_segs, bool cold)
     }
 }
 
+/* With the token: flushes the memtable when it is full (or, cold, whenever it holds points),
+ * writing without the lock. *flushed tells whether it did; a failure is kept in e->fail_msg. */
+static vt_rc flush_unlocked(engine *e, bool cold, bool *flushed, vt_err *err)
+{
+    flush_job job;
+    bool work = false;
+    *flushed = false;
+    pthread_rwlock_wrlock(&e->lock);
+    vt_rc rc = VT_OK;
+    if (!e->failed && !e->imm && (cold || e->active->bytes >= e->opt.memtable_bytes))
+        rc = flush_begin(e, &job, &work, err);
+    pthread_rwlock_unlock(&e->lock);
+    if (rc != VT_OK || !work)
+        return rc;
+    swap_notify(e);
+    rc = flush_write(e, &job, err);
+    pthread_rwlock_wrlock(&e->lock);
+    rc = flush_finish(e, &job, rc, err);
+    pthread_rwlock_unlock(&e->lock);
+    *flushed = rc == VT_OK;
+    return rc;
+}
+
+/* Between two series of a background compaction (note 17): a memtable that filled up since is
+ * flushed now, by the compacting thread, instead of growing to memtable_max_bytes while the
+ * writers wait for the compaction to end. */
+static vt_rc compact_yield(engine *e, vt_err *err)
+{
+    if (atomic_load(&e->active_bytes) < e->opt.memtable_bytes)
+        return VT_OK;
+    bool flushed;
+    vt_rc rc = flush_unlocked(e, false, &flushed, err);
+    if (flushed)
+        atomic_fetch_add(&e->compaction_flushes, 1);
+    return rc;
+}
+
 /* Flushes the memtable when it is full (or, cold, whenever it holds points), then compacts the
  * databases that reached compact_trigger segments. */
 static void bg_flush(engine *e, bool cold)
 {
     vt_err err;
     vt_err_clear(&err);
-    flush_job job;
-    bool work = false;
-    pthread_rwlock_wrlock(&e->lock);
-    vt_rc rc = VT_OK;
-    if (!e->failed && !e->imm && (cold || e->active->bytes >= e->opt.memtable_bytes))
-        rc = flush_begin(e, &job, &work, &err);
-    pthread_rwlock_unlock(&e->lock);
-    if (rc != VT_OK || !work)
-        return;
-    swap_notify(e);
-    rc = flush_write(e, &job, &err);
-    pthread_rwlock_wrlock(&e->lock);
-    rc = flush_finish(e, &job, rc, &err); /* a failure is kept in e->fail_msg */
-    pthread_rwlock_unlock(&e->lock);
-    if (rc != VT_OK)
+    bool flushed;
+    if (flush_unlocked(e, cold, &flushed, &err) != VT_OK || !flushed)
         return;
     bg_compact(e, e->opt.compact_trigger, false);
 }
@@ -3694,6 +3748,7 @@ void engine_get_stats(engine *e, engine_stats *st)
     st->flushes = e->flushes;
     st->compactions = e->compactions;
     st->write_stalls = atomic_load(&e->write_stalls);
+    st->compaction_flushes = atomic_load(&e->compaction_flushes);
     st->locked_type_checks = atomic_load(&e->locked_type_checks);
     st->corrupt_blocks = atomic_load(&e->corrupt_blocks);
     pthread_rwlock_unlock(&e->lock);

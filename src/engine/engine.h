@@ -338,6 +338,7 @@ typedef struct engine_stats {
     uint64_t compactions;
     uint64_t corrupt_blocks; /* seen by reads */
     uint64_t write_stalls;   /* writes that waited in engine_write_admit */
+    uint64_t compaction_flushes; /* flushes a background compaction ran between two series */
     uint64_t locked_type_checks; /* engine_check_types that took the lock (note 16) */
 } engine_stats;
 void engine_get_stats(engine *e, engine_stats *st);

@@ -1730,6 +1730,27 @@ void seg_find_blocks(const seg_reader *r, uint64_t series_id, uint32_t field_no,
     *count = end - lo;
 }
 
+void seg_release_series_pages(const seg_reader *r, uint64_t series_id)
+{
+    if (!r->map)
+        return;
+    size_t first, count;
+    seg_find_blocks(r, series_id, 0, &first, &count); /* the series' first block, any field */
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t b = first; b < r->nblocks && r->blocks[b].series_id == series_id; b++) {
+        if (r->blocks[b].offset < lo)
+            lo = r->blocks[b].offset;
+        if (r->blocks[b].offset + r->blocks[b].length > hi)
+            hi = r->blocks[b].offset + r->blocks[b].length;
+    }
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (hi > r->size || lo >= hi || page == 0 || (page & (page - 1)) != 0)
+        return;
+    uint64_t from = (lo + page - 1) & ~(page - 1), to = hi & ~(page - 1); /* whole pages only */
+    if (from < to)
+        madvise((char *)r->map + from, (size_t)(to - from), MADV_DONTNEED);
+}
+
 static vt_rc block_bad(const seg_reader *r, size_t bi, const char *what, vt_err *err)
 {
     if (r->corrupt_counter)

@@ -237,6 +237,11 @@ void seg_find_blocks(const seg_reader *r, uint64_t series_id, uint32_t field_no,
                      size_t *count);
 /* CRC-checks and decodes block bi, appending its points to out (out->type must match). */
 vt_rc seg_read_block(const seg_reader *r, size_t bi, seg_col *out, vt_err *err);
+/* Gives back the process's mapped pages (not the page cache's) that lie wholly within the
+ * blocks of series_id: they count in the resident set of the process once read, and a
+ * compaction reads every block of its inputs once (engine.c note 17). A later read of those
+ * blocks maps the pages again. No-op for a reader over memory (seg_open_mem). */
+void seg_release_series_pages(const seg_reader *r, uint64_t series_id);
 
 /* Reads every block; reports each problem; returns the number of problems. */
 typedef void (*seg_report_fn)(void *ctx, const char *file, uint64_t offset, const char *problem);

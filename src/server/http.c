@@ -461,6 +461,16 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         "memtable reached memtable_max_bytes (back-pressure).\n"
         "# TYPE volta_engine_write_stalls_total counter\n"
         "volta_engine_write_stalls_total %" PRIu64 "\n"
+        "# HELP volta_engine_flushes_total Memtables flushed to segment files.\n"
+        "# TYPE volta_engine_flushes_total counter\n"
+        "volta_engine_flushes_total %" PRIu64 "\n"
+        "# HELP volta_engine_compaction_flushes_total Of those, flushes a background compaction "
+        "ran between two series because the memtable filled up meanwhile.\n"
+        "# TYPE volta_engine_compaction_flushes_total counter\n"
+        "volta_engine_compaction_flushes_total %" PRIu64 "\n"
+        "# HELP volta_engine_compactions_total Compactions that merged a database's segments.\n"
+        "# TYPE volta_engine_compactions_total counter\n"
+        "volta_engine_compactions_total %" PRIu64 "\n"
         "# HELP volta_corrupt_blocks_total Segment blocks that failed their checksum or structure "
         "check when read (the read failed naming file and block; nothing was served).\n"
         "# TYPE volta_corrupt_blocks_total counter\n"
@@ -471,7 +481,8 @@ static enum MHD_Result http_handle_metrics(http_request *rq)
         (uint64_t)atomic_load_explicit(&srv->points_written, memory_order_relaxed),
         (uint64_t)atomic_load_explicit(&srv->write_errors, memory_order_relaxed), last_seq,
         st.series, st.segments, st.provisional_segments, st.memtable_bytes, st.memtable_heap_bytes,
-        st.memtable_heap_reserve_bytes, st.write_stalls, st.corrupt_blocks,
+        st.memtable_heap_reserve_bytes, st.write_stalls, st.flushes, st.compaction_flushes,
+        st.compactions, st.corrupt_blocks,
         node_failed(srv->node) ? 1 : 0);
     if (srv->opts.replication)
         replication_metrics(srv->opts.replication, &b);

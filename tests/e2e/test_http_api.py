@@ -281,7 +281,9 @@ def test_metrics(srv):
     assert metric(srv, "volta_journal_last_seq") >= 2  # create + write
     for name in ("volta_engine_series", "volta_engine_segments",
                  "volta_engine_provisional_segments", "volta_engine_memtable_bytes",
-                 "volta_engine_memtable_heap_bytes", "volta_engine_memtable_heap_reserve_bytes"):
+                 "volta_engine_memtable_heap_bytes", "volta_engine_memtable_heap_reserve_bytes",
+                 "volta_engine_flushes_total", "volta_engine_compaction_flushes_total",
+                 "volta_engine_compactions_total"):
         assert re.search(r"^%s \d+$" % name, r.text, re.M), name
     # the accepted point sits in the memtable, in a 2 MiB slab of the column heap
     assert metric(srv, "volta_engine_memtable_bytes") > 0

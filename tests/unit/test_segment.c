@@ -1219,6 +1219,68 @@ static void test_large_index(void **state)
     assert_true(size[1] < size[0] && size[2] < size[1]);
 }
 
+/* Resident kB of this process's mapping of path (/proc/self/smaps), -1 when not mapped. */
+static long mapping_rss_kb(const char *path)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[1024];
+    bool in = false;
+    long rss = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+            line[strcspn(line, "\n")] = '\0';
+            size_t n = strlen(line), pl = strlen(path);
+            in = n >= pl && strcmp(line + n - pl, path) == 0;
+            if (in && rss < 0)
+                rss = 0;
+        } else if (in && strncmp(line, "Rss:", 4) == 0) {
+            rss += atol(line + 4);
+        }
+    }
+    fclose(f);
+    return rss;
+}
+
+/* seg_release_series_pages: the pages of a series' blocks leave the process once read (what a
+ * compaction does after each series, engine.c note 17), and reading them again still works. */
+static void test_release_series_pages(void **state)
+{
+    (void)state;
+    fixture fx;
+    write_many(&fx, 40, 16000, 1000, &V5_PROVISIONAL); /* Gorilla: a few MB */
+    seg_reader *r;
+    vt_err err;
+    vt_err_clear(&err);
+    assert_int_equal(seg_open_file(fx.path, &r, &err), VT_OK);
+    seg_col c;
+    seg_col_init(&c, VT_TYPE_FLOAT);
+    for (size_t b = 0; b < r->nblocks; b++)
+        assert_int_equal(seg_read_block(r, b, &c, &err), VT_OK);
+    long before = mapping_rss_kb(fx.path);
+    assert_true(before * 1024 > (long)fx.len / 2); /* read: resident */
+    for (unsigned i = 0; i < 40; i++)
+        seg_release_series_pages(r, 10 + i * 3);
+    seg_release_series_pages(r, 11); /* no such series: nothing */
+    long after = mapping_rss_kb(fx.path);
+    printf("  mapping of %zu bytes: %ld kB resident after reading every block, %ld kB after "
+           "releasing every series\n", fx.len, before, after);
+    assert_true(after >= 0 && after * 8 < before);
+    /* the data reads back the same */
+    seg_col again;
+    seg_col_init(&again, VT_TYPE_FLOAT);
+    for (size_t b = 0; b < r->nblocks; b++)
+        assert_int_equal(seg_read_block(r, b, &again, &err), VT_OK);
+    assert_int_equal(again.n, c.n);
+    assert_memory_equal(again.time, c.time, c.n * sizeof *c.time);
+    assert_memory_equal(again.val, c.val, c.n * sizeof(double));
+    seg_col_free(&again);
+    seg_col_free(&c);
+    seg_unref(r);
+    cleanup(&fx);
+}
+
 static void test_columns(void **state)
 {
     (void)state;
@@ -1253,6 +1315,7 @@ int main(void)
         cmocka_unit_test(test_v4_fixture),
         cmocka_unit_test(test_preload),
         cmocka_unit_test(test_large_index),
+        cmocka_unit_test(test_release_series_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
