@@ -9,8 +9,8 @@
  *    next to the body itself) do not stay in a core's cache from one request to the next, and
  *    the hardware prefetchers did not fetch the lines about to be written in time: the copy of
  *    each field into the batch took 7 % of a request thread's CPU, waiting for memory.
- *    batch_parse prefetches them BATCH_PREFETCH_AHEAD entries ahead (bench/ingest: ~-10 %
- *    server CPU per point, +4 to +7 % points/s).
+ *    batch_parse prefetches them BATCH_PREFETCH_AHEAD entries ahead (bench/ingest, alternating
+ *    pairs: -4 to -10 % server CPU per point, +4 to +7 % points/s).
  * 2. The batch is type-checked against the engine. Lines that fail to parse or to type-check are
  *    dropped; only accepted lines are journaled (verbatim when every line was accepted, else the
  *    accepted lines copied one by one), so replay never meets a bad line.

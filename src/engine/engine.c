@@ -111,8 +111,9 @@
  *      The background thread ("volta-engine") runs background_nice nice steps below its
  *      opener (common/thread.h): when the CPUs are all busy, writers and queries get them
  *      first, and this back-pressure is what still lets a flush that fell behind run (the
- *      writers wait, the flusher alone has work). bench/ingest: +3.6 to +4.7 % points/s at
- *      4 connections; a 13 M-point load with compactions: no change in stalls or points/s.
+ *      writers wait, the flusher alone has work). bench/ingest: +1 to +5 % points/s at 4
+ *      connections (five sets of alternating pairs); a 13 M-point load with a compaction: no
+ *      change in stalls or points/s.
  *  15. Apply fast path (apply_point_fast). A steady writer sends each series with the same
  *      fields interval after interval; once the series' slot in the active memtable has a
  *      column for each, a point is appended straight to those columns. A column exists only
