@@ -305,8 +305,8 @@ def thread_nices(pid):
                 name = f.read().strip()
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # the thread ended meanwhile
+        except OSError:  # the thread ended meanwhile (ENOENT, or ESRCH while reading)
+            continue
         out.setdefault(name, []).append(int(fields[16]))  # field 19: nice
     return out
 
