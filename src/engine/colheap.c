@@ -23,7 +23,7 @@
  *     costs the kernel a zeroed huge page and, on a virtual machine, the hypervisor its backing
  *     (measured: ~4 ms per 2 MiB slab on the PVM machines of bench/). A slab mapped by
  *     colheap_alloc is touched by the memtable append that asked for it, and appends run one at
- *     a time (core/node.c), so every writer waited. With reserve_slabs > 0 a thread of the heap
+ *     a time (core/node.c), so every writer waited. With reserve_target > 0 a thread of the heap
  *     ("volta-heap") keeps up to that many slabs mapped and touched ahead of need; slab_add
  *     takes one from it before mapping its own, and wakes the thread when it fell below its
  *     target. The thread starts when the heap maps its first slab, so a heap that is never
