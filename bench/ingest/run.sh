@@ -3,7 +3,7 @@
 # client (lpload) and the same data. See docs/BENCHMARKS.md.
 #
 #   bench/ingest/run.sh [--points N] [--plants N] [--days N] [--concurrency C] [--batch LINES]
-#                       [--skip-volta] [--skip-influx] [--skip-ons] [--ceiling] [--keep]
+#                       [--rounds R] [--skip-volta] [--skip-influx] [--skip-ons] [--ceiling] [--keep]
 # Environment: VOLTA_BIN=<volta binary> skips the build; INFLUXD=<influxd> (default /usr/bin/influxd).
 #
 # Steps: build volta (Release, build-bench/) and lpload; generate the demo data once (volta gen);
@@ -13,6 +13,10 @@
 # compaction, the same 5 s / 10 s cold durations; then its graceful stop), read the peak RSS
 # (VmHWM), count allocated bytes on disk. Then the same for the real ONS
 # load curves (../shared/data/ons/CURVA_CARGA_202[234].csv) when present.
+# --rounds R (default 5): the demo file's points/s is compared R times in all: the run above,
+# then R-1 load-only rounds (fresh directory, load, stop; no settling) that alternate which
+# server goes first. The report gives each round's ratio and their median, the figure to quote
+# on a shared machine whose speed drifts within minutes (docs/BENCHMARKS.md).
 # --ceiling: also post the demo file to `sink` (bench/ingest/sink.c), a server that reads and
 # drops every body: the transport ceiling, i.e. the most any server could take from this client
 # on this machine (the client's CPU plus the kernel's loopback copies).
@@ -26,6 +30,7 @@ PLANTS=500
 DAYS=365
 CONC=4
 BATCH=5000
+ROUNDS=5
 SKIP_VOLTA=0
 SKIP_INFLUX=0
 SKIP_ONS=0
@@ -34,7 +39,7 @@ CEILING=0
 INFLUXD=${INFLUXD:-/usr/bin/influxd}
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -44,6 +49,7 @@ while [ $# -gt 0 ]; do
     --days) DAYS=$2; shift 2 ;;
     --concurrency) CONC=$2; shift 2 ;;
     --batch) BATCH=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     --skip-volta) SKIP_VOLTA=1; shift ;;
     --skip-influx) SKIP_INFLUX=1; shift ;;
     --skip-ons) SKIP_ONS=1; shift ;;
@@ -53,6 +59,7 @@ while [ $# -gt 0 ]; do
     *) echo "run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
 done
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds wants a whole number >= 1, not '$ROUNDS'" >&2; exit 2; }
 if [ -n "$POINTS" ]; then
     # lines per day = (plants + 4 load + 4 interchange) * 24
     DAYS=$(( (POINTS + (PLANTS + 8) * 24 - 1) / ((PLANTS + 8) * 24) ))
@@ -161,8 +168,8 @@ influx_settle() { # dir
     log "InfluxDB did not settle in 300 s (wal bytes $walb); measuring anyway"
 }
 
-run_influx() { # file label
-    local dir="$TMP/influx-$2" http rpc url
+start_influx() { # dir -> SERVER_PID, SERVER_URL: influxd on a fresh directory, db "bench" created
+    local dir=$1 http rpc
     rm -rf "$dir"
     mkdir -p "$dir"
     http=$(free_port)
@@ -171,10 +178,15 @@ run_influx() { # file label
         "$HERE/influxd.conf.in" >"$dir/influxd.conf"
     "$INFLUXD" run -config "$dir/influxd.conf" >"$dir/influxd.log" 2>&1 &
     SERVER_PID=$!
-    url="http://127.0.0.1:$http"
-    wait_ping "$url" 30 "$SERVER_PID" || { tail -20 "$dir/influxd.log" >&2; die "influxd did not start"; }
-    create_db "$url" bench
-    load_file "$url" "$1" "influxdb-$2"
+    SERVER_URL="http://127.0.0.1:$http"
+    wait_ping "$SERVER_URL" 30 "$SERVER_PID" || { tail -20 "$dir/influxd.log" >&2; die "influxd did not start"; }
+    create_db "$SERVER_URL" bench
+}
+
+run_influx() { # file label
+    local dir="$TMP/influx-$2"
+    start_influx "$dir"
+    load_file "$SERVER_URL" "$1" "influxdb-$2"
     log "influxdb: waiting for snapshot + full compaction"
     influx_settle "$dir"
     R_RSS=$(vmhwm_kib "$SERVER_PID")
@@ -211,8 +223,8 @@ volta_settle() { # url
     log "volta did not settle in 300 s (memtable $mem bytes, $segs segments); measuring anyway"
 }
 
-run_volta() { # file label
-    local dir="$TMP/volta-$2" port url journal
+start_volta() { # dir -> SERVER_PID, SERVER_URL: volta serve on a fresh directory, db "bench" created
+    local dir=$1 port
     rm -rf "$dir"
     mkdir -p "$dir"
     port=$(free_port)
@@ -220,9 +232,15 @@ run_volta() { # file label
     "$VOLTA" serve --data "$dir/data" --listen "127.0.0.1:$port" --config "$dir/volta.toml" \
         >"$dir/volta.log" 2>&1 &
     SERVER_PID=$!
-    url="http://127.0.0.1:$port"
-    wait_ping "$url" 30 "$SERVER_PID" || { tail -20 "$dir/volta.log" >&2; die "volta serve did not start"; }
-    create_db "$url" bench
+    SERVER_URL="http://127.0.0.1:$port"
+    wait_ping "$SERVER_URL" 30 "$SERVER_PID" || { tail -20 "$dir/volta.log" >&2; die "volta serve did not start"; }
+    create_db "$SERVER_URL" bench
+}
+
+run_volta() { # file label
+    local dir="$TMP/volta-$2" url journal
+    start_volta "$dir"
+    url=$SERVER_URL
     load_file "$url" "$1" "volta-$2"
     log "volta: waiting for the cold flush + compaction"
     volta_settle "$url"
@@ -236,6 +254,29 @@ run_volta() { # file label
     R_BYTES=$(($(alloc_bytes "$dir/data/engine") + journal))
     R_BYTES_NOJ=$((R_BYTES - journal))
     log "volta $2: settled and stopped in ${R_SETTLE}s, $R_BYTES bytes ($journal in the journal), peak RSS $R_RSS KiB"
+}
+
+# One more round of the points/s comparison (--rounds): each server loads the file into a fresh
+# directory and is stopped, with no settling; the order alternates from round to round, so a
+# machine that speeds up or slows down over the run does not favour one server.
+quick_round() { # round-number file
+    local order=(influx volta) srv
+    [ $(($1 % 2)) = 0 ] && order=(volta influx)
+    for srv in "${order[@]}"; do
+        if [ "$srv" = influx ]; then
+            start_influx "$TMP/influx-round"
+            load_file "$SERVER_URL" "$2" "influxdb-round$1"
+            ROUND_INFLUX+=("$R_PPS")
+            stop_server "$SERVER_PID" 60
+            rm -rf "$TMP/influx-round"
+        else
+            start_volta "$TMP/volta-round"
+            load_file "$SERVER_URL" "$2" "volta-round$1"
+            ROUND_VOLTA+=("$R_PPS")
+            stop_server "$SERVER_PID" 300
+            rm -rf "$TMP/volta-round"
+        fi
+    done
 }
 
 # ---- 1. build ----
@@ -338,6 +379,17 @@ if [ "$SKIP_VOLTA" = 0 ]; then
     [ -n "$ONS" ] && run_volta "$ONS" ons && record volta-ons
 fi
 
+ROUND_INFLUX=() ROUND_VOLTA=()
+if [ "$SKIP_INFLUX" = 0 ] && [ "$SKIP_VOLTA" = 0 ] && [ -n "${RES[influx-demo]:-}" ] &&
+    [ -n "${RES[volta-demo]:-}" ]; then
+    ROUND_INFLUX=("$(cut -d' ' -f2 <<<"${RES[influx-demo]}")")
+    ROUND_VOLTA=("$(cut -d' ' -f2 <<<"${RES[volta-demo]}")")
+    for ((round = 2; round <= ROUNDS; round++)); do
+        log "round $round of $ROUNDS (points/s only)"
+        quick_round "$round" "$DEMO"
+    done
+fi
+
 # ---- report ----
 mkdir -p "$ROOT/bench/results"
 RESULT="$ROOT/bench/results/ingest-$(date -u +%Y-%m-%d).txt"
@@ -372,6 +424,19 @@ RESULT="$ROOT/bench/results/ingest-$(date -u +%Y-%m-%d).txt"
                 printf "%-6s %-9s %10s %11.2fx %9.2fx %12.2fx %11.2fx\n", ds, "volta/idb", "", vp / ip, vb / ib, vnj / inj, vr / ir }'
         fi
     done
+    if [ "${#ROUND_VOLTA[@]}" -gt 1 ]; then
+        echo
+        echo "demo points/s in ${#ROUND_VOLTA[@]} rounds (1: the run above; then load-only, fresh directories,"
+        echo "the server going first alternating): the ratio to quote is the median"
+        printf '%-6s %12s %12s %8s\n' round influxdb volta ratio
+        for ((i = 0; i < ${#ROUND_VOLTA[@]}; i++)); do
+            echo "$((i + 1)) ${ROUND_INFLUX[$i]} ${ROUND_VOLTA[$i]}"
+        done | awk '{ r = $3 / $2; printf "%-6s %12d %12d %7.2fx\n", $1, $2, $3, r; print r > "/dev/stderr" }' \
+            2>"$TMP/ratios"
+        sort -g "$TMP/ratios" | awk '{ r[NR] = $1 } END {
+            m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+            printf "median ratio %.2fx (lowest %.2fx, highest %.2fx, %d rounds)\n", m, r[1], r[NR], NR }'
+    fi
     if [ -n "$CEIL_PPS" ]; then
         printf 'transport ceiling (demo posted to bench/ingest/sink, which drops every body): %d points/s\n' "$CEIL_PPS"
     fi
