@@ -431,9 +431,9 @@ RESULT="$ROOT/bench/results/ingest-$(date -u +%Y-%m-%d).txt"
         printf '%-6s %12s %12s %8s\n' round influxdb volta ratio
         for ((i = 0; i < ${#ROUND_VOLTA[@]}; i++)); do
             echo "$((i + 1)) ${ROUND_INFLUX[$i]} ${ROUND_VOLTA[$i]}"
-        done | awk '{ r = $3 / $2; printf "%-6s %12d %12d %7.2fx\n", $1, $2, $3, r; print r > "/dev/stderr" }' \
-            2>"$TMP/ratios"
-        sort -g "$TMP/ratios" | awk '{ r[NR] = $1 } END {
+        done >"$TMP/rounds"
+        awk '{ printf "%-6s %12d %12d %7.2fx\n", $1, $2, $3, $3 / $2 }' "$TMP/rounds"
+        awk '{ print $3 / $2 }' "$TMP/rounds" | sort -g | awk '{ r[NR] = $1 } END {
             m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
             printf "median ratio %.2fx (lowest %.2fx, highest %.2fx, %d rounds)\n", m, r[1], r[NR], NR }'
     fi
