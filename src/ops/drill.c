@@ -324,12 +324,22 @@ static int proc_stop(drill_env *e, int slot, bool hard)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-static bool wait_ping(drill_env *e, const char *base, double timeout_s)
+/* Waits until the server started in slot answers /ping at base. False at the timeout, or at
+ * once when the process has exited: then the slot is reaped and freed (a later proc_stop of
+ * it does nothing), and an answer from whatever else may take the port later is never
+ * mistaken for this server's. */
+static bool wait_ping(drill_env *e, int slot, const char *base, double timeout_s)
 {
     char url[512];
     snprintf(url, sizeof url, "%s/ping", base);
     double until = mono_s() + timeout_s;
+    drill_proc *p = &e->procs[slot];
     while (mono_s() < until) {
+        int status;
+        if (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == p->pid) {
+            p->pid = 0;
+            return false;
+        }
         long st = 0;
         http_do(e->curl, "GET", url, NULL, 0, 500, &st, NULL);
         if (st == 204)
@@ -709,7 +719,7 @@ static bool serve_spawn(drill_env *e, server *s, const char *name)
     }
     argv[k] = NULL;
     s->slot = proc_start(e, name, argv);
-    return s->slot >= 0 && wait_ping(e, s->base, 60);
+    return s->slot >= 0 && wait_ping(e, s->slot, s->base, 60);
 }
 
 /* A new server on a free port (another one when the port was taken meanwhile). */
@@ -769,7 +779,7 @@ static bool influx_start(drill_env *e, influx *x, bool fresh)
         x->slot = proc_start(e, "influxd", argv);
         if (x->slot < 0)
             return false;
-        if (wait_ping(e, x->base, 60))
+        if (wait_ping(e, x->slot, x->base, 60))
             return true;
         proc_stop(e, x->slot, true);
         if (!fresh)
