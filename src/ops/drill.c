@@ -207,6 +207,7 @@ typedef struct drill_env {
     char volta[PATH_MAX];
     char influxd[PATH_MAX];
     drill_proc procs[DRILL_MAX_PROCS];
+    char start_failure[PATH_MAX + 64]; /* why the last start failed (proc_start, wait_ping) */
     double t0;
     drill_result *res;
     CURL *curl;
@@ -272,16 +273,23 @@ static int proc_start(drill_env *e, const char *name, char *const argv[])
             slot = i;
             break;
         }
-    if (slot < 0)
+    if (slot < 0) {
+        snprintf(e->start_failure, sizeof e->start_failure, "more than %d processes",
+                 DRILL_MAX_PROCS);
         return -1;
+    }
     drill_proc *p = &e->procs[slot];
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->log, sizeof p->log, "%s/%s.log", e->root, name);
     int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(e->start_failure, sizeof e->start_failure, "cannot open %s: %s", p->log,
+                 strerror(errno));
         return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
+        snprintf(e->start_failure, sizeof e->start_failure, "fork: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -327,7 +335,7 @@ static int proc_stop(drill_env *e, int slot, bool hard)
 /* Waits until the server started in slot answers /ping at base. False at the timeout, or at
  * once when the process has exited: then the slot is reaped and freed (a later proc_stop of
  * it does nothing), and an answer from whatever else may take the port later is never
- * mistaken for this server's. */
+ * mistaken for this server's. On false, e->start_failure says which. */
 static bool wait_ping(drill_env *e, int slot, const char *base, double timeout_s)
 {
     char url[512];
@@ -338,6 +346,13 @@ static bool wait_ping(drill_env *e, int slot, const char *base, double timeout_s
         int status;
         if (p->pid > 0 && waitpid(p->pid, &status, WNOHANG) == p->pid) {
             p->pid = 0;
+            if (WIFEXITED(status))
+                snprintf(e->start_failure, sizeof e->start_failure,
+                         "it exited with status %d before answering /ping", WEXITSTATUS(status));
+            else
+                snprintf(e->start_failure, sizeof e->start_failure,
+                         "it was killed by signal %d before answering /ping",
+                         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
             return false;
         }
         long st = 0;
@@ -346,6 +361,8 @@ static bool wait_ping(drill_env *e, int slot, const char *base, double timeout_s
             return true;
         sleep_ms(50);
     }
+    snprintf(e->start_failure, sizeof e->start_failure, "no answer to /ping within %.0f s",
+             timeout_s);
     return false;
 }
 
@@ -917,7 +934,8 @@ static bool start_primary(drill_env *e, server *p, workload *w, const char *back
         unsetenv("VOLTA_FAULT_INJECTION");
     if (!up || !create_db(e, p->base)) {
         snprintf(e->res->error, sizeof e->res->error,
-                 "the primary did not start (see %s/primary.log)", e->root);
+                 "the primary did not start: %s (see %s/primary.log)",
+                 up ? "CREATE DATABASE failed" : e->start_failure, e->root);
         return false;
     }
     note_step(e, t, 0, "start primary at %s%s%s%s", p->base,
@@ -951,7 +969,8 @@ static void sc_primary_killed(drill_env *e, workload *w)
     bool back = volta_restart(e, &p, "primary-restarted");
     note_step(e, t, back ? 0 : 1, "volta serve --data %s (restart, journal replay)", p.data);
     if (!back) {
-        snprintf(r->error, sizeof r->error, "the primary did not come back");
+        snprintf(r->error, sizeof r->error, "the primary did not come back: %s",
+                 e->start_failure);
         wl_stop(w);
         return;
     }
@@ -983,7 +1002,8 @@ static void sc_backup_down(drill_env *e, workload *w)
     double t = mono_s();
     if (use_influx) {
         if (!influx_start(e, &x, true)) {
-            snprintf(r->error, sizeof r->error, "influxd did not start (%s/influxd.log)", e->root);
+            snprintf(r->error, sizeof r->error, "influxd did not start: %s (see %s/influxd.log)",
+                     e->start_failure, e->root);
             return;
         }
         backup_base = x.base;
@@ -991,7 +1011,9 @@ static void sc_backup_down(drill_env *e, workload *w)
     } else {
         snprintf(b.data, sizeof b.data, "%s/backup", e->root);
         if (!volta_start(e, &b, "backup")) {
-            snprintf(r->error, sizeof r->error, "the backup volta did not start");
+            snprintf(r->error, sizeof r->error,
+                     "the backup volta did not start: %s (see %s/backup.log)", e->start_failure,
+                     e->root);
             return;
         }
         backup_base = b.base;
@@ -1016,7 +1038,8 @@ static void sc_backup_down(drill_env *e, workload *w)
     add_note(e, "The primary kept serving while the backup was down (RTO is the primary's "
                 "unavailability).");
     if (!back) {
-        snprintf(r->error, sizeof r->error, "the backup store did not come back");
+        snprintf(r->error, sizeof r->error, "the backup store did not come back: %s",
+                 e->start_failure);
         return;
     }
     t = mono_s();
@@ -1089,7 +1112,9 @@ static void sc_instance_lost(drill_env *e, workload *w)
     bool up = volta_restart(e, &n, "recovered");
     note_step(e, t, up ? 0 : 1, "volta serve --data %s on %s", n.data, n.base);
     if (!up) {
-        snprintf(r->error, sizeof r->error, "the recovered instance did not start");
+        snprintf(r->error, sizeof r->error,
+                 "the recovered instance did not start: %s (see %s/recovered.log)",
+                 e->start_failure, e->root);
         wl_stop(w);
         return;
     }
