@@ -788,8 +788,11 @@ static bool influx_start(drill_env *e, influx *x, bool fresh)
             mkdir(dir, 0755);
             snprintf(text, sizeof text, influxd_conf, rpc, dir, dir, dir, x->port);
             snprintf(x->conf, sizeof x->conf, "%s/influxd.conf", dir);
-            if (write_file(x->conf, text) != 0)
+            if (write_file(x->conf, text) != 0) {
+                snprintf(e->start_failure, sizeof e->start_failure, "cannot write %s: %s",
+                         x->conf, strerror(errno));
                 return false;
+            }
         }
         snprintf(x->base, sizeof x->base, "http://127.0.0.1:%d", x->port);
         char *argv[] = {e->influxd, "run", "-config", x->conf, NULL};
