@@ -24,11 +24,10 @@
  *     (measured: ~4 ms per 2 MiB slab on the PVM machines of bench/). A slab mapped by
  *     colheap_alloc is touched by the memtable append that asked for it, and appends run one at
  *     a time (core/node.c), so every writer waited. With reserve_target > 0 a thread of the heap
- *     ("volta-heap") keeps up to that many slabs mapped and touched ahead of need; slab_add
- *     takes one from it before mapping its own, and wakes the thread when it fell below its
- *     target. The thread starts when the heap maps its first slab, so a heap that is never
- *     written to (an engine opened to be read) costs nothing. The reserve is the only state
- *     shared with the thread: h->reserve, under h->reserve_mu. A slab in the reserve is in no
+ *     ("volta-heap") keeps slabs mapped and touched ahead of need; slab_add takes one from
+ *     it before mapping its own, and wakes the thread when it fell below its target. The
+ *     reserve grows with the heap (note 7). The reserve is the only state shared with the
+ *     thread: h->reserve and h->reserve_want, under h->reserve_mu. A slab in the reserve is in no
  *     list, map or count of the heap's. The thread runs reserve_nice nice steps below the
  *     writer that started it (common/thread.h): its work is ahead of need, and when it falls
  *     behind, slab_add maps and touches a slab itself, as without a reserve.
@@ -36,6 +35,16 @@
  *     free block (all but its links) and unpoisons a block it hands out; every mapping is
  *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
  *     maps it next.
+ *  7. The reserve grows with the heap. Its target (h->reserve_want) is half the slabs the heap
+ *     holds, up to reserve_target; slab_add raises it, nothing lowers it. The thread starts
+ *     when it first becomes non-zero, at the heap's second slab. Why: a reserve is only worth
+ *     its memory under a bulk load, which adds slab after slab; a small store holds a slab or
+ *     two and would keep reserve_target touched slabs it never uses. On the ingest benchmark's
+ *     ONS load (101,664 points) that was 6 MiB of volta's ~26 MiB peak RSS (-> ~20 MiB). A
+ *     bulk load has its reserve from its third slab on and the whole of it from its
+ *     (2 x reserve_target + 1)th; the two or three slabs it touches itself before cost nothing
+ *     measurable (bench/ingest/pairs.sh, 12 pairs on the demo file: points/s 1.013, server
+ *     CPU 0.986, i.e. noise).
  */
 #include "engine/colheap.h"
 
@@ -90,6 +99,7 @@ struct colheap {
     pthread_cond_t reserve_cv;
     char **reserve; /* bases of touched slabs, reserve_target of room */
     size_t nreserve, reserve_target;
+    size_t reserve_want; /* the thread's target now: <= reserve_target, grows (note 7) */
     uint64_t reserve_maps;
     bool reserve_stop, reserve_thread;
     bool reserve_tried; /* the thread was started, or failed to (not under reserve_mu) */
@@ -154,7 +164,7 @@ static void *reserve_main(void *arg)
     vt_thread_nicer(h->reserve_nice); /* refused: it fills the reserve at normal priority */
     pthread_mutex_lock(&h->reserve_mu);
     while (!h->reserve_stop) {
-        if (h->nreserve >= h->reserve_target) {
+        if (h->nreserve >= h->reserve_want) {
             pthread_cond_wait(&h->reserve_cv, &h->reserve_mu);
             continue;
         }
@@ -254,13 +264,17 @@ static void list_remove(colheap *h, slab *s, char *block, unsigned shift)
  * up for it (note 5). */
 static char *reserve_take(colheap *h)
 {
+    size_t want = h->nslabs / 2; /* note 7 */
+    if (want > h->reserve_target)
+        want = h->reserve_target;
     if (!h->reserve_thread) {
-        if (h->reserve_target == 0 || h->reserve_tried)
+        if (want == 0 || h->reserve_tried)
             return NULL;
-        /* the first slab the heap needs starts the thread; without it (no memory, no thread)
-         * the heap still works, mapping its own slabs */
+        /* the first time the heap wants a reserve starts the thread; without it (no memory,
+         * no thread) the heap still works, mapping its own slabs */
         h->reserve_tried = true;
         h->reserve = calloc(h->reserve_target, sizeof *h->reserve);
+        h->reserve_want = want; /* no thread yet to share it with */
         if (h->reserve)
             h->reserve_thread = pthread_create(&h->reserve_tid, NULL, reserve_main, h) == 0;
         return NULL;
@@ -269,6 +283,8 @@ static char *reserve_take(colheap *h)
     pthread_mutex_lock(&h->reserve_mu);
     if (h->nreserve > 0)
         base = h->reserve[--h->nreserve];
+    if (want > h->reserve_want)
+        h->reserve_want = want;
     pthread_cond_signal(&h->reserve_cv);
     pthread_mutex_unlock(&h->reserve_mu);
     return base;

@@ -15,9 +15,9 @@
  * and are released with the size they were asked with. Blocks up to COLHEAP_SLAB_BYTES come
  * from slabs; larger ones get a mapping of their own, unmapped when released. Whole free slabs
  * stay mapped up to keep_free_bytes (the memory the next memtable will want); past that they
- * are unmapped. A heap made with a reserve has a thread that keeps that many slabs mapped and
- * touched ahead of need (colheap.c note 5), so that an append growing a column does not pay for
- * faulting fresh memory in. Not thread-safe otherwise: the engine uses it under its lock, like
+ * are unmapped. A heap made with a reserve has a thread that keeps up to that many slabs mapped
+ * and touched ahead of need (colheap.c note 5), so that an append growing a column does not pay
+ * for faulting fresh memory in; the reserve grows with the heap, half its slabs (note 7). Not thread-safe otherwise: the engine uses it under its lock, like
  * the memtables.
  * In AddressSanitizer builds free blocks are poisoned, so a read of a released array is caught.
  */
@@ -46,10 +46,10 @@ typedef struct colheap_stats {
 } colheap_stats;
 
 /* A heap keeping up to keep_free_bytes of whole free slabs mapped and, when reserve_bytes holds
- * a slab or more, a reserve of that many touched slabs (rounded down to whole slabs) filled by a
- * thread of its own ("volta-heap"), started by the first allocation that needs a slab, which
- * runs reserve_nice nice steps below that allocating thread (common/thread.h; 0 = the same
- * priority); NULL on out-of-memory. */
+ * a slab or more, a reserve of up to that many touched slabs (rounded down to whole slabs; half
+ * the slabs the heap holds, colheap.c note 7) filled by a thread of its own ("volta-heap"),
+ * started by the allocation that adds the heap's second slab, which runs reserve_nice nice steps
+ * below that allocating thread (common/thread.h; 0 = the same priority); NULL on out-of-memory. */
 colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes, int reserve_nice);
 /* Stops the reserve thread; unmaps the reserve and every slab: blocks still handed out from slabs
  * are gone with them. A block larger than a slab has a mapping the heap does not track: release it

@@ -2078,8 +2078,8 @@ vt_rc engine_open(const char *dir, const engine_options *opts, engine **out,
     size_t nfiles = 0, nopened = 0;
     vt_rc rc;
     e->dir = strdup(dir);
-    /* a quarter of a memtable touched ahead of need (colheap.c note 5); none below 8 MiB of
-     * memtable (less than a slab) */
+    /* up to a quarter of a memtable touched ahead of need, growing with use (colheap.c notes 5
+     * and 7); none below 8 MiB of memtable (less than a slab) */
     e->colheap = colheap_new(e->opt.memtable_bytes, e->opt.memtable_bytes / 4,
                              e->opt.background ? e->opt.background_nice : 0);
     e->active = e->colheap ? memtable_new(1, e->colheap) : NULL;

@@ -266,6 +266,18 @@ def test_precision(srv):
     assert r.status_code == 400 and "precision" in r.json()["error"]
 
 
+def fill_memtable_heap(srv, db):
+    """Writes 100 series x 5,000 points (500,000; their columns take several of the memtable
+    heap's 2 MiB slabs, below the 24 MiB memtable: no flush) and returns the heap's slabs."""
+    for t0 in range(0, 5000, 250):  # bodies of 25,000 lines, ~0.5 MB (the fixture: 1 MiB at most)
+        lines = ["m,s=%d v=%d.5 %d" % (s, t, t + 1) for t in range(t0, t0 + 250) for s in range(100)]
+        r = requests.post(srv.url + "/write?db=" + db, data="\n".join(lines).encode(), timeout=120)
+        assert r.status_code == 204, r.text
+    slabs = metric(srv, "volta_engine_memtable_heap_bytes") // (2 * 1024 * 1024)
+    assert metric(srv, "volta_engine_flushes_total") == 0
+    return slabs
+
+
 def test_metrics(srv):
     create_db(srv, "met")
     requests.get(srv.url + "/ping", timeout=10)
@@ -285,15 +297,21 @@ def test_metrics(srv):
                  "volta_engine_flushes_total", "volta_engine_compaction_flushes_total",
                  "volta_engine_compactions_total"):
         assert re.search(r"^%s \d+$" % name, r.text, re.M), name
-    # the accepted point sits in the memtable, in a 2 MiB slab of the column heap
+    # the accepted point sits in the memtable, in a 2 MiB slab of the column heap; a heap of
+    # one slab keeps no reserve of touched slabs (colheap.c note 7)
     assert metric(srv, "volta_engine_memtable_bytes") > 0
     assert metric(srv, "volta_engine_memtable_heap_bytes") == 2 * 1024 * 1024
-    # and the heap's thread keeps a quarter of the 24 MiB memtable, three slabs, touched ahead
+    assert metric(srv, "volta_engine_memtable_heap_reserve_bytes") == 0
+    # a bulk write: the reserve grows to half the slabs the heap had when it added its last
+    # one, up to a quarter of the 24 MiB memtable (three slabs), touched ahead of need
+    slabs = fill_memtable_heap(srv, "met")
+    assert slabs >= 7, slabs
+    want = 2 * 1024 * 1024 * min(3, (slabs - 1) // 2)
     deadline = time.monotonic() + 60
-    while (metric(srv, "volta_engine_memtable_heap_reserve_bytes") != 6 * 1024 * 1024
+    while (metric(srv, "volta_engine_memtable_heap_reserve_bytes") != want
            and time.monotonic() < deadline):
         time.sleep(0.05)
-    assert metric(srv, "volta_engine_memtable_heap_reserve_bytes") == 6 * 1024 * 1024
+    assert metric(srv, "volta_engine_memtable_heap_reserve_bytes") == want
 
 
 def thread_nices(pid):
@@ -315,8 +333,7 @@ def test_background_threads_run_nicer(srv):
     """[engine] background_nice (default 10): the engine's flush/compaction thread and the
     memtable heap's reserve thread run 10 nice steps below the request threads."""
     create_db(srv, "nice")
-    r = requests.post(srv.url + "/write?db=nice", data=b"m v=1 1\n", timeout=10)
-    assert r.status_code == 204
+    assert fill_memtable_heap(srv, "nice") >= 3  # the heap's thread starts at its second slab
     deadline = time.monotonic() + 60
     t = thread_nices(srv.proc.pid)
     while "volta-heap" not in t and time.monotonic() < deadline:

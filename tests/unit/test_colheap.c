@@ -211,45 +211,59 @@ static void wait_reserve(colheap *h, size_t n)
 }
 
 /* With a reserve, slabs come from the reserve thread while it has any (colheap.c note 5): the
- * heap maps none itself, the thread makes up for those taken, and an empty reserve only means
- * the heap maps its own. Freeing the heap stops the thread and unmaps the reserve (LeakSanitizer
- * and ASan watch the rest). */
+ * heap maps none itself once the thread runs, and the thread makes up for those taken. The
+ * reserve grows with the heap (note 7): none while the heap holds fewer than two slabs (no
+ * thread either), then half the heap's slabs, up to the reserve asked for. Freeing the heap
+ * stops the thread and unmaps the reserve (LeakSanitizer and ASan watch the rest). */
 static void test_reserve(void **state)
 {
     (void)state;
     colheap *h = colheap_new(0, 3 * COLHEAP_SLAB_BYTES + 1000, 0); /* whole slabs only: 3 */
     colheap_stats st;
-    colheap_get_stats(h, &st);
-    assert_int_equal(st.reserve_maps, 0); /* no thread before the first slab */
-    void *first = colheap_alloc(h, 100);  /* maps its own and starts the thread */
+    void *first = colheap_alloc(h, 100); /* the heap's first slab, mapped by the heap */
     assert_non_null(first);
-    wait_reserve(h, 3);
-    colheap_get_stats(h, &st);
-    assert_int_equal(st.slabs, 1);
-    assert_int_equal(st.slab_maps, 1);
-    assert_int_equal(st.mapped_bytes, COLHEAP_SLAB_BYTES);
-    assert_int_equal(st.reserve_maps, 3);
-    colheap_release(h, first, 100); /* keep_free 0: unmapped */
-    void *b[2];
-    for (int i = 0; i < 2; i++) {
+    enum { N = 8 };
+    void *b[N];
+    /* before the allocation of b[i] the heap holds i + 1 slabs: the reserve's target is
+     * min((i + 1) / 2, 3); b[0] and b[1] are mapped by the heap (the second starts the thread),
+     * every later one comes from the reserve */
+    static const size_t want[N] = {0, 1, 1, 2, 2, 3, 3, 3};
+    for (int i = 0; i < N; i++) {
         b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
         assert_non_null(b[i]);
         memset(b[i], 0x11 * (i + 1), COLHEAP_SLAB_BYTES);
+        wait_reserve(h, want[i]); /* and never more than that */
+        colheap_get_stats(h, &st);
+        assert_int_equal(st.slabs, (size_t)i + 2);
+        assert_int_equal(st.slab_maps, i < 2 ? (uint64_t)i + 2 : 3);
+        assert_int_equal(st.reserve_taken, i < 2 ? 0 : (uint64_t)i - 1);
+        assert_int_equal(st.reserve_maps, want[i] + st.reserve_taken); /* held + taken */
+    }
+    assert_int_equal(st.reserve_maps, 9);
+    colheap_release(h, first, 100); /* keep_free 0: unmapped */
+    for (int i = 0; i < N; i++) {
+        const unsigned char *c = b[i];
+        assert_true(c[0] == 0x11 * (i + 1) && c[COLHEAP_SLAB_BYTES - 1] == 0x11 * (i + 1));
+        colheap_release(h, b[i], COLHEAP_SLAB_BYTES);
     }
     colheap_get_stats(h, &st);
-    assert_int_equal(st.slabs, 2);
-    assert_int_equal(st.slab_maps, 1);
-    assert_int_equal(st.reserve_taken, 2);
-    wait_reserve(h, 3); /* made up for */
-    colheap_get_stats(h, &st);
-    assert_int_equal(st.reserve_maps, 5);
-    assert_true(((unsigned char *)b[0])[COLHEAP_SLAB_BYTES - 1] == 0x11);
-    assert_true(((unsigned char *)b[1])[0] == 0x22);
-    for (int i = 0; i < 2; i++)
-        colheap_release(h, b[i], COLHEAP_SLAB_BYTES); /* keep_free 0: unmapped */
-    colheap_get_stats(h, &st);
     assert_int_equal(st.slabs, 0);
-    assert_int_equal(st.slab_unmaps, 3);
+    assert_int_equal(st.slab_unmaps, N + 1);
+    assert_int_equal(st.reserve_slabs, 3); /* not shrunk: a flushed memtable is refilled */
+    colheap_free(h);
+
+    /* a heap that never holds two slabs has no reserve and no thread */
+    h = colheap_new(0, 3 * COLHEAP_SLAB_BYTES, 0);
+    void *one = colheap_alloc(h, COLHEAP_SLAB_BYTES);
+    assert_non_null(one);
+    colheap_release(h, one, COLHEAP_SLAB_BYTES);
+    one = colheap_alloc(h, 100);
+    assert_non_null(one);
+    colheap_get_stats(h, &st);
+    assert_int_equal(st.slab_maps, 2);
+    assert_int_equal(st.reserve_maps, 0);
+    assert_false(thread_probe_nice("volta-heap", &(int){0}));
+    colheap_release(h, one, 100);
     colheap_free(h);
 
     /* less than a slab: no reserve, no thread; the heap maps its own */
@@ -271,14 +285,18 @@ static void test_reserve_priority(void **state)
     (void)state;
     int base = vt_thread_nice();
     colheap *h = colheap_new(0, 2 * COLHEAP_SLAB_BYTES, 6);
-    void *p = colheap_alloc(h, 100); /* starts the thread */
-    assert_non_null(p);
-    wait_reserve(h, 2);
+    void *p = colheap_alloc(h, 100);
+    void *q = colheap_alloc(h, COLHEAP_SLAB_BYTES);
+    void *r = colheap_alloc(h, COLHEAP_SLAB_BYTES); /* the heap's second slab starts the thread */
+    assert_true(p && q && r);
+    wait_reserve(h, 1);
     int nice = -100;
     assert_true(thread_probe_nice("volta-heap", &nice));
     assert_int_equal(nice, base + 6 > 19 ? 19 : base + 6);
     assert_int_equal(vt_thread_nice(), base);
     colheap_release(h, p, 100);
+    colheap_release(h, q, COLHEAP_SLAB_BYTES);
+    colheap_release(h, r, COLHEAP_SLAB_BYTES);
     colheap_free(h);
     assert_false(thread_probe_nice("volta-heap", &nice)); /* joined */
 }
