@@ -17,8 +17,8 @@
  * stay mapped up to keep_free_bytes (the memory the next memtable will want); past that they
  * are unmapped. A heap made with a reserve has a thread that keeps up to that many slabs mapped
  * and touched ahead of need (colheap.c note 5), so that an append growing a column does not pay
- * for faulting fresh memory in; the reserve grows with the heap, half its slabs (note 7). Not thread-safe otherwise: the engine uses it under its lock, like
- * the memtables.
+ * for faulting fresh memory in; the reserve grows with the heap, half its slabs (note 7). Not
+ * thread-safe otherwise: the engine uses it under its lock, like the memtables.
  * In AddressSanitizer builds free blocks are poisoned, so a read of a released array is caught.
  */
 #ifndef ENGINE_COLHEAP_H
