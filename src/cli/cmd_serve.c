@@ -10,7 +10,6 @@
  * Signals: SIGTERM, SIGINT and SIGHUP are blocked before any thread starts (the node's and MHD's
  * threads inherit the mask) and collected with sigwait in the main thread; SIGPIPE is ignored.
  */
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -83,24 +82,6 @@ static const char *fsync_name(journal_fsync_policy p)
                                          : "never";
 }
 
-/* glibc's malloc, tuned for a server that handles a stream of similar requests. By default it
- * maps each block above a threshold (128 KiB, raised to the largest block freed so far) with
- * mmap and gives the top of its heaps back to the kernel past 128 KiB free (trim), so the
- * writers' batch arrays, series-key cache entries and the flusher's buffers are faulted in
- * again after every trim: about 500 heap resizes (mprotect) per load of the bench/ingest demo
- * set. Blocks up to 32 MiB (the default body limit) now come from the heaps, and a heap keeps
- * up to 256 MiB free at its top: the memory a burst used stays mapped for the next one. Peak
- * RSS during the demo load rose by 0-3 MiB; points/s rose 3-5 % and server CPU per point fell
- * 4-6 % (medians of 6 and 8 alternating pairs). An operator's own GLIBC_TUNABLES win: then
- * nothing is changed. */
-static void serve_tune_malloc(void)
-{
-    if (getenv("GLIBC_TUNABLES"))
-        return;
-    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    (void)mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 int cmd_serve(int argc, char **argv)
 {
     const char *data = NULL, *listen_addr = NULL, *config = NULL, *landing_dir = NULL;
@@ -152,7 +133,6 @@ int cmd_serve(int argc, char **argv)
         *slot = argv[++i];
     }
 
-    serve_tune_malloc();
     vt_err err;
     vt_err_clear(&err);
     volta_config *cfg = malloc(sizeof *cfg);
