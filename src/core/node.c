@@ -6,11 +6,10 @@
  * 1. A write is parsed once into a batch (points copied out of the parser's scratch storage into
  *    the batch's own arrays, reused from request to request: no allocation in the steady state).
  *    Those arrays (~150 bytes a point with its key and field: ~0.7 MB for a 5,000-line body,
- *    next to the body itself) do not stay in a core's cache from one request to the next, and
- *    the hardware prefetchers did not fetch the lines about to be written in time: the copy of
- *    each field into the batch took 7 % of a request thread's CPU, waiting for memory.
- *    batch_parse prefetches them BATCH_PREFETCH_AHEAD entries ahead (bench/ingest, alternating
- *    pairs: -4 to -10 % server CPU per point, +4 to +7 % points/s).
+ *    next to the body itself) do not stay in a core's cache from one request to the next. A
+ *    software prefetch of the entries 24 ahead was tried (session 13) and removed (session 15):
+ *    measured again in 72 alternating pairs of bench/ingest/pairs.sh, both orders, it cost
+ *    1.3 % points/s and 1.3 % server CPU instead of saving them.
  * 2. The batch is type-checked against the engine. Lines that fail to parse or to type-check are
  *    dropped; only accepted lines are journaled (verbatim when every line was accepted, else the
  *    accepted lines copied one by one), so replay never meets a bad line.
@@ -467,23 +466,6 @@ static void batch_resolve(node_batch *b, body_range br)
     }
 }
 
-/* How far ahead (entries) batch_parse prefetches the arrays it fills (note 1). */
-#define BATCH_PREFETCH_AHEAD 24
-
-static inline void prefetch_for_write(const void *base, size_t at, size_t cap, size_t elem)
-{
-    if (at + BATCH_PREFETCH_AHEAD < cap)
-        __builtin_prefetch((const char *)base + (at + BATCH_PREFETCH_AHEAD) * elem, 1);
-}
-
-/* Asks for the cache lines of the next points, keys and fields before they are written. */
-static inline void batch_prefetch_ahead(const node_batch *b)
-{
-    prefetch_for_write(b->points, b->npoints, b->cap_points, sizeof *b->points);
-    prefetch_for_write(b->keys, b->npoints, b->cap_points, sizeof *b->keys);
-    prefetch_for_write(b->fields, b->nfields, b->cap_fields, sizeof *b->fields);
-}
-
 typedef struct parse_outcome {
     size_t lines_rejected;
     size_t first_line;
@@ -582,7 +564,6 @@ static vt_rc batch_parse(node *n, node_batch *b, lp_precision precision, int64_t
         dst->fields = (const vt_field *)(uintptr_t)b->nfields;
         dst->nfields = pt.nfields;
         dst->time = pt.time;
-        batch_prefetch_ahead(b);
         for (size_t i = 0; i < pt.nfields; i++) {
             vt_field *f = &b->fields[b->nfields++];
             *f = pt.fields[i];
