@@ -36,15 +36,15 @@
  *     unpoisoned before it is unmapped, or the address range would stay poisoned for whoever
  *     maps it next.
  *  7. The reserve grows with the heap. Its target (h->reserve_want) is half the slabs the heap
- *     holds, up to reserve_target; slab_add raises it, nothing lowers it. The thread starts
- *     when it first becomes non-zero, at the heap's second slab. Why: a reserve is only worth
- *     its memory under a bulk load, which adds slab after slab; a small store holds a slab or
- *     two and would keep reserve_target touched slabs it never uses. On the ingest benchmark's
- *     ONS load (101,664 points) that was 6 MiB of volta's ~26 MiB peak RSS (-> ~20 MiB). A
- *     bulk load has its reserve from its third slab on and the whole of it from its
- *     (2 x reserve_target + 1)th; the two or three slabs it touches itself before cost nothing
- *     measurable (bench/ingest/pairs.sh, 12 pairs on the demo file: points/s 1.013, server
- *     CPU 0.986, i.e. noise).
+ *     holds when it needs one more, up to reserve_target; slab_add raises it, nothing lowers
+ *     it. So the thread starts when a heap of two slabs needs a third. Why: a reserve is only
+ *     worth its memory under a bulk load, which adds slab after slab; a small store holds a
+ *     slab or two and would keep reserve_target touched slabs it never uses. On the ingest
+ *     benchmark's ONS load (101,664 points, two slabs) that was 6 MiB of volta's ~26 MiB peak
+ *     RSS (-> ~20 MiB). A bulk load takes its slabs from the reserve from its fourth on, and
+ *     has the whole reserve from its (2 x reserve_target + 1)th; the few slabs it touches
+ *     itself before cost nothing measurable (bench/ingest/pairs.sh, 12 pairs on the demo
+ *     file: points/s 1.013, server CPU 0.986, i.e. noise).
  */
 #include "engine/colheap.h"
 

@@ -48,7 +48,7 @@ typedef struct colheap_stats {
 /* A heap keeping up to keep_free_bytes of whole free slabs mapped and, when reserve_bytes holds
  * a slab or more, a reserve of up to that many touched slabs (rounded down to whole slabs; half
  * the slabs the heap holds, colheap.c note 7) filled by a thread of its own ("volta-heap"),
- * started by the allocation that adds the heap's second slab, which runs reserve_nice nice steps
+ * started by the allocation that adds the heap's third slab, which runs reserve_nice nice steps
  * below that allocating thread (common/thread.h; 0 = the same priority); NULL on out-of-memory. */
 colheap *colheap_new(size_t keep_free_bytes, size_t reserve_bytes, int reserve_nice);
 /* Stops the reserve thread; unmaps the reserve and every slab: blocks still handed out from slabs

@@ -225,8 +225,8 @@ static void test_reserve(void **state)
     enum { N = 8 };
     void *b[N];
     /* before the allocation of b[i] the heap holds i + 1 slabs: the reserve's target is
-     * min((i + 1) / 2, 3); b[0] and b[1] are mapped by the heap (the second starts the thread),
-     * every later one comes from the reserve */
+     * min((i + 1) / 2, 3); b[0] and b[1] are mapped by the heap (b[1], its third slab, starts
+     * the thread); every later one comes from the reserve */
     static const size_t want[N] = {0, 1, 1, 2, 2, 3, 3, 3};
     for (int i = 0; i < N; i++) {
         b[i] = colheap_alloc(h, COLHEAP_SLAB_BYTES);
@@ -287,7 +287,7 @@ static void test_reserve_priority(void **state)
     colheap *h = colheap_new(0, 2 * COLHEAP_SLAB_BYTES, 6);
     void *p = colheap_alloc(h, 100);
     void *q = colheap_alloc(h, COLHEAP_SLAB_BYTES);
-    void *r = colheap_alloc(h, COLHEAP_SLAB_BYTES); /* the heap's second slab starts the thread */
+    void *r = colheap_alloc(h, COLHEAP_SLAB_BYTES); /* the heap's third slab starts the thread */
     assert_true(p && q && r);
     wait_reserve(h, 1);
     int nice = -100;
