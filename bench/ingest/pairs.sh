@@ -6,10 +6,12 @@
 #                         [--config-a TOML] [--config-b TOML] [--env-a 'K=V ...'] [--env-b 'K=V ...']
 #                         VOLTA_A [VOLTA_B]
 #
-# Each pair starts VOLTA_A, then VOLTA_B (VOLTA_B defaults to VOLTA_A: compare two configurations
+# Each pair runs VOLTA_A and VOLTA_B (VOLTA_B defaults to VOLTA_A: compare two configurations
 # or environments of one build), each time as a fresh `volta serve` on a fresh temporary
 # directory, loads the same line-protocol file with lpload (4 connections, 5,000-line bodies
-# by default, as bench/ingest/run.sh), and stops it. Per pair it prints both points/s, the
+# by default, as bench/ingest/run.sh), and stops it. A goes first in odd pairs, B in even
+# ones: with a fixed order, the same comparison run each way gave results up to 4 % apart.
+# Use an even number of pairs. Per pair it prints both points/s, the
 # ratio B/A, and the ratio of the server CPU per point (utime + stime of the server process over
 # the load, from /proc/<pid>/stat; both sides load the same points, so it is the ratio of the
 # two CPU times), then the geometric means over all pairs.
@@ -31,7 +33,7 @@ CONC=4
 BATCH=5000
 CONFIG_A="" CONFIG_B="" ENV_A="" ENV_B=""
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "pairs.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -54,6 +56,7 @@ done
 VOLTA_A=$1
 VOLTA_B=${2:-$1}
 [[ "$PAIRS" =~ ^[1-9][0-9]*$ ]] || die "--pairs wants a whole number >= 1, not '$PAIRS'"
+((PAIRS % 2 == 0)) || echo "pairs.sh: an odd number of pairs lets A go first once more than B" >&2
 for b in "$VOLTA_A" "$VOLTA_B"; do
     "$b" serve --help >/dev/null 2>&1 || die "$b: not a volta binary with 'serve'"
 done
@@ -121,12 +124,20 @@ echo "B: $VOLTA_B ${CONFIG_B:+config '$CONFIG_B' }${ENV_B:+env '$ENV_B'}"
 echo "file: $FILE ($(wc -l <"$FILE") lines), $CONC connections, bodies of $BATCH lines"
 : >"$TMP/pairs"
 for ((p = 1; p <= PAIRS; p++)); do
-    one_load "$VOLTA_A" "$CONFIG_A" "$ENV_A"
-    pa=$R_PPS ca=$R_CPU
-    one_load "$VOLTA_B" "$CONFIG_B" "$ENV_B"
-    echo "$p $pa $ca $R_PPS $R_CPU" | tee -a "$TMP/pairs" | awk '{
-        printf "pair %-3d A %9d points/s (CPU %4d ticks)  B %9d points/s (CPU %4d ticks)  B/A %.3f  CPU per point B/A %.3f\n",
-               $1, $2, $3, $4, $5, $4 / $2, $5 / $3 }'
+    if ((p % 2 == 1)); then
+        one_load "$VOLTA_A" "$CONFIG_A" "$ENV_A"
+        pa=$R_PPS ca=$R_CPU
+        one_load "$VOLTA_B" "$CONFIG_B" "$ENV_B"
+        pb=$R_PPS cb=$R_CPU first=A
+    else
+        one_load "$VOLTA_B" "$CONFIG_B" "$ENV_B"
+        pb=$R_PPS cb=$R_CPU
+        one_load "$VOLTA_A" "$CONFIG_A" "$ENV_A"
+        pa=$R_PPS ca=$R_CPU first=B
+    fi
+    echo "$p $pa $ca $pb $cb $first" | tee -a "$TMP/pairs" | awk '{
+        printf "pair %-3d A %9d points/s (CPU %4d ticks)  B %9d points/s (CPU %4d ticks)  B/A %.3f  CPU per point B/A %.3f  (%s first)\n",
+               $1, $2, $3, $4, $5, $4 / $2, $5 / $3, $6 }'
 done
 awk '{ s += log($4 / $2); t += log($5 / $3); n++ }
      END { printf "geometric mean over %d pairs: points/s B/A %.3f, server CPU per point B/A %.3f\n",
