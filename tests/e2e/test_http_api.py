@@ -370,40 +370,63 @@ def test_sigterm_and_restart(volta_server):
     assert again.stop(signal.SIGINT) == 0
 
 
-def _held_requests_and_a_ping(srv, held, delay_ms):
-    """Sends `held` queries that the query-delay fault holds in their handler for delay_ms, then,
-    once they are all in, a /ping on another connection. Returns how many of the held queries
-    had finished when the ping was answered."""
+def _handlers_held(pid):
+    """How many of process pid's libmicrohttpd threads (MHD-*) sleep in nanosleep: requests the
+    query-delay fault holds in their handler (Linux: /proc/<pid>/task/<tid>/wchan)."""
+    held = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                wchan = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        held += name.startswith("MHD-") and "nanosleep" in wchan
+    return held
+
+
+def _held_requests_and_a_ping(srv, held, delay_ms, wait_held):
+    """Sends `held` queries that the query-delay fault holds in their handler for delay_ms; once
+    wait_held of them are held (seen in the server's threads, not guessed from a sleep), sends
+    a /ping on another connection. Returns (seconds from sending the first query to the ping's
+    answer, delay in seconds): a ping that had to wait for a held query to end is answered at
+    least delay seconds after the first query was sent, whatever the machine's load."""
     import concurrent.futures
-    import time
 
     r = requests.post(srv.url + "/api/v1/fault", json={"query_delay_ms": delay_ms}, timeout=10)
     assert r.status_code == 200, r.text
     with concurrent.futures.ThreadPoolExecutor(held) as ex:
+        t0 = time.monotonic()
         futs = [ex.submit(query, srv, "SHOW DATABASES") for _ in range(held)]
-        time.sleep(1.0)  # they reach their handlers
+        deadline = time.monotonic() + 60
+        while _handlers_held(srv.proc.pid) < wait_held:
+            assert time.monotonic() < deadline, "the held queries never reached their handlers"
+            time.sleep(0.01)
         ping = requests.get(srv.url + "/ping", timeout=120)
-        finished = sum(f.done() for f in futs)
+        answered = time.monotonic() - t0
         assert ping.status_code == 204
         assert all(f.result().status_code == 200 for f in futs)
     requests.post(srv.url + "/api/v1/fault", json={"query_delay_ms": 0}, timeout=10)
-    return finished
+    return answered, delay_ms / 1000
 
 
 def test_busy_connections_do_not_hold_up_others(volta_server, tmp_path):
     """http.c note 6: by default every connection has its own thread, so requests held in their
     handler (as a write is through its fsync; here the drills' query-delay fault holds /query)
     do not delay a request on another connection. With `threads = 1` (one epoll thread for
-    every connection) the same /ping waits for a held query to finish."""
+    every connection) the same /ping waits for the held query to finish."""
     env = {"VOLTA_FAULT_INJECTION": "1"}
     srv = volta_server(env=env)
-    assert _held_requests_and_a_ping(srv, held=6, delay_ms=6000) == 0
+    answered, delay = _held_requests_and_a_ping(srv, held=6, delay_ms=8000, wait_held=6)
+    assert answered < delay
     assert '"threads":0' in srv.log()
 
     cfg = tmp_path / "pool.toml"
     cfg.write_text("[server]\nthreads = 1\n")
     pool = volta_server("--config", str(cfg), env=env)
-    assert _held_requests_and_a_ping(pool, held=2, delay_ms=1500) >= 1
+    answered, delay = _held_requests_and_a_ping(pool, held=2, delay_ms=1500, wait_held=1)
+    assert answered >= delay
     assert '"threads":1' in pool.log()
     r = requests.post(pool.url + "/query", data={"q": "CREATE DATABASE p"}, timeout=30)
     assert r.status_code == 200
